@@ -1,0 +1,115 @@
+"""The checklist-v1 contract as data: lists, their item fields, vocabularies and identities.
+
+Validation builds its schemas from this, fact mapping reads dates and kinds from it, and
+fingerprints take the identity of an item from it, so the contract is stated exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from riskengine.vocabulary import CheckType
+
+PERMIT_KINDS = ("land_use_certificate", "land_planning_permit", "project_planning_permit",
+                "construction_permit", "presale_permit", "eia_approval")
+OFFSITE_KINDS = ("landfill", "waste_station", "substation", "high_voltage_line", "highway",
+                 "elevated_road", "railway", "factory", "cemetery", "gas_station", "sewage_plant",
+                 "flight_path", "other")
+ONSITE_KINDS = ("transformer_room", "substation", "garbage_point", "pump_room", "base_station",
+                "ventilation_shaft", "commercial_noise", "other")
+MATERIAL_KINDS = ("brochure", "advertisement", "sales_model", "sand_table", "rendering", "website",
+                  "contract_drawing", "sales_script", "other")
+AMENITY_MENTIONS = ("school", "kindergarten", "metro", "hospital", "park", "shopping", "other")
+PROMISE_KINDS = ("shuttle_bus", "kindergarten", "school", "clubhouse", "commercial", "park",
+                 "fit_out", "parking", "landscaping", "other")
+PROMISE_CHANNELS = ("contract", "brochure", "advertisement", "website", "sales_staff")
+PROMISE_STATUSES = ("planned", "in_progress", "fulfilled", "at_risk", "cancelled", "unknown")
+ACCEPTANCE_KINDS = ("completion_filing", "fire", "planning", "civil_air_defence", "energy",
+                    "environmental")
+ACCEPTANCE_STATUSES = ("passed", "pending", "failed", "not_applied")
+PHASES = ("civil", "installation", "pre_delivery")
+DEFECT_KINDS = ("structural_crack", "crack", "hollow_plaster", "leak", "colour_difference",
+                "cleanliness", "electrical", "component", "waterproofing", "other")
+
+
+@dataclass(frozen=True)
+class ItemField:
+    """One field of a list item: its type, its closed vocabulary, whether it must be given."""
+
+    type: CheckType | str  # CheckType, or "list" for a list of vocabulary values
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A list of the checklist: item fields, the field naming its kind, the item's identity."""
+
+    fields: dict[str, ItemField]
+    identity: tuple[str, ...]
+    kind_field: str | None = None
+    nested: dict[str, ListSpec] = field(default_factory=dict)
+
+
+def _f(type_: CheckType | str, choices: tuple[str, ...] = (), required: bool = False) -> ItemField:
+    return ItemField(type_, choices, required)
+
+
+B, I, N, D, S = CheckType.BOOL, CheckType.INT, CheckType.NUMBER, CheckType.DATE, CheckType.STRING
+
+DEFECTS = ListSpec(
+    fields={"kind": _f(S, DEFECT_KINDS, True), "found": _f(I), "rectified": _f(I)},
+    identity=("kind",), kind_field="kind")
+
+LISTS: dict[str, ListSpec] = {
+    "permits": ListSpec(
+        fields={"kind": _f(S, PERMIT_KINDS, True),
+                "status": _f(S, ("obtained", "pending", "not_applied")),
+                "obtained_date": _f(D), "expected_date": _f(D)},
+        identity=("kind",), kind_field="kind"),
+    "offsite_factors": ListSpec(
+        fields={"kind": _f(S, OFFSITE_KINDS, True), "name": _f(S), "distance_m": _f(N),
+                "planned": _f(B), "disclosed_publicly": _f(B), "in_contract_appendix": _f(B)},
+        identity=("kind", "name"), kind_field="kind"),
+    "onsite_factors": ListSpec(
+        fields={"kind": _f(S, ONSITE_KINDS, True), "location": _f(S),
+                "adjacent_to_homes": _f(B), "disclosed_publicly": _f(B)},
+        identity=("kind", "location"), kind_field="kind"),
+    "sales_materials": ListSpec(
+        fields={"id": _f(S, (), True), "kind": _f(S, MATERIAL_KINDS, True),
+                "crm_reviewed": _f(B), "changed_after_review": _f(B),
+                "matches_approved_plan": _f(B), "promises_return": _f(B),
+                "mentions": _f("list", AMENITY_MENTIONS), "disclaimer": _f(B)},
+        identity=("id",), kind_field="kind"),
+    "promises": ListSpec(
+        fields={"id": _f(S, (), True), "kind": _f(S, PROMISE_KINDS, True),
+                "channel": _f(S, PROMISE_CHANNELS), "in_contract": _f(B),
+                "agreement_signed": _f(B), "terms_disclosed": _f(B), "funded": _f(B),
+                "status": _f(S, PROMISE_STATUSES), "due_date": _f(D), "evidence": _f(S),
+                "approved": _f(B), "description": _f(S)},
+        identity=("id",), kind_field="kind"),
+    "planning_changes": ListSpec(
+        fields={"id": _f(S, (), True), "description": _f(S), "major": _f(B),
+                "buyers_notified": _f(B)},
+        identity=("id",)),
+    "acceptances": ListSpec(
+        fields={"kind": _f(S, ACCEPTANCE_KINDS, True), "status": _f(S, ACCEPTANCE_STATUSES),
+                "planned_date": _f(D), "passed_date": _f(D)},
+        identity=("kind",), kind_field="kind"),
+    "area_survey": ListSpec(
+        fields={"unit_type": _f(S, (), True), "contract_area_m2": _f(N),
+                "measured_area_m2": _f(N)},
+        identity=("unit_type",)),
+    "inspections": ListSpec(
+        fields={"phase": _f(S, PHASES, True), "done": _f(B), "date": _f(D),
+                "units_inspected": _f(I)},
+        identity=("phase",), kind_field="phase", nested={"defects": DEFECTS}),
+    "complaints": ListSpec(
+        fields={"topic": _f(S, (), True), "open_count": _f(I)},
+        identity=("topic",)),
+}
+
+# Rules written `for_each: defects` see every defect of every inspection.
+NESTED_LISTS: dict[str, tuple[str, str]] = {"defects": ("inspections", "defects")}
+
+PROJECT_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
