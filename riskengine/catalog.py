@@ -320,12 +320,15 @@ def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
             if path.name.startswith("_") or path.name.endswith(".test.yaml"):
                 continue
             ruleset = load_ruleset(path, policy, problems)
-            if ruleset is None:
-                continue
-            for rule in ruleset.rules:
-                for problem in check_rule(rule, ruleset):
-                    problems.setdefault(f"{path}: {rule.id}", []).append(problem)
-            rulesets.append(ruleset)
+            if ruleset is not None:
+                rulesets.append(ruleset)
+    catalog = Catalog(policy, tuple(rulesets))
+    for ruleset in rulesets:
+        checks = {k: v.type for k, v in catalog.checks(ruleset.stage).items()}
+        for rule in ruleset.rules:
+            for problem in check_rule(rule, ruleset, checks):
+                problems.setdefault(f"{ruleset.path}: {rule.id}", []).append(problem)
+    _check_declared_checks(rulesets, problems)
     seen: dict[str, str] = {}
     for ruleset in rulesets:
         for rule in ruleset.rules:
@@ -335,4 +338,15 @@ def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
             seen[rule.id] = str(ruleset.path)
     if problems:
         raise RulesetInvalid(f"{len(problems)} ruleset location(s) have problems", problems)
-    return Catalog(policy, tuple(rulesets))
+    return catalog
+
+
+def _check_declared_checks(rulesets: list[Ruleset], problems: dict[str, list[str]]) -> None:
+    """A `checks` key is declared once per stage, so its type and meaning are unambiguous."""
+    declared: dict[tuple[Stage, str], str] = {}
+    for ruleset in rulesets:
+        for key in ruleset.checks:
+            other = declared.setdefault((ruleset.stage, key), str(ruleset.path))
+            if other != str(ruleset.path):
+                problems.setdefault(str(ruleset.path), []).append(
+                    f"checks.{key}: already declared in {other}")

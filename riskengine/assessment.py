@@ -1,0 +1,93 @@
+"""Wire the core steps: checklist → validation → facts → engine → findings → gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from riskengine.catalog import DEFAULT_ROOT, Catalog, load_catalog
+from riskengine.checklist import ChecklistValidator
+from riskengine.compiler import compile_ruleset
+from riskengine.engine import Engine
+from riskengine.facts import map_facts
+from riskengine.findings import Finding, FindingBuilder
+from riskengine.gate import Gate, decide_gate, summarize
+from riskengine.vocabulary import Lang, Stage
+
+
+@dataclass(frozen=True)
+class RulesetRef:
+    id: str
+    version: str
+    hash: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    project_code: str
+    stage: Stage
+    as_of: dt.date
+    rulesets: tuple[RulesetRef, ...]
+    findings: tuple[Finding, ...]
+    gate: Gate
+    id: str | None = None
+
+    def regate(self, findings: Sequence[Finding], today: dt.date) -> Assessment:
+        """Return this assessment with findings carrying stored statuses, its gate decided anew."""
+        return replace(self, findings=tuple(findings), gate=decide_gate(findings, today))
+
+    def to_dict(self, lang: Lang = Lang.ZH) -> dict[str, Any]:
+        """Return the contract's assessment object (no `id` when it was not stored)."""
+        body: dict[str, Any] = {"id": self.id} if self.id is not None else {}
+        body.update({
+            "project_code": self.project_code, "stage": self.stage.value,
+            "as_of": self.as_of.isoformat(),
+            "rulesets": [r.to_dict() for r in self.rulesets],
+            "gate": self.gate.to_dict(), "summary": summarize(self.findings),
+            "findings": [f.to_dict(lang) for f in self.findings],
+        })
+        return body
+
+
+class Assessor:
+    """Holds a loaded catalogue and its compiled engine; assesses checklists."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.validator = ChecklistValidator(catalog)
+        self.check_types = {stage: {k: c.type for k, c in catalog.checks(stage).items()}
+                            for stage in Stage}
+        self.engine = Engine([compile_ruleset(r, self.check_types[r.stage])
+                              for r in catalog.rulesets])
+        self.refs = {stage: tuple(RulesetRef(r.id, r.version, r.content_hash)
+                                  for r in catalog.for_stage(stage)) for stage in Stage}
+
+    @classmethod
+    def from_path(cls, root: Path = DEFAULT_ROOT) -> Assessor:
+        return cls(load_catalog(root))
+
+    def validate(self, raw: Any) -> dict[str, Any]:
+        return self.validator.validate(raw)
+
+    def assess(self, raw: Any) -> Assessment:
+        """Validate and assess a checklist; raise ChecklistInvalid or EvaluationError."""
+        return self.assess_valid(self.validate(raw))
+
+    def assess_valid(self, checklist: Mapping[str, Any]) -> Assessment:
+        """Assess a checklist that already passed validation."""
+        stage = Stage(checklist["stage"])
+        facts = map_facts(checklist, self.check_types[stage])
+        rulesets = [r.id for r in self.catalog.for_stage(stage)]
+        matches = self.engine.evaluate(rulesets, facts.by_type)
+        findings = FindingBuilder(self.catalog, checklist, facts).build(matches)
+        as_of: dt.date = checklist["as_of"]
+        return Assessment(
+            project_code=checklist["project"]["code"], stage=stage, as_of=as_of,
+            rulesets=self.refs[stage], findings=tuple(findings),
+            gate=decide_gate(findings, as_of))

@@ -1,0 +1,175 @@
+"""Validate a submitted checklist against the contract and the loaded rulesets' `checks` keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from riskengine.catalog import Catalog, CheckSpec
+from riskengine.contract import LISTS, PROJECT_CODE_PATTERN, ItemField, ListSpec
+from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
+from riskengine.vocabulary import MILESTONES, CheckType, Stage
+
+MAX_ITEMS = 2000  # per list: keeps one checklist far below the engine's limits
+MAX_TEXT = 4000
+
+
+class Numeric(fields.Field[float | int]):
+    """A JSON number kept as given (400 stays 400); booleans and strings are refused."""
+
+    default_error_messages = {"invalid": "must be a number"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise self.make_error("invalid")
+        if abs(value) > 1e12:
+            raise ValidationError("must be between -1e12 and 1e12")
+        return value
+
+
+def _strict_bool(**kwargs: Any) -> fields.Boolean:
+    return fields.Boolean(truthy={True}, falsy={False},
+                          error_messages={"invalid": "must be true or false"}, **kwargs)
+
+
+def _date(**kwargs: Any) -> fields.Date:
+    return fields.Date(error_messages={"invalid": "must be a date YYYY-MM-DD"}, **kwargs)
+
+
+def _integer(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=10**9),
+                          error_messages={"invalid": "must be a whole number"}, **kwargs)
+
+
+def _text(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(max=MAX_TEXT),
+                         error_messages={"invalid": "must be a string"}, **kwargs)
+
+
+def _typed(kind: CheckType | str, choices: tuple[str, ...] = (), **kwargs: Any) -> fields.Field[Any]:
+    if kind == "list":
+        return fields.List(fields.String(validate=validate.OneOf(choices)), **kwargs)
+    if choices:
+        return fields.String(validate=validate.OneOf(choices), **kwargs)
+    return {
+        CheckType.BOOL: _strict_bool, CheckType.INT: _integer, CheckType.NUMBER: Numeric,
+        CheckType.DATE: _date, CheckType.STRING: _text,
+    }[CheckType(kind)](**kwargs)
+
+
+def _field(spec: ItemField) -> fields.Field[Any]:
+    if spec.required:
+        return _typed(spec.type, spec.choices, required=True)
+    return _typed(spec.type, spec.choices, allow_none=True)
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _item_schema(name: str, spec: ListSpec) -> type[Schema]:
+    attrs: dict[str, Any] = {k: _field(f) for k, f in spec.fields.items()}
+    for child, child_spec in spec.nested.items():
+        attrs[child] = fields.List(fields.Nested(_item_schema(child, child_spec)),
+                                   allow_none=True,
+                                   validate=validate.Length(max=MAX_ITEMS))
+    return _Strict.from_dict(attrs, name=f"{name}_item")
+
+
+_ITEMS = {name: _item_schema(name, spec) for name, spec in LISTS.items()}
+
+
+def _checklist_schema(checks: Mapping[str, CheckSpec]) -> Schema:
+    check_fields = {k: _typed(c.type, allow_none=True) for k, c in checks.items()}
+    project = _Strict.from_dict({
+        "code": fields.String(required=True, validate=validate.Regexp(
+            PROJECT_CODE_PATTERN, error="must be 1-40 letters, digits, '_' or '-'")),
+        "name": _text(allow_none=True),
+        "city": _text(allow_none=True),
+    }, name="project")
+    milestones = _Strict.from_dict({m: _date(allow_none=True)
+                                    for m in MILESTONES}, name="milestones")
+    attrs: dict[str, Any] = {
+        "project": fields.Nested(project, required=True),
+        "stage": fields.String(required=True, validate=validate.OneOf([s.value for s in Stage])),
+        "as_of": _date(required=True),
+        "submitted_by": _text(allow_none=True),
+        "milestones": fields.Nested(milestones, load_default=dict),
+        "checks": fields.Nested(_Strict.from_dict(check_fields, name="checks"),
+                                load_default=dict),
+    }
+    for name, schema in _ITEMS.items():
+        attrs[name] = fields.List(fields.Nested(schema), load_default=list,
+                                  validate=validate.Length(max=MAX_ITEMS))
+    return _Strict.from_dict(attrs, name="checklist")()
+
+
+def _paths(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            yield from _paths(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        yield from ((prefix or "checklist", m) for m in messages)
+    elif isinstance(messages, list):
+        for item in messages:
+            yield from _paths(item, prefix)
+    else:
+        yield prefix or "checklist", str(messages)
+
+
+class ChecklistValidator:
+    """Validates checklists for the stages of one catalogue."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.checks = {stage: catalog.checks(stage) for stage in Stage}
+        self.schemas = {stage: _checklist_schema(self.checks[stage]) for stage in Stage}
+        everything = {k: v for stage in Stage for k, v in self.checks[stage].items()}
+        self.fallback = _checklist_schema(everything)
+
+    def validate(self, raw: Any) -> dict[str, Any]:
+        """Return the checklist with typed values, or raise ChecklistInvalid listing every problem."""
+        if not isinstance(raw, Mapping):
+            raise ChecklistInvalid("the checklist must be a JSON object",
+                                   {"checklist": [f"got {type(raw).__name__}"]})
+        stage = raw.get("stage")
+        schema = self.schemas.get(Stage(stage)) if stage in set(Stage) else self.fallback
+        assert schema is not None
+        try:
+            loaded: dict[str, Any] = schema.load(raw)
+            return loaded
+        except ValidationError as error:
+            raise ChecklistInvalid("the checklist is invalid", self.explain(
+                error.messages, stage)) from error
+
+    def explain(self, messages: Any, stage: Any) -> dict[str, list[str]]:
+        """Map marshmallow's messages to `path: [problem]`, saying what is allowed."""
+        details: dict[str, list[str]] = {}
+        for path, message in _paths(messages):
+            if message == "Unknown field.":
+                message = self.unknown(path, stage)
+            elif message == "Missing data for required field.":
+                message = "is required"
+            elif message.startswith("Must be one of:"):
+                message = "must be one of:" + message[len("Must be one of:"):].rstrip(".")
+            details.setdefault(path, []).append(message)
+        return details
+
+    def unknown(self, path: str, stage: Any) -> str:
+        parent, _, name = path.rpartition(".")
+        if parent == "checks" and stage in set(Stage):
+            allowed = sorted(self.checks[Stage(stage)])
+            return f"unknown check key {name!r} for stage {stage}; allowed: {', '.join(allowed)}"
+        return f"unknown field {name!r}; the contract does not define it here"
+
+
+def read_checklist(text: str | bytes) -> Any:
+    """Parse checklist JSON, raising ChecklistUnreadable with the position of a syntax error."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ChecklistUnreadable("the input is not valid JSON",
+                                  {"checklist": [str(error)]}) from error

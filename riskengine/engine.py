@@ -1,0 +1,190 @@
+"""The only module that talks to durable_rules; a synchronous, isolated, thread-safe evaluator.
+
+Each trap in ../shared/notes/durable-rules.md is answered here:
+- no `durable.engine.Host`: its background threads segfault on out-of-order `delete_state`; we
+  call the C extension directly and run the action loop ourselves (traps 1, 2);
+- a sentinel rule matches a fact asserted last, so every evaluation runs at least one action
+  before its state is deleted (trap 3, and negation decided on arrival, trap 6);
+- every fact has a unique positional id, and ids and sids are checked for 32-bit FNV-1a
+  collisions (traps 4, 5);
+- a bounded pool of sids, each state deleted after its evaluation; a sid whose state may be
+  dirty after an error is retired, never reused (traps 7, 11);
+- one lock per engine: the C code never releases the GIL, so threads gain nothing by
+  overlapping and must not interleave calls on one handle (trap 9);
+- bare C error codes become `EvaluationError` with their meaning (trap 10). No Python action
+  runs inside the engine, so nothing can be swallowed there.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import durable_rules_engine
+
+from riskengine.compiler import END, SENTINEL_KEY, CompiledRuleset, RuleKey
+from riskengine.errors import EvaluationError
+
+_ERROR_CODES = {
+    "101": "out of memory", "102": "unexpected type", "105": "unexpected name",
+    "108": "too many rules on one node", "202": "parse error or unknown operator",
+    "302": "too many properties in one fact", "309": "state not found",
+    "311": "a joined field is missing", "314": "a string is too long",
+}
+_MESSAGE_HEAD = re.compile(r'^\{"([^"]+)":\{"m":\{"sid": "[^"]*", "id": "([^"]+)"')
+_SID_POOL = 64  # far below durable's 1,024 live states per ruleset
+_MAX_RETIRED = 256
+
+
+@dataclass(frozen=True)
+class Match:
+    """One firing: which compiled rule of which ruleset matched which fact."""
+
+    ruleset: str
+    key: RuleKey
+    fact_id: str
+
+
+@functools.lru_cache(maxsize=65536)
+def fnv1a32(text: str) -> int:
+    """Hash as durable_rules hashes ids and sids (32-bit FNV-1a over UTF-8 bytes)."""
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def check_collisions(ids: Iterable[str]) -> None:
+    """Raise when two distinct ids hash alike: durable would silently merge their facts."""
+    seen: dict[int, str] = {}
+    for fact_id in ids:
+        other = seen.setdefault(fnv1a32(fact_id), fact_id)
+        if other != fact_id:
+            raise EvaluationError("two facts would collide inside the engine",
+                                  {"facts": [f"{other!r} and {fact_id!r} share a hash"]})
+
+
+def _translate(error: Exception, ruleset: str) -> EvaluationError:
+    text = str(error)
+    code = next((c for c in _ERROR_CODES if f"code: {c}" in text or text.strip() == c), None)
+    meaning = _ERROR_CODES.get(code or "", "unexpected engine error")
+    return EvaluationError(f"rule engine failed on ruleset {ruleset}: {meaning}",
+                           {ruleset: [f"{meaning} ({text})"]})
+
+
+class _Handle:
+    """One durable ruleset and the state ids it may use."""
+
+    def __init__(self, compiled: CompiledRuleset, name: str) -> None:
+        self.compiled = compiled
+        self.name = name
+        try:
+            self.handle = durable_rules_engine.create_ruleset(
+                name, json.dumps(compiled.definition, ensure_ascii=False))
+        except Exception as error:  # the C extension raises bare Exception
+            raise _translate(error, compiled.name) from error
+        self.serial = itertools.count()
+        self.retired = 0
+
+    def next_sid(self) -> str:
+        return f"s{self.retired}.{next(self.serial) % _SID_POOL}"
+
+
+class Engine:
+    """Evaluates facts against compiled rulesets; safe to share between threads."""
+
+    _names = itertools.count()
+
+    def __init__(self, rulesets: Sequence[CompiledRuleset]) -> None:
+        self._lock = threading.Lock()
+        self._handles: dict[str, _Handle] = {}
+        for compiled in rulesets:
+            # durable keeps a process-wide registry of names; never reuse one
+            name = f"{compiled.name}~{next(self._names)}"
+            self._handles[compiled.name] = _Handle(compiled, name)
+
+    @property
+    def rulesets(self) -> tuple[str, ...]:
+        return tuple(self._handles)
+
+    def evaluate(self, rulesets: Iterable[str],
+                 facts_by_type: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Match]:
+        """Return every match of the facts against the named rulesets; leave nothing behind."""
+        encoded = {t: [json.dumps(f, ensure_ascii=False) for f in facts]
+                   for t, facts in facts_by_type.items()}
+        check_collisions(f["id"] for facts in facts_by_type.values() for f in facts)
+        matches: list[Match] = []
+        with self._lock:
+            for name in rulesets:
+                handle = self._handles.get(name)
+                if handle is None:
+                    raise EvaluationError(f"ruleset {name} is not loaded in this engine",
+                                          {"rulesets": [f"loaded: {sorted(self._handles)}"]})
+                matches.extend(self._run(handle, encoded))
+        return matches
+
+    def _run(self, handle: _Handle, encoded: Mapping[str, list[str]]) -> list[Match]:
+        sid = handle.next_sid()
+        sid_field = f'"sid": {json.dumps(sid)}, '
+        body = [sid_field.join(("{", text[1:]))
+                for t in sorted(handle.compiled.fact_types) for text in encoded.get(t, ())]
+        body.append(json.dumps({"id": END, "sid": sid, "t": END}))
+        payload = "[" + ",".join(body) + "]"
+        try:
+            code, state = durable_rules_engine.assert_facts(handle.handle, payload)
+            if code not in (0, 1):  # 1: some fact matched no rule, normal for a checklist
+                raise EvaluationError(f"rule engine refused the facts (code {code})",
+                                      {handle.compiled.name: [f"assert_facts returned {code}"]})
+            matches = self._drain(handle, state)
+        except EvaluationError:
+            self._retire(handle)
+            raise
+        except Exception as error:
+            self._retire(handle)
+            raise _translate(error, handle.compiled.name) from error
+        try:
+            durable_rules_engine.delete_state(handle.handle, sid)
+        except Exception as error:
+            self._retire(handle)
+            raise _translate(error, handle.compiled.name) from error
+        return matches
+
+    def _drain(self, handle: _Handle, state: int) -> list[Match]:
+        matches: list[Match] = []
+        started = durable_rules_engine.start_action_for_state(handle.handle, state)
+        message = started[1] if started else None
+        saw_sentinel = False
+        while message:
+            key, fact_id = _parse(message)
+            if key == SENTINEL_KEY:
+                saw_sentinel = True
+            else:
+                matches.append(Match(handle.compiled.name, handle.compiled.keys[key], fact_id))
+            message = durable_rules_engine.complete_and_start_action(handle.handle, state)
+        if not saw_sentinel:
+            raise EvaluationError("rule engine did not finish the evaluation",
+                                  {handle.compiled.name: ["the sentinel rule never ran"]})
+        return matches
+
+    def _retire(self, handle: _Handle) -> None:
+        """Never reuse a sid whose state may hold facts of a failed evaluation."""
+        handle.retired += 1
+        handle.serial = itertools.count()
+        if handle.retired > _MAX_RETIRED:
+            raise EvaluationError("rule engine is unhealthy; restart the worker",
+                                  {handle.compiled.name: ["too many failed evaluations"]})
+
+
+def _parse(message: str) -> tuple[str, str]:
+    head = _MESSAGE_HEAD.match(message)
+    if head:
+        return head.group(1), head.group(2)
+    parsed = json.loads(message)
+    (key, body), = parsed.items()
+    return str(key), str(body["m"]["id"])

@@ -1,0 +1,194 @@
+"""Turn engine matches into findings: texts, evidence, owners, due date, escalation, fingerprint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from riskengine.catalog import Catalog, Rule, Ruleset
+from riskengine.engine import Match
+from riskengine.facts import FactSet, Subject
+from riskengine.vocabulary import Category, FindingStatus, Lang, Owner, Severity
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class FindingText:
+    title: str
+    message: str
+    action: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    ruleset: str
+    category: Category
+    severity: Severity
+    blocking: bool
+    subject: str
+    evidence: Mapping[str, Any]
+    owner: Owner
+    support: tuple[Owner, ...]
+    due_date: dt.date
+    escalation: str
+    fingerprint: str
+    texts: Mapping[Lang, FindingText]
+    status: FindingStatus = FindingStatus.OPEN
+    waiver_expires: dt.date | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_status(self, status: FindingStatus, waiver_expires: dt.date | None = None
+                    ) -> Finding:
+        return replace(self, status=status, waiver_expires=waiver_expires)
+
+    def to_dict(self, lang: Lang = Lang.ZH) -> dict[str, Any]:
+        """Return the finding as the contract's JSON object, texts in `lang`."""
+        text = self.texts[lang]
+        return {
+            "rule_id": self.rule_id, "ruleset": self.ruleset, "category": self.category.value,
+            "severity": self.severity.value, "blocking": self.blocking,
+            "title": text.title, "message": text.message, "subject": self.subject,
+            "evidence": dict(self.evidence), "owner": self.owner.value,
+            "support": [s.value for s in self.support], "action": text.action,
+            "due_date": self.due_date.isoformat(), "escalation": self.escalation,
+            "source": text.source, "fingerprint": self.fingerprint, "status": self.status.value,
+            **self.extra,
+        }
+
+
+def fingerprint(rule_id: str, subject_identity: str) -> str:
+    """Return the stable id of a finding: the same rule on the same subject, whatever the order."""
+    return hashlib.sha256(f"{rule_id}|{subject_identity}".encode()).hexdigest()[:24]
+
+
+def lookup(data: Any, path: str) -> Any:
+    """Return the value at a dotted path of nested mappings, or _MISSING."""
+    for part in path.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
+
+
+def due_date(rule: Rule, checklist: Mapping[str, Any]) -> dt.date:
+    """Return the earliest present milestone of the rule minus its lead days, never before as_of."""
+    as_of = dt.date.fromisoformat(str(checklist["as_of"]))
+    milestones = checklist.get("milestones") or {}
+    present = [dt.date.fromisoformat(str(milestones[m])) for m in rule.due.milestones
+               if milestones.get(m)]
+    if not present:
+        return as_of
+    return max(min(present) - dt.timedelta(days=rule.due.lead_days), as_of)
+
+
+class _Template(string.Formatter):
+    """Formats `{path}` from a flat value table; `{kind:label}` prints a vocabulary label."""
+
+    def __init__(self, catalog: Catalog, lang: Lang) -> None:
+        self.policy, self.lang = catalog.policy, lang
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        return kwargs.get(field_name, "?"), field_name
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "label":
+            return self.policy.label("kind", str(value), self.lang)
+        if isinstance(value, bool):
+            return {Lang.ZH: "是" if value else "否", Lang.EN: "yes" if value else "no"}[self.lang]
+        if isinstance(value, list):
+            return ", ".join(self.policy.label("kind", str(v), self.lang) for v in value)
+        return super().format_field(value, format_spec)
+
+
+class FindingBuilder:
+    """Builds the findings of one evaluation of one checklist."""
+
+    def __init__(self, catalog: Catalog, checklist: Mapping[str, Any], facts: FactSet) -> None:
+        self.catalog, self.checklist, self.facts = catalog, checklist, facts
+        self.rulesets: dict[str, Ruleset] = {r.id: r for r in catalog.rulesets}
+        self.rules: dict[str, Rule] = {r.id: r for r in catalog.rules()}
+        self.templates = {lang: _Template(catalog, lang) for lang in Lang}
+
+    def build(self, matches: Iterable[Match]) -> list[Finding]:
+        """Return the findings for the matches, one per missing path, sorted most severe first."""
+        findings: list[Finding] = []
+        missing: dict[str, Finding] = {}
+        for match in dict.fromkeys((m.key, m.fact_id) for m in matches):
+            key, fact_id = match
+            rule = self.rules[key.rule_id]
+            subject = self.facts.subjects[fact_id]
+            if key.requirement is None:
+                findings.append(self.finding(rule, subject, fact_id))
+                continue
+            found = self.missing(rule, subject, rule.requires[key.requirement].path)
+            kept = missing.get(found.subject)
+            if kept is None or self.outranks(found, kept):
+                missing[found.subject] = found
+        findings.extend(missing.values())
+        rank = self.catalog.policy.rank
+        return sorted(findings, key=lambda f: (-rank[f.severity], not f.blocking, f.owner.value,
+                                               f.rule_id, f.subject))
+
+    def outranks(self, one: Finding, other: Finding) -> bool:
+        rank = self.catalog.policy.rank
+        return (rank[one.severity], one.blocking, other.rule_id) > (
+            rank[other.severity], other.blocking, one.rule_id)
+
+    def evidence(self, rule: Rule, subject: Subject, fact_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        fact = self.facts.fact(fact_id)
+        for path in rule.evidence:
+            for source in (subject.item, subject.parent, self.checklist, fact):
+                value = lookup(source, path.removeprefix("inspection.")
+                               if source is subject.parent else path)
+                if value is not _MISSING:
+                    out[path] = value.isoformat() if isinstance(value, dt.date) else value
+                    break
+        return out
+
+    def finding(self, rule: Rule, subject: Subject, fact_id: str) -> Finding:
+        evidence = self.evidence(rule, subject, fact_id)
+        params = {f"param.{k}": p.value for k, p in self.rulesets[rule.ruleset_id].parameters.items()
+                  if not isinstance(p.value, (Mapping, list))}
+        values = {**params, **evidence}
+        path = subject.path if subject.path != "checklist" else (
+            rule.evidence[0] if rule.evidence else "checklist")
+        texts = {lang: FindingText(
+            title=rule.title[lang],
+            message=self.templates[lang].format(rule.message[lang], **values),
+            action=self.templates[lang].format(rule.action[lang], **values),
+            source=rule.source[lang]) for lang in Lang}
+        identity = subject.identity if subject.path != "checklist" else path
+        return self.assemble(rule, rule.category, path, evidence, texts,
+                             fingerprint(rule.id, identity))
+
+    def missing(self, rule: Rule, subject: Subject, path: str) -> Finding:
+        full = path if subject.path == "checklist" else f"{subject.path}.{path}"
+        identity = path if subject.path == "checklist" else f"{subject.identity}.{path}"
+        texts = {}
+        for lang in Lang:
+            template = self.catalog.policy.incomplete
+            values = {"path": full, "rule_title": rule.title[lang]}
+            texts[lang] = FindingText(
+                title=self.templates[lang].format(template["title"][lang], **values),
+                message=self.templates[lang].format(template["message"][lang], **values),
+                action=self.templates[lang].format(template["action"][lang], **values),
+                source=rule.source[lang])
+        return self.assemble(rule, Category.INFORMATION, full, {path: None}, texts,
+                             fingerprint("missing", identity))
+
+    def assemble(self, rule: Rule, category: Category, subject: str, evidence: dict[str, Any],
+                 texts: dict[Lang, FindingText], print_: str) -> Finding:
+        return Finding(
+            rule_id=rule.id, ruleset=rule.ruleset_id, category=category,
+            severity=rule.severity, blocking=rule.blocking, subject=subject, evidence=evidence,
+            owner=rule.owner, support=rule.support, due_date=due_date(rule, self.checklist),
+            escalation=self.catalog.policy.escalation[rule.severity], fingerprint=print_,
+            texts=texts)

@@ -1,0 +1,60 @@
+"""Decide the gate from findings and their statuses, and summarise them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from riskengine.findings import Finding
+from riskengine.vocabulary import FindingStatus, GateDecision, Severity
+
+ACTIVE = frozenset({FindingStatus.OPEN, FindingStatus.IN_PROGRESS})
+
+
+@dataclass(frozen=True)
+class Gate:
+    decision: GateDecision
+    blocking: tuple[str, ...]  # fingerprints of the open, unwaived blocking findings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision.value, "blocking": list(self.blocking)}
+
+
+def waiver_holds(finding: Finding, today: dt.date) -> bool:
+    """Return whether a finding is waived by a waiver that has not expired by `today`."""
+    return (finding.status is FindingStatus.WAIVED and finding.waiver_expires is not None
+            and finding.waiver_expires >= today)
+
+
+def is_open(finding: Finding, today: dt.date) -> bool:
+    """An expired waiver no longer counts: the finding is open again for every gate."""
+    return finding.status in ACTIVE or (
+        finding.status is FindingStatus.WAIVED and not waiver_holds(finding, today))
+
+
+def decide_gate(findings: Sequence[Finding], today: dt.date) -> Gate:
+    """Fail on an open unwaived blocking finding; conditional on an open high or a waived
+    blocking one; pass otherwise (risk catalogue, "Severity, escalation, gate")."""
+    blocking = tuple(f.fingerprint for f in findings if f.blocking and is_open(f, today))
+    if blocking:
+        return Gate(GateDecision.FAIL, blocking)
+    conditional = any(
+        (f.severity is Severity.HIGH and is_open(f, today))
+        or (f.blocking and waiver_holds(f, today)) for f in findings)
+    return Gate(GateDecision.CONDITIONAL if conditional else GateDecision.PASS, ())
+
+
+def summarize(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
+    """Count the findings not yet resolved, by severity, owner, category and status."""
+    live = [f for f in findings if f.status is not FindingStatus.RESOLVED]
+    by_severity = {s.value: 0 for s in Severity}
+    by_severity.update(Counter(f.severity.value for f in live))
+    return {
+        "by_severity": by_severity,
+        "by_owner": dict(sorted(Counter(f.owner.value for f in live).items())),
+        "by_category": dict(sorted(Counter(f.category.value for f in live).items())),
+        "by_status": dict(sorted(Counter(f.status.value for f in live).items())),
+    }
