@@ -14,6 +14,7 @@ from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
 from riskengine.vocabulary import MILESTONES, CheckType, Stage
 
 MAX_ITEMS = 2000  # per list: keeps one checklist far below the engine's limits
+MAX_NESTED = 50  # inspections, and defects per inspection: positional ids stay collision-free
 MAX_TEXT = 4000
 
 
@@ -76,7 +77,7 @@ def _item_schema(name: str, spec: ListSpec) -> type[Schema]:
     for child, child_spec in spec.nested.items():
         attrs[child] = fields.List(fields.Nested(_item_schema(child, child_spec)),
                                    allow_none=True,
-                                   validate=validate.Length(max=MAX_ITEMS))
+                                   validate=validate.Length(max=MAX_NESTED))
     return _Strict.from_dict(attrs, name=f"{name}_item")
 
 
@@ -103,8 +104,9 @@ def _checklist_schema(checks: Mapping[str, CheckSpec]) -> Schema:
                                 load_default=dict),
     }
     for name, schema in _ITEMS.items():
+        limit = MAX_NESTED if LISTS[name].nested else MAX_ITEMS
         attrs[name] = fields.List(fields.Nested(schema), load_default=list,
-                                  validate=validate.Length(max=MAX_ITEMS))
+                                  validate=validate.Length(max=limit))
     return _Strict.from_dict(attrs, name="checklist")()
 
 

@@ -12,7 +12,9 @@ Each trap in ../shared/notes/durable-rules.md is answered here:
 - one lock per engine: the C code never releases the GIL, so threads gain nothing by
   overlapping and must not interleave calls on one handle (trap 9);
 - bare C error codes become `EvaluationError` with their meaning (trap 10). No Python action
-  runs inside the engine, so nothing can be swallowed there.
+  runs inside the engine, so nothing can be swallowed there;
+- a fact over the property limit is refused before assertion: beyond ~255 properties the C
+  code hands back a garbage state and the next call segfaults (trap 8, measured here).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ _ERROR_CODES = {
 }
 _MESSAGE_HEAD = re.compile(r'^\{"([^"]+)":\{"m":\{"sid": "[^"]*", "id": "([^"]+)"')
 _SID_POOL = 64  # far below durable's 1,024 live states per ruleset
+# Past ~255 flattened properties assert_facts "succeeds" with a garbage state handle and the
+# next call segfaults (measured on 2.0.28; the field notes' error 302 never came), so refuse
+# such a fact before the engine sees it.
+MAX_PROPERTIES = 200
 _MAX_RETIRED = 256
 
 
@@ -68,6 +74,22 @@ def check_collisions(ids: Iterable[str]) -> None:
         if other != fact_id:
             raise EvaluationError("two facts would collide inside the engine",
                                   {"facts": [f"{other!r} and {fact_id!r} share a hash"]})
+
+
+def count_properties(fact: Mapping[str, Any]) -> int:
+    """Count properties as durable flattens them: nested mappings open up, a list is one."""
+    return sum(count_properties(v) if isinstance(v, Mapping) else 1 for v in fact.values())
+
+
+def check_properties(facts_by_type: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+    """Raise when a fact has more properties than the engine can hold safely."""
+    for facts in facts_by_type.values():
+        for fact in facts:
+            count = count_properties(fact) + 1  # the sid added on assertion
+            if count > MAX_PROPERTIES:
+                raise EvaluationError(
+                    "a fact has too many properties for the rule engine",
+                    {str(fact.get("id")): [f"{count} properties; at most {MAX_PROPERTIES}"]})
 
 
 def _translate(error: Exception, ruleset: str) -> EvaluationError:
@@ -119,6 +141,7 @@ class Engine:
         encoded = {t: [json.dumps(f, ensure_ascii=False) for f in facts]
                    for t, facts in facts_by_type.items()}
         check_collisions(f["id"] for facts in facts_by_type.values() for f in facts)
+        check_properties(facts_by_type)
         matches: list[Match] = []
         with self._lock:
             for name in rulesets:

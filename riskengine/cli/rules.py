@@ -1,0 +1,81 @@
+"""`riskengine rules list|test` and `riskengine template`: the loaded rules and their examples."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from riskengine import template
+from riskengine.cases import load_cases, run_case
+from riskengine.catalog import DEFAULT_ROOT
+from riskengine.cli import main
+from riskengine.cli.assess import EXIT_FAIL, load_assessor
+from riskengine.vocabulary import Lang, Stage
+
+_STAGE = click.Choice([s.value for s in Stage])
+_RULESETS = click.option("--rulesets", type=click.Path(exists=True, file_okay=False,
+                                                       path_type=Path),
+                         help="Ruleset folder (default: the bundled rulesets).")
+
+
+@main.group()
+def rules() -> None:
+    """Inspect the loaded rules and run their examples."""
+
+
+@rules.command("list")
+@click.option("--stage", type=_STAGE)
+@click.option("--lang", type=click.Choice([lang.value for lang in Lang]), default="zh")
+@_RULESETS
+def list_rules(stage: str | None, lang: str, rulesets: Path | None) -> None:
+    """List every rule: id, severity, owner, blocking, title."""
+    catalog = load_assessor(rulesets).catalog
+    for ruleset in catalog.rulesets:
+        if stage and ruleset.stage.value != stage:
+            continue
+        click.echo(f"{ruleset.id}  v{ruleset.version}  ({ruleset.content_hash})")
+        for rule in ruleset.rules:
+            block = "blocking" if rule.blocking else ""
+            click.echo(f"  {rule.id:<22} {rule.severity.value:<8} {rule.owner.value:<11} "
+                       f"{block:<8} {rule.title[Lang(lang)]}")
+
+
+@rules.command("test")
+@click.option("--stage", type=_STAGE)
+@click.option("-v", "--verbose", is_flag=True, help="Print every case, not only failures.")
+@_RULESETS
+def test_rules(stage: str | None, verbose: bool, rulesets: Path | None) -> None:
+    """Run every rule's own examples; exit 1 if any case fails."""
+    assessor = load_assessor(rulesets)
+    passed = failed = 0
+    for case in load_cases(rulesets or DEFAULT_ROOT, Stage(stage) if stage else None):
+        outcome = run_case(assessor, case)
+        if outcome.passed:
+            passed += 1
+            if verbose:
+                click.echo(f"PASS {case.id}")
+            continue
+        failed += 1
+        click.echo(f"FAIL {case.id} ({case.path})")
+        for problem in outcome.problems:
+            click.echo(f"     {problem}")
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed or not passed:
+        sys.exit(EXIT_FAIL)
+
+
+@main.command("template")
+@click.option("--stage", type=_STAGE, required=True)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True, help="yaml: commented; json: a valid empty checklist.")
+@click.option("--lang", type=click.Choice([lang.value for lang in Lang]), default="zh")
+@_RULESETS
+def template_command(stage: str, fmt: str, lang: str, rulesets: Path | None) -> None:
+    """Print an empty checklist for STAGE listing every field and `checks` key."""
+    catalog = load_assessor(rulesets).catalog
+    if fmt == "json":
+        click.echo(template.render_json(catalog, Stage(stage)))
+    else:
+        click.echo(template.render_yaml(catalog, Stage(stage), Lang(lang)), nl=False)
