@@ -111,8 +111,14 @@ def run_case(assessor: Assessor, case: Case) -> Outcome:
         return outcome
     for expected in case.fires:
         unknown = set(expected) - _EXPECT_KEYS
-        if unknown:
-            outcome.problems.append(f"fires: unknown keys {sorted(unknown)}")
+        # a missing fact is raised once, by whichever rule needing it is most severe, so its
+        # case may name the subject instead of the rule
+        named = "rule" in expected or (expected.get("category") == "information"
+                                       and "subject" in expected)
+        if unknown or not named:
+            outcome.problems.append(f"fires: each entry names a `rule` (or, for category "
+                                    f"information, a `subject`), using only keys of "
+                                    f"{sorted(_EXPECT_KEYS)}; got {dict(expected)}")
             continue
         wanted = {("rule_id" if k == "rule" else k): v for k, v in expected.items()}
         if not any(all(f.get(k) == v for k, v in wanted.items()) for f in findings["findings"]):

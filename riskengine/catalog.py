@@ -47,6 +47,7 @@ class Rule:
     source: Text
     catalogue: tuple[str, ...]
     for_each: str | None
+    subject: str | None
     when: Mapping[str, Any]
     requires: tuple[Requirement, ...]
     evidence: tuple[str, ...]
@@ -164,6 +165,7 @@ class _RuleSchema(_StrictSchema):
     source = _text()
     catalogue = fields.Raw(required=True)
     for_each = fields.String(load_default=None)
+    subject = fields.String(load_default=None)
     when = fields.Dict(required=True)
     requires = fields.List(fields.Raw(), load_default=list)
     evidence = fields.List(fields.String(), load_default=list)
@@ -234,7 +236,7 @@ def _build_rule(data: Mapping[str, Any], ruleset_id: str, stage: StagePolicy) ->
         blocking=data["blocking"], owner=Owner(data["owner"]),
         support=tuple(Owner(s) for s in data["support"]), due=Due(milestones, lead),
         source=data["source"], catalogue=_as_tuple(data["catalogue"]),
-        for_each=data["for_each"], when=data["when"],
+        for_each=data["for_each"], subject=data["subject"], when=data["when"],
         requires=tuple(_requirement(r) for r in data["requires"]),
         evidence=tuple(data["evidence"]), message=data["message"], action=data["action"])
 
@@ -254,6 +256,9 @@ def _load_rules(raw_rules: list[Any], ruleset_id: str, stage: StagePolicy,
         except ValueError as error:
             problems.setdefault(key, []).append(str(error))
             continue
+        if rule.subject is not None and rule.for_each is not None:
+            problems.setdefault(key, []).append(
+                "subject: only a checklist rule names its subject; for_each rules use the item")
         if rule.severity is Severity.CRITICAL and not rule.blocking:
             problems.setdefault(key, []).append("blocking: every critical rule must be blocking")
         rules.append(rule)

@@ -31,9 +31,19 @@ class Numeric(fields.Field[float | int]):
         return value
 
 
-def _strict_bool(**kwargs: Any) -> fields.Boolean:
-    return fields.Boolean(truthy={True}, falsy={False},
-                          error_messages={"invalid": "must be true or false"}, **kwargs)
+class StrictBool(fields.Field[bool]):
+    """JSON true or false only: 1, "yes" and "true" are refused (the engine would equate them)."""
+
+    default_error_messages = {"invalid": "must be true or false"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if type(value) is not bool:
+            raise self.make_error("invalid")
+        return value
+
+
+def _strict_bool(**kwargs: Any) -> StrictBool:
+    return StrictBool(**kwargs)
 
 
 def _date(**kwargs: Any) -> fields.Date:

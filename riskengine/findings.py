@@ -95,7 +95,8 @@ class _Template(string.Formatter):
         self.policy, self.lang = catalog.policy, lang
 
     def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
-        return kwargs.get(field_name, "?"), field_name
+        value = kwargs.get(field_name)
+        return ("—" if value is None else value), field_name
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec == "label":
@@ -159,7 +160,7 @@ class FindingBuilder:
                   if not isinstance(p.value, (Mapping, list))}
         values = {**params, **evidence}
         path = subject.path if subject.path != "checklist" else (
-            rule.evidence[0] if rule.evidence else "checklist")
+            rule.subject or (rule.evidence[0] if rule.evidence else "checklist"))
         texts = {lang: FindingText(
             title=rule.title[lang],
             message=self.templates[lang].format(rule.message[lang], **values),

@@ -1,0 +1,117 @@
+"""Contract examples, gate logic, fingerprints, due dates and languages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from riskengine.assessment import Assessor
+from riskengine.gate import decide_gate
+from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Severity
+
+Load = Callable[[str], dict[str, Any]]
+Base = Callable[[str], dict[str, Any]]
+LANDFILL = {"kind": "landfill", "name": "金口垃圾场", "distance_m": 400, "planned": False,
+            "disclosed_publicly": False, "in_contract_appendix": False}
+
+
+@pytest.mark.parametrize(("name", "gate"), [("sales-ready", "pass"), ("sales-risky", "fail"),
+                                            ("delivery-risky", "fail")])
+def test_contract_examples_give_their_gates(assessor: Assessor, example: Load, name: str,
+                                            gate: str) -> None:
+    body = assessor.assess(example(name)).to_dict()
+    assert body["gate"]["decision"] == gate
+    assert "id" not in body
+    blocking = {f["fingerprint"] for f in body["findings"] if f["blocking"]}
+    assert set(body["gate"]["blocking"]) == blocking
+    assert sum(body["summary"]["by_severity"].values()) == len(body["findings"])
+
+
+def test_sales_risky_names_the_catalogue_risks(assessor: Assessor, example: Load) -> None:
+    findings = assessor.assess(example("sales-risky")).to_dict()["findings"]
+    by_subject = {(f["rule_id"].rsplit("-", 1)[0], f["subject"]) for f in findings}
+    assert ("SALES-OFFSITE", "offsite_factors[0]") in by_subject  # undisclosed substation
+    assert ("SALES-PERMITS", "permits[4]") in by_subject  # pre-sale permit pending
+    severities = {f["subject"]: f["severity"] for f in findings
+                  if f["rule_id"].startswith("SALES-OFFSITE")}
+    assert severities["offsite_factors[0]"] == "critical"
+
+
+def test_finding_has_every_contract_field(assessor: Assessor, example: Load) -> None:
+    finding = assessor.assess(example("sales-risky")).to_dict()["findings"][0]
+    assert set(finding) >= {"rule_id", "ruleset", "category", "severity", "blocking", "title",
+                            "message", "subject", "evidence", "owner", "support", "action",
+                            "due_date", "escalation", "source", "fingerprint", "status"}
+    assert finding["status"] == "open"
+
+
+def test_fingerprints_survive_reordering_of_lists(assessor: Assessor, base: Base) -> None:
+    checklist = base("sales")
+    other = dict(LANDFILL, kind="cemetery", name="公墓", distance_m=600)
+    checklist["offsite_factors"] = [LANDFILL, other]
+    first = {f.subject: f.fingerprint for f in assessor.assess(checklist).findings}
+    checklist["offsite_factors"] = [other, LANDFILL]
+    second = {f.subject: f.fingerprint for f in assessor.assess(checklist).findings}
+    assert first["offsite_factors[0]"] == second["offsite_factors[1]"]
+    assert first["offsite_factors[1]"] == second["offsite_factors[0]"]
+    assert len(set(first.values())) == len(first)
+
+
+def test_due_date_counts_back_from_the_earliest_milestone(assessor: Assessor, base: Base) -> None:
+    checklist = base("sales")
+    checklist["offsite_factors"] = [LANDFILL]
+    checklist["as_of"] = "2026-11-01"
+    checklist["milestones"].update(subscription_start="2026-12-10", launch_date="2026-12-20")
+    finding = next(f for f in assessor.assess(checklist).findings
+                   if f.rule_id == "SALES-OFFSITE-001")
+    assert finding.due_date == dt.date(2026, 12, 3)  # subscription − 7 days
+    checklist["as_of"] = "2026-12-08"
+    finding = next(f for f in assessor.assess(checklist).findings
+                   if f.rule_id == "SALES-OFFSITE-001")
+    assert finding.due_date == dt.date(2026, 12, 8)  # never before the checklist date
+
+
+def test_escalation_follows_severity(assessor: Assessor, example: Load) -> None:
+    expected = {"critical": "regional_gm", "high": "project_gm", "medium": "department_head",
+                "low": "owner"}
+    for finding in assessor.assess(example("sales-risky")).to_dict()["findings"]:
+        assert finding["escalation"] == expected[finding["severity"]]
+
+
+def test_english_on_request_chinese_by_default(assessor: Assessor, base: Base) -> None:
+    checklist = base("sales")
+    checklist["offsite_factors"] = [LANDFILL]
+    result = assessor.assess(checklist)
+    zh = result.to_dict()["findings"][0]
+    en = result.to_dict(Lang.EN)["findings"][0]
+    assert zh["fingerprint"] == en["fingerprint"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh["title"])
+    assert en["title"].isascii() and en["title"] != zh["title"]
+
+
+def test_empty_checklist_never_passes(assessor: Assessor) -> None:
+    for stage in ("sales", "delivery"):
+        result = assessor.assess({"project": {"code": "EMPTY-1"}, "stage": stage,
+                                  "as_of": "2026-11-20"})
+        assert result.gate.decision is GateDecision.FAIL
+        assert any(f.category.value == "information" for f in result.findings)
+
+
+def test_gate_waivers_and_expiry(assessor: Assessor, example: Load) -> None:
+    findings = list(assessor.assess(example("sales-risky")).findings)
+    today = dt.date(2026, 11, 20)
+    blocking = [f for f in findings if f.blocking]
+    assert decide_gate(findings, today).decision is GateDecision.FAIL
+    waived = [f.with_status(FindingStatus.WAIVED, today + dt.timedelta(days=10))
+              if f.blocking else f.with_status(FindingStatus.RESOLVED) for f in findings]
+    assert decide_gate(waived, today).decision is GateDecision.CONDITIONAL
+    later = today + dt.timedelta(days=11)
+    assert decide_gate(waived, later).decision is GateDecision.FAIL  # waiver expired
+    resolved = [f.with_status(FindingStatus.RESOLVED) for f in findings]
+    assert decide_gate(resolved, today).decision is GateDecision.PASS
+    high = replace(blocking[0], blocking=False, severity=Severity.HIGH)
+    assert decide_gate([high], today).decision is GateDecision.CONDITIONAL

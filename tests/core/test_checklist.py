@@ -1,0 +1,98 @@
+"""Checklist validation: every problem at once, with its path and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from riskengine.assessment import Assessor
+from riskengine.checklist import read_checklist
+from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
+
+Base = Callable[[str], dict[str, Any]]
+
+
+def _problems(assessor: Assessor, checklist: Any) -> dict[str, list[str]]:
+    with pytest.raises(ChecklistInvalid) as caught:
+        assessor.validate(checklist)
+    return caught.value.details
+
+
+def test_every_problem_is_reported_at_once_with_its_path(assessor: Assessor, base: Base) -> None:
+    checklist = base("sales")
+    checklist["project"]["code"] = "bad code!"
+    checklist["as_of"] = "2026-02-30"
+    checklist["offsite_factors"] = [{"kind": "volcano", "distance_m": "far",
+                                     "disclosed_publicly": "yes"}]
+    checklist["checks"]["sales_staff_trained"] = 1
+    checklist["colour"] = "blue"
+    details = _problems(assessor, checklist)
+    assert set(details) == {"project.code", "as_of", "offsite_factors.0.kind",
+                            "offsite_factors.0.distance_m", "offsite_factors.0.disclosed_publicly",
+                            "checks.sales_staff_trained", "colour"}
+    assert "letters, digits" in details["project.code"][0]
+    assert details["as_of"] == ["must be a date YYYY-MM-DD"]
+    assert details["offsite_factors.0.kind"][0].startswith("must be one of: landfill")
+    assert details["offsite_factors.0.distance_m"] == ["must be a number"]
+    assert details["offsite_factors.0.disclosed_publicly"] == ["must be true or false"]
+    assert details["checks.sales_staff_trained"] == ["must be true or false"]
+    assert "unknown field 'colour'" in details["colour"][0]
+
+
+def test_unknown_check_key_lists_the_keys_of_the_stage(assessor: Assessor, base: Base) -> None:
+    checklist = base("sales")
+    checklist["checks"]["quality_docs_ready"] = True  # a delivery key in a sales checklist
+    message = _problems(assessor, checklist)["checks.quality_docs_ready"][0]
+    assert "for stage sales" in message and "five_certificates_displayed" in message
+
+
+@pytest.mark.parametrize(("patch", "path"), [
+    pytest.param({"stage": "handover"}, "stage", id="stage-enum"),
+    pytest.param({"project": {"name": "x"}}, "project.code", id="code-required"),
+    pytest.param({"permits": [{"status": "obtained"}]}, "permits.0.kind", id="kind-required"),
+    pytest.param({"milestones": {"launch_day": "2026-12-01"}}, "milestones.launch_day",
+                 id="unknown-milestone"),
+    pytest.param({"complaints": [{"topic": "车位", "open_count": 2.5}]},
+                 "complaints.0.open_count", id="int-not-float"),
+    pytest.param({"complaints": [{"topic": "车位", "open_count": -1}]},
+                 "complaints.0.open_count", id="negative-count"),
+    pytest.param({"sales_materials": [{"id": "A", "kind": "brochure", "mentions": ["moon"]}]},
+                 "sales_materials.0.mentions.0", id="mention-enum"),
+    pytest.param({"permits": "none"}, "permits", id="list-not-string"),
+])
+def test_single_problems_name_their_path(assessor: Assessor, base: Base, patch: dict[str, Any],
+                                         path: str) -> None:
+    checklist = base("sales")
+    checklist.update(patch)
+    assert path in _problems(assessor, checklist)
+
+
+def test_a_non_object_is_refused(assessor: Assessor) -> None:
+    assert "checklist" in _problems(assessor, ["not", "an", "object"])
+
+
+def test_unreadable_json_says_where(assessor: Assessor) -> None:
+    with pytest.raises(ChecklistUnreadable) as caught:
+        read_checklist('{"stage": "sales",')
+    assert "line 1" in caught.value.details["checklist"][0]
+
+
+def test_chinese_text_is_kept_intact(assessor: Assessor, base: Base) -> None:
+    checklist = base("sales")
+    checklist["offsite_factors"] = [{"kind": "landfill", "name": "金口垃圾场（规划）",
+                                     "distance_m": 400, "planned": True,
+                                     "disclosed_publicly": False, "in_contract_appendix": False}]
+    finding = next(f for f in assessor.assess(checklist).to_dict()["findings"]
+                   if f["subject"] == "offsite_factors[0]")
+    assert finding["evidence"]["name"] == "金口垃圾场（规划）"
+    assert "金口垃圾场（规划）" in finding["message"]
+
+
+def test_null_means_not_given(assessor: Assessor, base: Base) -> None:
+    checklist = base("sales")
+    checklist["checks"]["parking_info_disclosed"] = None
+    findings = assessor.assess(checklist).findings
+    assert [(f.category.value, f.subject) for f in findings] == [
+        ("information", "checks.parking_info_disclosed")]

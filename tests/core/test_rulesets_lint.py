@@ -1,0 +1,126 @@
+"""Lints over the bundled rulesets: ids, texts, vocabularies, coverage, examples, limits."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from riskengine.assessment import Assessor
+from riskengine.cases import load_cases
+from riskengine.catalog import DEFAULT_ROOT, Catalog, Rule
+from riskengine.compiler import compile_ruleset, fact_fields
+from riskengine.engine import MAX_PROPERTIES, count_properties
+from riskengine.facts import map_facts
+from riskengine.vocabulary import Lang, Severity, Stage
+
+
+@pytest.fixture(scope="module")
+def catalog(assessor: Assessor) -> Catalog:
+    return assessor.catalog
+
+
+def _rules(catalog: Catalog) -> list[Rule]:
+    return list(catalog.rules())
+
+
+def test_rule_ids_are_unique_and_follow_the_ruleset(catalog: Catalog) -> None:
+    ids = Counter(r.id for r in _rules(catalog))
+    assert [i for i, n in ids.items() if n > 1] == []
+    for rule in _rules(catalog):
+        stage, topic = rule.ruleset_id.split(".")
+        assert rule.id.startswith(f"{stage.upper()}-"), rule.id
+
+
+def test_every_text_is_given_in_zh_and_en(catalog: Catalog) -> None:
+    for rule in _rules(catalog):
+        for text in (rule.title, rule.message, rule.action, rule.source):
+            assert set(text) == {"zh", "en"} and all(v.strip() for v in text.values()), rule.id
+        assert re.search(r"[\u4e00-\u9fff]", rule.title["zh"]), f"{rule.id}: zh title in Chinese"
+
+
+def test_critical_rules_block(catalog: Catalog) -> None:
+    assert [r.id for r in _rules(catalog)
+            if r.severity is Severity.CRITICAL and not r.blocking] == []
+
+
+def test_templates_quote_only_evidence_and_scalar_parameters(catalog: Catalog) -> None:
+    for ruleset in catalog.rulesets:
+        scalars = {f"param.{k}" for k, p in ruleset.parameters.items()
+                   if not isinstance(p.value, (dict, list))}
+        for rule in ruleset.rules:
+            allowed = set(rule.evidence) | scalars
+            for lang in Lang:
+                for text in (rule.message[lang], rule.action[lang]):
+                    names = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+                    assert names <= allowed, f"{rule.id} {lang}: {sorted(names - allowed)}"
+
+
+def _bullets(stage: Stage) -> dict[str, str]:
+    data = yaml.safe_load((DEFAULT_ROOT / stage.value / "_catalogue.yaml").read_text("utf-8"))
+    return {b["id"]: b["text"] for b in data}
+
+
+@pytest.mark.parametrize("stage", list(Stage), ids=[s.value for s in Stage])
+def test_every_catalogue_bullet_is_covered_and_every_reference_exists(
+        catalog: Catalog, stage: Stage) -> None:
+    bullets = _bullets(stage)
+    referenced = {ref for r in catalog.rules(stage) for ref in r.catalogue}
+    assert sorted(set(bullets) - referenced) == [], "catalogue bullets without a rule"
+    assert sorted(referenced - set(bullets)) == [], "rules citing unknown bullets"
+
+
+@pytest.mark.parametrize("stage", list(Stage), ids=[s.value for s in Stage])
+def test_coverage_table_names_every_rule(catalog: Catalog, stage: Stage) -> None:
+    table = (DEFAULT_ROOT / stage.value / "COVERAGE.md").read_text(encoding="utf-8")
+    missing = [r.id for r in catalog.rules(stage) if r.id not in table]
+    assert missing == []
+
+
+def test_every_rule_has_a_firing_and_a_silent_example(catalog: Catalog) -> None:
+    fires: set[str] = set()
+    silent: set[str] = set()
+    for case in load_cases():
+        fires.update(str(f.get("rule")) for f in case.fires)
+        silent.update(case.silent)
+    rules = {r.id for r in _rules(catalog)}
+    assert sorted(rules - fires) == [], "rules with no firing example"
+    assert sorted(rules - silent) == [], "rules with no silent example"
+
+
+@pytest.mark.parametrize("stage", list(Stage), ids=[s.value for s in Stage])
+def test_the_clean_base_checklist_raises_nothing(assessor: Assessor, stage: Stage,
+                                                  base: Callable[[str], dict[str, Any]]) -> None:
+    result = assessor.assess(base(stage.value))
+    assert [f.rule_id for f in result.findings] == []
+    assert result.gate.decision.value == "pass"
+
+
+def test_compiled_rulesets_stay_within_engine_limits(catalog: Catalog) -> None:
+    for ruleset in catalog.rulesets:
+        checks = {k: v.type for k, v in catalog.checks(ruleset.stage).items()}
+        compiled = compile_ruleset(ruleset, checks)
+        assert len(compiled.definition) <= 200, ruleset.id  # ~256 per node (field notes)
+
+
+@pytest.mark.parametrize("stage", list(Stage), ids=[s.value for s in Stage])
+def test_the_fullest_checklist_fact_stays_below_the_property_limit(
+        assessor: Assessor, stage: Stage, base: Callable[[str], dict[str, Any]]) -> None:
+    checklist = assessor.validate(base(stage.value))
+    check_types = assessor.check_types[stage]
+    checklist["checks"] = {k: {"bool": True, "date": checklist["as_of"]}.get(t.value, 1)
+                           for k, t in check_types.items()}
+    fact = map_facts(checklist, check_types).by_type["checklist"][0]
+    assert count_properties(fact) + 1 <= MAX_PROPERTIES
+    assert len(fact_fields(None, check_types)) < MAX_PROPERTIES
+
+
+def test_test_files_sit_beside_their_rulesets() -> None:
+    for path in Path(DEFAULT_ROOT).glob("*/*.test.yaml"):
+        assert path.with_name(path.name.replace(".test.yaml", ".yaml")).exists(), path
