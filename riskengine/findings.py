@@ -77,6 +77,20 @@ def lookup(data: Any, path: str) -> Any:
     return data
 
 
+def _owner_of(subject: Subject, path: str) -> tuple[str, str]:
+    """Return the path and identity of a missing fact at the part of the checklist owning it:
+    a milestone belongs to the checklist, an `inspection.*` field to the defect's inspection,
+    so one missing fact is one finding however many items the rule looked at."""
+    if subject.path == "checklist" or path == "as_of" or path.startswith("milestones."):
+        return path, path
+    if path.startswith("inspection.") and ".defects[" in subject.path:
+        parent_path = subject.path.split(".defects[", 1)[0]
+        parent_identity = subject.identity.rsplit("/", 2)[0]
+        field_name = path.removeprefix("inspection.")
+        return f"{parent_path}.{field_name}", f"{parent_identity}.{field_name}"
+    return f"{subject.path}.{path}", f"{subject.identity}.{path}"
+
+
 def due_date(rule: Rule, checklist: Mapping[str, Any]) -> dt.date:
     """Return the earliest present milestone of the rule minus its lead days, never before as_of."""
     as_of = dt.date.fromisoformat(str(checklist["as_of"]))
@@ -171,8 +185,7 @@ class FindingBuilder:
                              fingerprint(rule.id, identity))
 
     def missing(self, rule: Rule, subject: Subject, path: str) -> Finding:
-        full = path if subject.path == "checklist" else f"{subject.path}.{path}"
-        identity = path if subject.path == "checklist" else f"{subject.identity}.{path}"
+        full, identity = _owner_of(subject, path)
         texts = {}
         for lang in Lang:
             template = self.catalog.policy.incomplete

@@ -1,0 +1,1 @@
+"""Persistence: the tables, their migrations, and every query the service runs."""

@@ -1,0 +1,209 @@
+"""The tables of the service, SQLAlchemy 2 declarative; schema changes go through Alembic only.
+
+Checklists, assessments, finding events, waivers and gate reviews are history: rows are only
+ever inserted, and the migration installs triggers that refuse UPDATE and DELETE on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+APPEND_ONLY = ("checklists", "assessments", "finding_events", "waivers", "gate_reviews")
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Stored as naive UTC on every backend, read back aware, so both databases agree."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect
+                           ) -> dt.datetime | None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if value is not None else None
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect
+                             ) -> dt.datetime | None:
+        return value.replace(tzinfo=dt.UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        dt.datetime: UtcDateTime(),
+    }
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(String(16))
+    projects: Mapped[list[Any] | None]  # None: every project
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str | None] = mapped_column(String(4000))
+    city: Mapped[str | None] = mapped_column(String(4000))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(80))
+    # The latest submission, kept here so listings filter without scanning history.
+    stage: Mapped[str | None] = mapped_column(String(16), index=True)
+    gate: Mapped[str | None] = mapped_column(String(16), index=True)
+    # The first day a waiver of the latest assessment lapses: its gate must be decided anew.
+    gate_changes_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    latest_assessment_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class Checklist(Base):
+    __tablename__ = "checklists"
+    __table_args__ = (UniqueConstraint("project_id", "stage", "number"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    number: Mapped[int]
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    raw_text: Mapped[str] = mapped_column(Text)  # exactly the submitted body
+    sha256: Mapped[str] = mapped_column(String(64))
+    submitted_by: Mapped[str] = mapped_column(String(80))
+    token_id: Mapped[int | None]
+    created_at: Mapped[dt.datetime]
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_project_stage", "project_id", "stage", "number"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    checklist_id: Mapped[str] = mapped_column(ForeignKey("checklists.id"), unique=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    number: Mapped[int]
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    rulesets: Mapped[list[Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    gate_at_submission: Mapped[str] = mapped_column(String(16))
+    # Each finding as evaluated (both languages) with the id of the tracked finding it feeds.
+    findings: Mapped[list[Any]]
+    resolved: Mapped[list[Any]]  # tracked findings this submission resolved by their absence
+    created_at: Mapped[dt.datetime]
+
+
+class Finding(Base):
+    """A risk tracked across re-submissions: one row per project, stage and fingerprint."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("project_id", "stage", "fingerprint"),
+        Index("ix_findings_owner_status_severity", "owner", "status", "severity"),
+        Index("ix_findings_project_status", "project_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    blocking: Mapped[bool] = mapped_column(Boolean)
+    owner: Mapped[str] = mapped_column(String(16))
+    due_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    record: Mapped[dict[str, Any]]  # the latest evaluation of it, both languages
+    status: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    waiver_id: Mapped[str | None] = mapped_column(String(32))
+    waiver_expires: Mapped[dt.date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    first_assessment_id: Mapped[str] = mapped_column(String(32))
+    last_assessment_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class FindingEvent(Base):
+    __tablename__ = "finding_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(80))
+    token_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]]
+
+
+class Waiver(Base):
+    __tablename__ = "waivers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    justification: Mapped[str] = mapped_column(Text)
+    approver: Mapped[str] = mapped_column(String(200))
+    expires: Mapped[dt.date] = mapped_column(Date)
+    granted_by: Mapped[str] = mapped_column(String(80))
+    token_id: Mapped[int | None]
+    created_at: Mapped[dt.datetime]
+
+
+class GateReview(Base):
+    __tablename__ = "gate_reviews"
+    __table_args__ = (Index("ix_gate_reviews_project_stage", "project_id", "stage"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"))
+    assessment_number: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    computed_gate: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    reviewer: Mapped[str] = mapped_column(String(80))
+    token_id: Mapped[int | None]
+    comments: Mapped[str] = mapped_column(Text)
+    override_justification: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_id: Mapped[int]
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None]
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]

