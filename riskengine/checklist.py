@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -42,32 +43,70 @@ class StrictBool(fields.Field[bool]):
         return value
 
 
-def _strict_bool(**kwargs: Any) -> StrictBool:
-    return StrictBool(**kwargs)
+class IsoDate(fields.Field[dt.date]):
+    """A calendar date written YYYY-MM-DD (the contract's only date form)."""
+
+    default_error_messages = {"invalid": "must be a date YYYY-MM-DD"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
+        if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
+            raise self.make_error("invalid")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as error:
+            raise self.make_error("invalid") from error
 
 
-def _date(**kwargs: Any) -> fields.Date:
-    return fields.Date(error_messages={"invalid": "must be a date YYYY-MM-DD"}, **kwargs)
+class Choice(fields.Field[str]):
+    """One value of a closed vocabulary; the error lists them all."""
+
+    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = frozenset(choices)
+        self.listing = ", ".join(choices)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValidationError(f"must be one of: {self.listing}")
+        return value
 
 
-def _integer(**kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=0, max=10**9),
-                          error_messages={"invalid": "must be a whole number"}, **kwargs)
+class Text(fields.Field[str]):
+    default_error_messages = {"invalid": "must be a string"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        if len(value) > MAX_TEXT:
+            raise ValidationError(f"must be at most {MAX_TEXT} characters")
+        return value
 
 
-def _text(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(max=MAX_TEXT),
-                         error_messages={"invalid": "must be a string"}, **kwargs)
+class Count(fields.Field[int]):
+    default_error_messages = {"invalid": "must be a whole number from 0 to 1000000000"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if type(value) is not int or not 0 <= value <= 10**9:
+            raise self.make_error("invalid")
+        return value
+
+
+def _date(**kwargs: Any) -> IsoDate:
+    return IsoDate(**kwargs)
+
+
+def _text(**kwargs: Any) -> Text:
+    return Text(**kwargs)
 
 
 def _typed(kind: CheckType | str, choices: tuple[str, ...] = (), **kwargs: Any) -> fields.Field[Any]:
     if kind == "list":
-        return fields.List(fields.String(validate=validate.OneOf(choices)), **kwargs)
+        return fields.List(Choice(choices), **kwargs)
     if choices:
-        return fields.String(validate=validate.OneOf(choices), **kwargs)
+        return Choice(choices, **kwargs)
     return {
-        CheckType.BOOL: _strict_bool, CheckType.INT: _integer, CheckType.NUMBER: Numeric,
-        CheckType.DATE: _date, CheckType.STRING: _text,
+        CheckType.BOOL: StrictBool, CheckType.INT: Count, CheckType.NUMBER: Numeric,
+        CheckType.DATE: IsoDate, CheckType.STRING: Text,
     }[CheckType(kind)](**kwargs)
 
 
@@ -106,7 +145,7 @@ def _checklist_schema(checks: Mapping[str, CheckSpec]) -> Schema:
                                     for m in MILESTONES}, name="milestones")
     attrs: dict[str, Any] = {
         "project": fields.Nested(project, required=True),
-        "stage": fields.String(required=True, validate=validate.OneOf([s.value for s in Stage])),
+        "stage": Choice(tuple(s.value for s in Stage), required=True),
         "as_of": _date(required=True),
         "submitted_by": _text(allow_none=True),
         "milestones": fields.Nested(milestones, load_default=dict),
@@ -165,8 +204,6 @@ class ChecklistValidator:
                 message = self.unknown(path, stage)
             elif message == "Missing data for required field.":
                 message = "is required"
-            elif message.startswith("Must be one of:"):
-                message = "must be one of:" + message[len("Must be one of:"):].rstrip(".")
             details.setdefault(path, []).append(message)
         return details
 

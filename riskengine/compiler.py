@@ -29,6 +29,10 @@ SENTINEL_KEY = "__sentinel__"
 COMPARE = {"eq": None, "ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 LEAF_OPS = (*COMPARE, "in", "not_in", "exists", "contains")
 ORDERED = ("lt", "lte", "gt", "gte")
+# `den × factor` in binary floating point misses exact boundaries (0.29 × 100 =
+# 28.999999999999996), so the factor is nudged toward the boundary's exact meaning: a count
+# exactly at the threshold is never "above" or "below" it.
+_NUDGE = {"gt": 1e-9, "lte": 1e-9, "lt": -1e-9, "gte": -1e-9}
 
 
 class RuleProblem(ValueError):
@@ -83,8 +87,9 @@ def _all_lists() -> dict[str, ListSpec]:
 
 
 def _item_types(spec: ListSpec) -> dict[str, CheckType]:
+    # an item's own `id` is identity, not a fact rules decide on (facts.py keeps it out)
     return {k: CheckType(f.type) if f.type != "list" else CheckType.STRING
-            for k, f in spec.fields.items()}
+            for k, f in spec.fields.items() if k != "id"}
 
 
 class _Compiler:
@@ -92,6 +97,7 @@ class _Compiler:
 
     def __init__(self, rule: Rule, ruleset: Ruleset, paths: Mapping[str, CheckType]) -> None:
         self.rule, self.params, self.paths = rule, ruleset.parameters, paths
+        self.op = ""  # the operator of the leaf being compiled, for scaled references
 
     def condition(self, node: Any) -> list[list[dict[str, Any]]]:
         """Return the condition as a list of conjunctions of primitive durable tests."""
@@ -147,6 +153,7 @@ class _Compiler:
             return [{path: values[0]} if len(values) == 1 else {"$or": [{path: v} for v in values]}]
         if op == "contains":
             return [{"$iany": {path: {"$i": self.scalar(value, path)}}}]
+        self.op = op
         right = self.scalar(value, path)
         if op in ORDERED and isinstance(right, (bool, str)) and self.paths[path] != CheckType.DATE:
             raise RuleProblem(f"{op}: compares numbers or dates, got {value!r} for {path}")
@@ -157,7 +164,7 @@ class _Compiler:
             raise RuleProblem("ratio: takes [NUMERATOR, DENOMINATOR] and one of lt lte gt gte")
         num, den = self.path(pair[0]), self.path(pair[1])
         factor = self.number(value)
-        scaled = {"$mul": {"$l": {"$m": den}, "$r": factor}}
+        scaled = {"$mul": {"$l": {"$m": den}, "$r": _nudged(factor, op)}}
         return [{"$ex": {num: 1}}, {"$ex": {den: 1}}, {"$gt": {den: 0}},
                 {COMPARE[op]: {num: scaled}}]
 
@@ -171,7 +178,8 @@ class _Compiler:
             raise RuleProblem(f"param {value['param']!r} must be a map to be used with `by`")
         branches = []
         for key, bound in table.items():
-            head = [{"$ex": {key_field: 1}}, {key_field: key}]
+            # "no bound" still needs the field: an absent field makes every leaf false
+            head = [{"$ex": {key_field: 1}}, {key_field: key}, {"$ex": {path: 1}}]
             branches.append(head if bound is None else
                             head + self.guarded([path], self.compare(path, op, bound)))
         return branches
@@ -225,7 +233,8 @@ class _Compiler:
             if days:
                 node = {"$add" if days > 0 else "$sub": {"$l": node, "$r": abs(days)}}
         elif "times" in value:
-            node = {"$mul": {"$l": node, "$r": self.number(value["times"])}}
+            factor = self.number(value["times"])
+            node = {"$mul": {"$l": node, "$r": _nudged(factor, self.op)}}
         return node
 
     def literal(self, value: Any) -> Any:
@@ -237,6 +246,10 @@ class _Compiler:
         if value is None or isinstance(value, (Mapping, list)):
             raise RuleProblem(f"expected a bool, number or string, got {value!r}")
         return value
+
+
+def _nudged(factor: float | int, op: str) -> float | int:
+    return factor + abs(factor) * _NUDGE[op] if op in _NUDGE and factor else factor
 
 
 def _references(node: Any) -> list[str]:
@@ -290,7 +303,8 @@ def compile_rule(rule: Rule, ruleset: Ruleset,
         out.update(_rules(f"{rule.id}#missing:{index}", typed,
                           [missing + case for case in cases]))
     for path in rule.evidence:
-        compiler.path(path)
+        if not (path == "id" and rule.for_each and "id" in _all_lists()[rule.for_each].fields):
+            compiler.path(path)
     return out
 
 

@@ -78,7 +78,10 @@ def check_collisions(ids: Iterable[str]) -> None:
 
 def count_properties(fact: Mapping[str, Any]) -> int:
     """Count properties as durable flattens them: nested mappings open up, a list is one."""
-    return sum(count_properties(v) if isinstance(v, Mapping) else 1 for v in fact.values())
+    count = 0
+    for value in fact.values():  # `type(...) is dict`: ABC checks were a hot spot
+        count += count_properties(value) if type(value) is dict else 1
+    return count
 
 
 def check_properties(facts_by_type: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:

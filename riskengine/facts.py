@@ -35,8 +35,11 @@ class FactSet:
     subjects: dict[str, Subject] = field(default_factory=dict)
 
     def fact(self, fact_id: str) -> Mapping[str, Any] | None:
-        type_ = fact_id.split(":", 1)[0]
-        return next((f for f in self.by_type.get(type_, ()) if f["id"] == fact_id), None)
+        type_, _, position = fact_id.partition(":")
+        facts = self.by_type.get(type_, ())
+        if type_ != "defects" and position.isdigit() and int(position) < len(facts):
+            return facts[int(position)]  # positional ids: the n-th fact of its type
+        return next((f for f in facts if f["id"] == fact_id), None)
 
 
 def day_number(value: Any) -> int | None:
@@ -56,11 +59,15 @@ _DATES = {name: _date_fields(spec) for name, spec in LISTS.items()}
 _DATES.update({name: _date_fields(LISTS[p].nested[c]) for name, (p, c) in NESTED_LISTS.items()})
 
 
-def _item_fact(item: Mapping[str, Any], dates: frozenset[str], skip: str | None = None
-               ) -> dict[str, Any]:
+# An item's own `id` (a promise's "P-1") must not replace the fact's unique positional id:
+# two items sharing one would collide inside the engine. Evidence quotes it from the item.
+_NOT_FACTS = frozenset({"id", "defects"})
+
+
+def _item_fact(item: Mapping[str, Any], dates: frozenset[str]) -> dict[str, Any]:
     fact: dict[str, Any] = {}
     for key, value in item.items():
-        if value is None or key == skip:
+        if value is None or key in _NOT_FACTS:
             continue
         fact[key] = day_number(value) if key in dates else value
     return fact
@@ -127,7 +134,7 @@ def map_facts(checklist: Checklist, check_types: Mapping[str, CheckType]) -> Fac
     facts.subjects[CHECKLIST] = Subject("checklist", checklist, "checklist")
     for name in LISTS:
         for index, item in enumerate(checklist.get(name) or []):
-            fact = {"id": f"{name}:{index}", "t": name, **_item_fact(item, _DATES[name], "defects"),
+            fact = {"id": f"{name}:{index}", "t": name, **_item_fact(item, _DATES[name]),
                     **context}
             subject = Subject(f"{name}[{index}]", item, identity(name, item, index))
             if name == "inspections":
@@ -141,7 +148,7 @@ def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: Subject,
                  context: Mapping[str, Any]) -> dict[str, int]:
     """Add a fact per defect of an inspection; return the inspection's defect sums."""
     defects = inspection.get("defects") or []
-    summary = {"inspection": _item_fact(inspection, _DATES["inspections"], "defects")}
+    summary = {"inspection": _item_fact(inspection, _DATES["inspections"])}
     index = parent.path[len("inspections["):-1]
     found = rectified = 0
     for position, defect in enumerate(defects):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from riskengine.catalog import Catalog, Rule, Ruleset
+from riskengine.catalog import Catalog, Policy, Rule, Ruleset
 from riskengine.engine import Match
 from riskengine.facts import FactSet, Subject
 from riskengine.vocabulary import Category, FindingStatus, Lang, Owner, Severity
@@ -102,24 +101,93 @@ def due_date(rule: Rule, checklist: Mapping[str, Any]) -> dt.date:
     return max(min(present) - dt.timedelta(days=rule.due.lead_days), as_of)
 
 
-class _Template(string.Formatter):
-    """Formats `{path}` from a flat value table; `{kind:label}` prints a vocabulary label."""
+class _Quoted:
+    """A quoted value: `{kind:label}` prints its label; booleans and lists read naturally."""
 
-    def __init__(self, catalog: Catalog, lang: Lang) -> None:
-        self.policy, self.lang = catalog.policy, lang
+    __slots__ = ("value", "policy", "lang")
 
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
-        value = kwargs.get(field_name)
-        return ("—" if value is None else value), field_name
+    def __init__(self, value: Any, policy: Policy, lang: Lang) -> None:
+        self.value, self.policy, self.lang = value, policy, lang
 
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if format_spec == "label":
+    def __format__(self, spec: str) -> str:
+        value = self.value
+        if isinstance(value, dict):  # a text given per language
+            value = value.get(self.lang.value)
+        if value is None:
+            return "—"
+        if spec == "label":
             return self.policy.label("kind", str(value), self.lang)
         if isinstance(value, bool):
             return {Lang.ZH: "是" if value else "否", Lang.EN: "yes" if value else "no"}[self.lang]
         if isinstance(value, list):
             return ", ".join(self.policy.label("kind", str(v), self.lang) for v in value)
-        return super().format_field(value, format_spec)
+        return format(value, spec)
+
+
+class _Values(dict[str, Any]):
+    """format_map's table: `{checks.x}` reads through attributes, unknown names print "—"."""
+
+    def __init__(self, flat: Mapping[str, Any], policy: Policy, lang: Lang) -> None:
+        super().__init__()
+        self.policy, self.lang = policy, lang
+        for path, value in flat.items():
+            head, _, rest = path.partition(".")
+            if rest:
+                branch = self.get(head)
+                if not isinstance(branch, _Branch):
+                    branch = self[head] = _Branch(policy, lang)
+                branch.add(rest, value)
+            else:
+                self[head] = _Quoted(value, policy, lang)
+
+    def __missing__(self, key: str) -> _Quoted:
+        return _Quoted(None, self.policy, self.lang)
+
+
+class _Branch:
+    def __init__(self, policy: Policy, lang: Lang) -> None:
+        self.__dict__["values"] = _Values({}, policy, lang)
+
+    def add(self, path: str, value: Any) -> None:
+        head, _, rest = path.partition(".")
+        values = self.__dict__["values"]
+        if rest:
+            branch = values.get(head)
+            if not isinstance(branch, _Branch):
+                branch = values[head] = _Branch(values.policy, values.lang)
+            branch.add(rest, value)
+        else:
+            values[head] = _Quoted(value, values.policy, values.lang)
+
+    def __getattr__(self, name: str) -> Any:
+        return self.__dict__["values"][name]
+
+
+def render(template: str, values: Mapping[str, Any], policy: Policy, lang: Lang) -> str:
+    """Fill `{path}` and `{path:label}` from values (flat dotted keys) in `lang`."""
+    return template.format_map(_Values(values, policy, lang))
+
+
+class _Texts(Mapping[Lang, FindingText]):
+    """A finding's texts, rendered per language on first use (most callers need one)."""
+
+    def __init__(self, templates: Mapping[str, Mapping[str, str]], values: Mapping[str, Any],
+                 source: Mapping[str, str], policy: Policy) -> None:
+        self.templates, self.values, self.source, self.policy = templates, values, source, policy
+        self.done: dict[Lang, FindingText] = {}
+
+    def __getitem__(self, lang: Lang) -> FindingText:
+        if lang not in self.done:
+            fill = {k: render(t[lang], self.values, self.policy, lang)
+                    for k, t in self.templates.items()}
+            self.done[lang] = FindingText(source=self.source[lang], **fill)
+        return self.done[lang]
+
+    def __iter__(self) -> Iterator[Lang]:
+        return iter(Lang)
+
+    def __len__(self) -> int:
+        return len(Lang)
 
 
 class FindingBuilder:
@@ -129,7 +197,6 @@ class FindingBuilder:
         self.catalog, self.checklist, self.facts = catalog, checklist, facts
         self.rulesets: dict[str, Ruleset] = {r.id: r for r in catalog.rulesets}
         self.rules: dict[str, Rule] = {r.id: r for r in catalog.rules()}
-        self.templates = {lang: _Template(catalog, lang) for lang in Lang}
 
     def build(self, matches: Iterable[Match]) -> list[Finding]:
         """Return the findings for the matches, one per missing path, sorted most severe first."""
@@ -175,31 +242,23 @@ class FindingBuilder:
         values = {**params, **evidence}
         path = subject.path if subject.path != "checklist" else (
             rule.subject or (rule.evidence[0] if rule.evidence else "checklist"))
-        texts = {lang: FindingText(
-            title=rule.title[lang],
-            message=self.templates[lang].format(rule.message[lang], **values),
-            action=self.templates[lang].format(rule.action[lang], **values),
-            source=rule.source[lang]) for lang in Lang}
+        texts = _Texts({"title": rule.title, "message": rule.message, "action": rule.action},
+                       values, rule.source, self.catalog.policy)
         identity = subject.identity if subject.path != "checklist" else path
         return self.assemble(rule, rule.category, path, evidence, texts,
                              fingerprint(rule.id, identity))
 
     def missing(self, rule: Rule, subject: Subject, path: str) -> Finding:
         full, identity = _owner_of(subject, path)
-        texts = {}
-        for lang in Lang:
-            template = self.catalog.policy.incomplete
-            values = {"path": full, "rule_title": rule.title[lang]}
-            texts[lang] = FindingText(
-                title=self.templates[lang].format(template["title"][lang], **values),
-                message=self.templates[lang].format(template["message"][lang], **values),
-                action=self.templates[lang].format(template["action"][lang], **values),
-                source=rule.source[lang])
+        templates = self.catalog.policy.incomplete
+        values = {"path": full, "rule_title": dict(rule.title)}
+        texts = _Texts({k: templates[k] for k in ("title", "message", "action")}, values,
+                       rule.source, self.catalog.policy)
         return self.assemble(rule, Category.INFORMATION, full, {path: None}, texts,
                              fingerprint("missing", identity))
 
     def assemble(self, rule: Rule, category: Category, subject: str, evidence: dict[str, Any],
-                 texts: dict[Lang, FindingText], print_: str) -> Finding:
+                 texts: Mapping[Lang, FindingText], print_: str) -> Finding:
         return Finding(
             rule_id=rule.id, ruleset=rule.ruleset_id, category=category,
             severity=rule.severity, blocking=rule.blocking, subject=subject, evidence=evidence,

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 APPEND_ONLY = ("checklists", "assessments", "finding_events", "waivers", "gate_reviews")
 
@@ -115,6 +115,8 @@ class Assessment(Base):
     findings: Mapped[list[Any]]
     resolved: Mapped[list[Any]]  # tracked findings this submission resolved by their absence
     created_at: Mapped[dt.datetime]
+    # Declared so one flush inserts the checklist before the assessment that refers to it.
+    checklist: Mapped[Checklist] = relationship(lazy="raise")
 
 
 class Finding(Base):
@@ -162,6 +164,7 @@ class FindingEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]]
+    finding: Mapped[Finding] = relationship(lazy="raise")
 
 
 class Waiver(Base):
@@ -175,6 +178,7 @@ class Waiver(Base):
     granted_by: Mapped[str] = mapped_column(String(80))
     token_id: Mapped[int | None]
     created_at: Mapped[dt.datetime]
+    finding: Mapped[Finding] = relationship(lazy="raise")
 
 
 class GateReview(Base):
@@ -194,6 +198,7 @@ class GateReview(Base):
     comments: Mapped[str] = mapped_column(Text)
     override_justification: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+    assessment: Mapped[Assessment] = relationship(lazy="raise")
 
 
 class IdempotencyKey(Base):

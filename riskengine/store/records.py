@@ -10,7 +10,8 @@ from typing import Any
 
 from riskengine.assessment import RulesetRef
 from riskengine.findings import Finding, FindingText
-from riskengine.vocabulary import Category, Lang, Owner, Severity
+from riskengine.gate import waiver_holds
+from riskengine.vocabulary import Category, FindingStatus, Lang, Owner, Severity
 
 
 def finding_record(finding: Finding) -> dict[str, Any]:
@@ -56,3 +57,22 @@ def content_hash(checklist_sha256: str, rulesets: Sequence[RulesetRef],
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def with_statuses(entries: Iterable[Mapping[str, Any]], rows: Mapping[str, Any]) -> list[Finding]:
+    """Rebuild an assessment's findings carrying their tracked findings' current statuses.
+
+    `rows` maps a finding id to an object with `status` and `waiver_expires`.
+    """
+    findings = []
+    for entry in entries:
+        row = rows[entry["finding_id"]]
+        findings.append(finding_from_record(entry).with_status(
+            FindingStatus(row.status), row.waiver_expires))
+    return findings
+
+
+def gate_changes_on(findings: Iterable[Finding], today: dt.date) -> dt.date | None:
+    """Return the first day a gate decided today may change by itself: a waiver lapsing."""
+    holding = [f.waiver_expires for f in findings if f.waiver_expires and waiver_holds(f, today)]
+    return min(holding) + dt.timedelta(days=1) if holding else None

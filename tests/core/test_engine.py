@@ -148,3 +148,14 @@ def test_a_bad_compiled_ruleset_is_refused_clearly() -> None:
                           frozenset())
     with pytest.raises(EvaluationError, match="sales.bad"):
         Engine([bad])
+
+
+def test_items_sharing_their_own_id_are_separate_facts(assessor: Assessor, base: Base) -> None:
+    # an item's `id` ("P-2") once replaced the positional fact id: two such items collided
+    checklist = base("sales")
+    material = {"id": "P-2", "kind": "rendering", "crm_reviewed": False,
+                "changed_after_review": False, "matches_approved_plan": True,
+                "promises_return": False, "mentions": [], "disclaimer": True}
+    checklist["sales_materials"] = [material, dict(material, kind="website")]
+    subjects = {f.subject for f in assessor.assess(checklist).findings}
+    assert {"sales_materials[0]", "sales_materials[1]"} <= subjects

@@ -1,0 +1,89 @@
+"""The riskengine HTTP service: `create_app()` builds a Flask app around one Assessor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from api import auth, bodies, docs, errors, observability
+from api.config import check_secret, from_environment
+from api.ledger import load_ledger
+from api.openapi import document
+from api.resources import (
+    assessments,
+    checklists,
+    evaluate,
+    findings,
+    health,
+    projects,
+    promises,
+    reviews,
+    rulesets,
+)
+from api.schemas import ErrorSchema
+from api.state import Service
+from riskengine.assessment import Assessor
+from riskengine.store.database import Database
+
+BLUEPRINTS = (health, evaluate, projects, checklists, assessments, findings, reviews, promises,
+              rulesets)
+
+
+class RiskApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
+    """flask-smorest, answering its errors (404, 405, webargs' 422) in our envelope."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return errors.handle_http(error)
+
+
+class JsonProvider(DefaultJSONProvider):
+    ensure_ascii = False
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, dt.date):  # ISO 8601, never Flask's HTTP-date format
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None,
+               assessor: Assessor | None = None) -> Flask:
+    """Build the app; pass `assessor` to share one loaded catalogue (it is costly to build)."""
+    app = Flask(__name__)
+    app.json = JsonProvider(app)
+    app.config.from_mapping(from_environment())
+    app.config.from_mapping(test_config or {})
+    check_secret(app.config)
+    root = Path(app.config["RULESETS_DIR"])
+    assessor = assessor or Assessor.from_path(root)
+    database = Database(app.config["DATABASE_URL"], **_pool(app.config))
+    app.extensions["riskengine"] = Service(
+        assessor=assessor, database=database,
+        ledger=load_ledger(root / "ledger.yaml", assessor.catalog),
+        pinned_today=app.config["TODAY"])
+    observability.init_app(app)
+    auth.init_app(app)
+    bodies.init_app(app)
+    errors.init_app(app)
+    api = RiskApi(app)
+    document(api, assessor.catalog)
+    for module in BLUEPRINTS:
+        api.register_blueprint(module.blp)
+    docs.init_app(app)
+    return app
+
+
+def _pool(config: Mapping[str, Any]) -> dict[str, Any]:
+    if str(config["DATABASE_URL"]).startswith("sqlite"):
+        return {}
+    return {"pool_size": config["DB_POOL_SIZE"], "max_overflow": 2 * config["DB_POOL_SIZE"]}

@@ -1,0 +1,97 @@
+"""Bearer tokens, roles, and project scope: who may do what, on which projects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flask import Flask, g, request
+
+from api.errors import Forbidden, NotFound, Unauthorized
+from api.state import service
+from riskengine.store import Actor
+from riskengine.store.tokens import find_token
+
+# Routes anyone may call: the service's health and its own description.
+PUBLIC = frozenset({"health.healthz", "health.readyz", "api-docs.openapi_json", "docs.page",
+                    "docs.root"})
+
+
+class Role(StrEnum):
+    SUBMITTER = "submitter"  # project managers: create projects, submit checklists, read them
+    OWNER = "owner"          # a department: works the findings it owns
+    REVIEWER = "reviewer"    # gate reviews and waivers
+    AUDITOR = "auditor"      # reads everything
+    ADMIN = "admin"          # everything, including overriding a failed gate
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    name: str
+    role: Role
+    department: str | None
+    projects: frozenset[str] | None  # None: every project
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.name, self.token_id)
+
+    def sees(self, code: str) -> bool:
+        return self.projects is None or code in self.projects
+
+
+def current() -> Principal:
+    principal: Principal | None = g.get("principal")
+    if principal is None:  # every non-public route is authenticated before it runs
+        raise Unauthorized("a bearer token is required")
+    return principal
+
+
+def require(*roles: Role) -> Principal:
+    """Return the caller if its role is one of `roles` (admin always is), else 403."""
+    principal = current()
+    if principal.role is not Role.ADMIN and principal.role not in roles:
+        allowed = ", ".join(sorted(r.value for r in {*roles, Role.ADMIN}))
+        raise Forbidden(f"the {principal.role.value} role may not do this",
+                        {"role": [f"needs one of: {allowed}"]})
+    return principal
+
+
+def require_project(code: str, *roles: Role) -> Principal:
+    """Like `require`, for a project route: another project's objects are simply not found."""
+    principal = current()
+    if not principal.sees(code):
+        raise NotFound(f"project {code} not found")
+    return require(*roles) if roles else principal
+
+
+def scope(principal: Principal, codes: Iterable[str] | None = None) -> frozenset[str] | None:
+    if codes is None:
+        return principal.projects
+    wanted = frozenset(codes)
+    return wanted if principal.projects is None else wanted & principal.projects
+
+
+def _authenticate() -> None:
+    if request.routing_exception is not None or request.endpoint in PUBLIC:
+        return  # unknown routes answer 404/405 whoever asks
+    if request.endpoint is None or request.method == "OPTIONS":
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("a bearer token is required",
+                           headers={"WWW-Authenticate": 'Bearer realm="riskengine"'})
+    with service().database.read() as session:
+        token = find_token(session, secret.strip())
+    if token is None:
+        raise Unauthorized("the token is unknown or revoked",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    g.principal = Principal(token.id, token.name, Role(token.role), token.department,
+                            frozenset(token.projects) if token.projects is not None else None)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_authenticate)

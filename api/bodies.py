@@ -1,0 +1,83 @@
+"""Reading request bodies: strict UTF-8 JSON whose every string the databases can store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from api.errors import ApiError, Invalid
+from riskengine.errors import ChecklistUnreadable
+
+MAX_PROBLEMS = 20
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _unstorable(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Yield strings no database can hold: NUL characters and lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path or "body", "must not contain NUL characters"
+        else:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                yield path or "body", "must be valid Unicode text"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unstorable(key, path or "body")
+            yield from _unstorable(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable(item, f"{path}[{index}]")
+
+
+def parse_json(data: bytes) -> tuple[str, Any]:
+    """Return the body's text and value; 400 when unreadable, 422 when it holds unstorable text."""
+    try:
+        text = data.decode("utf-8")
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ChecklistUnreadable("the body is not valid UTF-8 JSON",
+                                  {"body": [str(error)]}) from error
+    problems: dict[str, list[str]] = {}
+    for path, message in _unstorable(value):
+        if len(problems) >= MAX_PROBLEMS:
+            break
+        problems.setdefault(path, []).append(message)
+    if problems:
+        raise Invalid("the body holds text that cannot be stored", problems)
+    return text, value
+
+
+def body() -> tuple[str, Any]:
+    """Return the current request's parsed body (read once, checked once)."""
+    if "body" not in g:
+        g.body = parse_json(request.get_data(cache=True))
+    parsed: tuple[str, Any] = g.body
+    return parsed
+
+
+def _check_body() -> Response | None:
+    # Every JSON body is checked before webargs reads it, so both paths refuse the same input.
+    if request.method in ("POST", "PUT", "PATCH") and request.endpoint and (
+            request.routing_exception is None):
+        if request.content_length == 0 and not request.get_data(cache=True):
+            return None
+        body()
+    return None
+
+
+def require_object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ApiError("the body must be a JSON object", {"body": [f"got {type(value).__name__}"]})
+    return value
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_check_body)

@@ -1,0 +1,136 @@
+"""Every error answer is `{"error": {"code", "message", "details"}}`, built in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flask import Flask, Response, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from riskengine.errors import ChecklistInvalid, ChecklistUnreadable, RiskEngineError
+from riskengine.store import KeyReused, StaleVersion, StoreError
+
+log = logging.getLogger("riskengine.api")
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+    412: "precondition_failed", 413: "too_large", 415: "unsupported_media_type",
+    422: "invalid", 428: "precondition_required", 429: "too_many_requests",
+    500: "internal_error", 503: "unavailable",
+}
+# The one table from the exceptions of the core and the store to HTTP statuses.
+STATUSES: dict[type[Exception], int] = {
+    ChecklistInvalid: 422, ChecklistUnreadable: 400, StaleVersion: 409, KeyReused: 409,
+    StoreError: 409,
+}
+
+
+class ApiError(Exception):
+    """An answer other than success; subclasses fix the status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: Mapping[str, list[str]] | None = None,
+                 code: str | None = None, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message, self.details = message, dict(details or {})
+        self.code = code or self.code
+        self.headers = dict(headers or {})
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class PreconditionFailed(ApiError):
+    status, code = 412, "precondition_failed"
+
+
+class Invalid(ApiError):
+    status, code = 422, "invalid"
+
+
+def error_response(status: int, code: str, message: str,
+                   details: Mapping[str, list[str]] | None = None,
+                   headers: Mapping[str, str] | None = None) -> Response:
+    body = {"error": {"code": code, "message": message, "details": dict(details or {}),
+                      "request_id": g.get("request_id", "")}}
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(dict(headers or {}))
+    return response
+
+
+def flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Yield marshmallow/webargs messages as (path, message), dropping the location level."""
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = str(key)
+            if not prefix and name in ("json", "query", "headers", "path", "form"):
+                yield from flatten(value, "")
+                continue
+            yield from flatten(value, f"{prefix}.{name}" if prefix else name)
+    elif isinstance(messages, list | tuple):
+        for item in messages:
+            yield from flatten(item, prefix)
+    else:
+        yield prefix or "body", str(messages)
+
+
+def as_details(messages: Any) -> dict[str, list[str]]:
+    details: dict[str, list[str]] = {}
+    for path, message in flatten(messages):
+        details.setdefault(path, []).append(message)
+    return details
+
+
+def handle_http(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or data.get("errors")
+    details = as_details(messages) if messages else {}
+    message = data.get("message") or error.description or error.name
+    if status == 422 and messages:
+        message = "the request is invalid"
+    headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+    return error_response(status, HTTP_CODES.get(status, "error"), str(message), details, headers)
+
+
+def handle_api(error: ApiError) -> Response:
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
+def handle_domain(error: RiskEngineError | StoreError) -> Response:
+    status = next((s for t, s in STATUSES.items() if isinstance(error, t)), 500)
+    if status >= 500:
+        log.error("request failed: %s", error, extra={"request_id": g.get("request_id")})
+    return error_response(status, error.code, error.message, error.details)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+    return error_response(500, "internal_error",
+                          "the service failed; the request id identifies it in the logs")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ApiError, handle_api)
+    app.register_error_handler(RiskEngineError, handle_domain)
+    app.register_error_handler(StoreError, handle_domain)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,57 @@
+"""Idempotency-Key: a retry of a write gets the first answer, and nothing is stored twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, request
+from sqlalchemy.orm import Session
+
+from api.auth import current
+from api.bodies import body
+from api.errors import ApiError
+from api.state import service
+from riskengine.store.idempotency import claim, complete
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+Work = Callable[[Session], tuple[int, dict[str, Any]]]
+
+
+def json_response(text: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(text, status=status, mimetype="application/json", headers=headers)
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _fingerprint() -> str:
+    text, value = body()
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def run_write(work: Work) -> Response:
+    """Run a write in one transaction; with an Idempotency-Key, at most once per key."""
+    key = request.headers.get("Idempotency-Key")
+    database = service().database
+    if key is None:
+        with database.write() as session:
+            status, answer = work(session)
+        return json_response(dump(answer), status)
+    if not _KEY.match(key):
+        raise ApiError("the Idempotency-Key header is malformed",
+                       {"Idempotency-Key": ["1 to 255 visible ASCII characters"]})
+    token_id = current().token_id
+    with database.write() as session:
+        replay = claim(session, token_id, key, _fingerprint())
+        if replay is not None:
+            return json_response(replay.body, replay.status, {"Idempotent-Replayed": "true"})
+        status, answer = work(session)
+        text = dump(answer)
+        complete(session, token_id, key, status, text)
+    return json_response(text, status)

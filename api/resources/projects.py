@@ -1,0 +1,84 @@
+"""Projects: create, list with filters and pages, read one with its latest assessments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, Role, current, require, require_project
+from api.errors import Forbidden, NotFound
+from api.idempotency import dump, json_response, run_write
+from api.openapi import IDEMPOTENCY_KEY, errors
+from api.render import project_body
+from api.schemas import ProjectIn, ProjectOut, ProjectPageOut, ProjectQuery
+from api.state import service
+from riskengine.store import models as m
+from riskengine.store.projects import (
+    ProjectFilter,
+    create_project,
+    get_project,
+    latest_assessments,
+    list_projects,
+)
+
+blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects")
+
+
+def project_or_404(session: Session, code: str, principal: Principal) -> m.Project:
+    """Return a project the caller may see; any other is 'not found', so codes can't be probed."""
+    project = get_project(session, code, principal.projects) if principal.sees(code) else None
+    if project is None:
+        raise NotFound(f"project {code} not found")
+    return project
+
+
+@blp.route("/projects")
+class Projects(MethodView):
+    @blp.arguments(ProjectQuery, location="query")
+    @blp.response(200, ProjectPageOut)
+    @errors(blp, 422)
+    def get(self, query: dict[str, Any]) -> Response:
+        """List the projects you may see, by city, stage and gate of their latest checklist."""
+        principal = current()
+        state = service()
+        wanted = ProjectFilter(query.get("city"), query.get("stage"), query.get("gate"))
+        with state.database.write() as session:  # may re-decide gates a lapsed waiver changed
+            rows, total = list_projects(session, wanted, principal.projects, state.today(),
+                                        query["page"], query["per_page"])
+            items = [project_body(p) for p in rows]
+        return json_response(dump({"items": items, "page": query["page"],
+                                   "per_page": query["per_page"], "total": total}), 200)
+
+    @blp.arguments(ProjectIn)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @blp.response(201, ProjectOut)
+    @errors(blp, 400, 403, 409, 413, 422)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Create a project (submitting its first checklist creates it too)."""
+        principal = require(Role.SUBMITTER)
+        if not principal.sees(data["code"]):
+            raise Forbidden(f"your token does not cover project {data['code']}",
+                            {"code": ["outside your token's projects"]})
+
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            project = create_project(session, data["code"], data.get("name"), data.get("city"),
+                                     principal.actor)
+            return 201, project_body(project, {})
+        return run_write(work)
+
+
+@blp.route("/projects/<code>")
+class ProjectView(MethodView):
+    @blp.response(200, ProjectOut)
+    @errors(blp, 404)
+    def get(self, code: str) -> Response:
+        """A project with the latest assessment of each stage."""
+        principal = require_project(code)
+        with service().database.read() as session:
+            project = project_or_404(session, code, principal)
+            body = project_body(project, latest_assessments(session, project.id))
+        return json_response(dump(body), 200)

@@ -1,0 +1,343 @@
+"""Request and response schemas: they validate what clients send and document every answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from riskengine.contract import PROJECT_CODE_PATTERN
+from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Severity, Stage
+
+# Set by the service from the caller, the clock or the data: a client sending one gets 422.
+SERVER_OWNED = frozenset({
+    "id", "created_at", "created_by", "updated_at", "submitted_at", "reviewer", "computed_gate",
+    "content_hash", "gate", "stage_gate", "events", "waivers", "granted_by", "project_code",
+    "assessment", "latest_assessment_id", "status_changed_at", "token_id", "fingerprint",
+    "rule_id", "owner", "severity",
+})
+MAX_TEXT = 10_000
+
+
+def _values(enum: Any) -> list[str]:
+    return [v.value for v in enum]
+
+
+def _text(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(max=MAX_TEXT), **kwargs)
+
+
+class RequestSchema(Schema):
+    """Unknown fields are refused; server-owned ones are named as such."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def refuse_server_owned(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            owned = {k: ["is set by the service and cannot be sent"] for k in data
+                     if k in SERVER_OWNED and k not in self.fields}
+            if owned:
+                raise ValidationError(owned)
+        return data
+
+
+class ResponseSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # documented fields; answers may carry more (the contract only adds)
+
+
+class Page(RequestSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class LangQuery(RequestSchema):
+    lang = fields.String(validate=validate.OneOf(_values(Lang)),
+                         metadata={"description": "zh (default) or en; Accept-Language also works"})
+
+
+class ProjectIn(RequestSchema):
+    code = fields.String(required=True, validate=validate.Regexp(PROJECT_CODE_PATTERN))
+    name = _text(allow_none=True)
+    city = _text(allow_none=True)
+
+
+class ProjectQuery(Page):
+    city = _text()
+    stage = fields.String(validate=validate.OneOf(_values(Stage)))
+    gate = fields.String(validate=validate.OneOf(_values(GateDecision)))
+
+
+class FindingQuery(Page, LangQuery):
+    project = fields.String(validate=validate.Regexp(PROJECT_CODE_PATTERN))
+    owner = fields.String(validate=validate.Length(max=16))
+    severity = fields.List(fields.String(validate=validate.OneOf(_values(Severity))))
+    status = fields.List(fields.String(validate=validate.OneOf(_values(FindingStatus))))
+    stage = fields.String(validate=validate.OneOf(_values(Stage)))
+    rule_id = fields.String(validate=validate.Length(max=64))
+    overdue = fields.Boolean()
+
+
+class WaiverIn(RequestSchema):
+    justification = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TEXT))
+    approver = fields.String(validate=validate.Length(min=1, max=200),
+                             metadata={"description": "defaults to the authenticated reviewer"})
+    expires = fields.Date(required=True)
+
+
+class FindingPatch(RequestSchema):
+    status = fields.String(validate=validate.OneOf(_values(FindingStatus)))
+    notes = _text()
+    reason = _text()
+    version = fields.Integer(validate=validate.Range(min=1), metadata={
+        "description": "the version you read; If-Match with the ETag works too"})
+    waiver = fields.Nested(WaiverIn)
+
+
+class ReviewIn(RequestSchema):
+    stage = fields.String(required=True, validate=validate.OneOf(_values(Stage)))
+    decision = fields.String(required=True, validate=validate.OneOf(_values(GateDecision)))
+    comments = _text(load_default="")
+    assessment_id = fields.String(validate=validate.Length(max=32), metadata={
+        "description": "the assessment judged; defaults to the stage's latest"})
+    override_justification = fields.String(validate=validate.Length(min=1, max=MAX_TEXT), metadata={
+        "description": "admin only: record pass although the computed gate is fail"})
+
+
+class ReviewQuery(RequestSchema):
+    stage = fields.String(validate=validate.OneOf(_values(Stage)))
+
+
+class ErrorBody(ResponseSchema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+    request_id = fields.String()
+
+
+class ErrorSchema(ResponseSchema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class RulesetRefOut(ResponseSchema):
+    id = fields.String(required=True)
+    version = fields.String(required=True)
+    hash = fields.String()
+
+
+class GateOut(ResponseSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(_values(GateDecision)))
+    blocking = fields.List(fields.String(), required=True)
+
+
+class WaiverOut(ResponseSchema):
+    id = fields.String(required=True)
+    justification = fields.String(required=True)
+    approver = fields.String(required=True)
+    expires = fields.Date(required=True)
+    granted_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    holds = fields.Boolean(metadata={"description": "false once expired: the finding is open"})
+
+
+class FindingOut(ResponseSchema):
+    rule_id = fields.String(required=True)
+    ruleset = fields.String(required=True)
+    category = fields.String(required=True)
+    severity = fields.String(required=True)
+    blocking = fields.Boolean(required=True)
+    title = fields.String(required=True)
+    message = fields.String(required=True)
+    subject = fields.String(required=True)
+    evidence = fields.Dict(required=True)
+    owner = fields.String(required=True)
+    support = fields.List(fields.String(), required=True)
+    action = fields.String(required=True)
+    due_date = fields.Date(required=True)
+    escalation = fields.String(required=True)
+    source = fields.String(required=True)
+    fingerprint = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(_values(FindingStatus)))
+    id = fields.String(metadata={"description": "stored findings: the id to PATCH"})
+    change = fields.String(validate=validate.OneOf(["new", "persisting"]))
+    version = fields.Integer()
+    notes = fields.String()
+    waiver = fields.Nested(WaiverOut, allow_none=True)
+    project_code = fields.String()
+    stage = fields.String()
+    overdue = fields.Boolean()
+
+
+class ResolvedOut(ResponseSchema):
+    id = fields.String(required=True)
+    rule_id = fields.String(required=True)
+    fingerprint = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class SummaryOut(ResponseSchema):
+    by_severity = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_owner = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_category = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class ChangesOut(ResponseSchema):
+    new = fields.List(fields.String(), required=True)
+    persisting = fields.List(fields.String(), required=True)
+    resolved = fields.List(fields.String(), required=True)
+
+
+class AssessmentOut(ResponseSchema):
+    id = fields.String(metadata={"description": "absent for a stateless evaluation"})
+    project_code = fields.String(required=True)
+    stage = fields.String(required=True)
+    as_of = fields.Date(required=True)
+    rulesets = fields.List(fields.Nested(RulesetRefOut), required=True)
+    gate = fields.Nested(GateOut, required=True)
+    summary = fields.Nested(SummaryOut, required=True)
+    findings = fields.List(fields.Nested(FindingOut), required=True)
+    checklist_id = fields.String()
+    number = fields.Integer()
+    content_hash = fields.String()
+    gate_at_submission = fields.String()
+    created_at = fields.DateTime()
+    superseded = fields.Boolean()
+    changes = fields.Nested(ChangesOut)
+    resolved = fields.List(fields.Nested(ResolvedOut))
+
+
+class EventOut(ResponseSchema):
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    reason = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class FindingDetailOut(FindingOut):
+    events = fields.List(fields.Nested(EventOut), required=True)
+    first_assessment_id = fields.String()
+    last_assessment_id = fields.String()
+    allowed_transitions = fields.List(fields.String())
+
+
+class FindingPageOut(ResponseSchema):
+    items = fields.List(fields.Nested(FindingOut), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class AssessmentRefOut(ResponseSchema):
+    id = fields.String(required=True)
+    number = fields.Integer(required=True)
+    as_of = fields.Date(required=True)
+    gate = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ProjectOut(ResponseSchema):
+    code = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    created_by = fields.String(required=True)
+    stage = fields.String(allow_none=True, metadata={"description": "of the latest checklist"})
+    gate = fields.String(allow_none=True, metadata={"description": "of the latest assessment"})
+    latest_assessment_id = fields.String(allow_none=True)
+    assessments = fields.Dict(keys=fields.String(), values=fields.Nested(AssessmentRefOut))
+
+
+class ProjectPageOut(ResponseSchema):
+    items = fields.List(fields.Nested(ProjectOut), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class ReviewOut(ResponseSchema):
+    id = fields.String(required=True)
+    project_code = fields.String(required=True)
+    stage = fields.String(required=True)
+    decision = fields.String(required=True)
+    computed_gate = fields.String(required=True)
+    reviewer = fields.String(required=True)
+    comments = fields.String(required=True)
+    override_justification = fields.String(allow_none=True)
+    assessment = fields.Dict(required=True, metadata={
+        "description": "the frozen reference: id, number and content hash of what was judged"})
+    status = fields.String(required=True, validate=validate.OneOf(["active", "superseded"]))
+    created_at = fields.DateTime(required=True)
+
+
+class ReviewListOut(ResponseSchema):
+    items = fields.List(fields.Nested(ReviewOut), required=True)
+
+
+class PromiseOut(ResponseSchema):
+    id = fields.String(required=True)
+    kind = fields.String(allow_none=True)
+    channel = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    evidence = fields.String(allow_none=True)
+    due_date = fields.String(allow_none=True)
+    ended = fields.Boolean(required=True)
+    in_delivery = fields.Boolean(required=True)
+    first_mentioned = fields.Dict(required=True)
+    latest = fields.Dict(required=True)
+    history = fields.List(fields.Dict(), required=True)
+    finding = fields.Dict(allow_none=True)
+
+
+class PromisesOut(ResponseSchema):
+    project_code = fields.String(required=True)
+    promises = fields.List(fields.Nested(PromiseOut), required=True)
+
+
+class RuleOut(ResponseSchema):
+    id = fields.String(required=True)
+    ruleset = fields.String(required=True)
+    title = fields.String(required=True)
+    category = fields.String(required=True)
+    severity = fields.String(required=True)
+    blocking = fields.Boolean(required=True)
+    owner = fields.String(required=True)
+    support = fields.List(fields.String(), required=True)
+    message = fields.String(required=True)
+    action = fields.String(required=True)
+    source = fields.String(required=True)
+    catalogue = fields.List(fields.String())
+    due = fields.Dict()
+    for_each = fields.String(allow_none=True)
+
+
+class CheckOut(ResponseSchema):
+    type = fields.String(required=True)
+    description = fields.String(required=True)
+    ruleset = fields.String()
+
+
+class RulesetOut(ResponseSchema):
+    id = fields.String(required=True)
+    version = fields.String(required=True)
+    hash = fields.String(required=True)
+    stage = fields.String(required=True)
+    title = fields.String(required=True)
+    rules = fields.List(fields.Nested(RuleOut), required=True)
+
+
+class RulesetsOut(ResponseSchema):
+    rulesets = fields.List(fields.Nested(RulesetOut), required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True, metadata={
+        "description": "per stage, every `checks` key a checklist may carry"})
+
+
+class HealthOut(ResponseSchema):
+    status = fields.String(required=True)
+    checks = fields.Dict()

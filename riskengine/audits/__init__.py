@@ -1,0 +1,40 @@
+"""Scheduled pre-delivery audits: slots before the delivery date, runs, diffs, notifications.
+
+A schedule's slots are stored rows; `run-due` claims each due slot exactly once, evaluates the
+project's latest delivery checklist, stores the run with its notifications (the outbox) in one
+transaction, and delivers the outbox with retries.
+"""
+
+from __future__ import annotations
+
+from riskengine.errors import RiskEngineError
+
+
+class AuditError(RiskEngineError):
+    """An audit request the data refuses."""
+
+    code = "audit_error"
+
+
+class AuditPolicyInvalid(AuditError):
+    """rulesets/audit.yaml failed to load; details map each path to its problems."""
+
+    code = "invalid_audit_policy"
+
+
+class ScheduleInvalid(AuditError):
+    """A schedule cannot be built from what was asked; details say which field and why."""
+
+    code = "invalid_schedule"
+
+
+class DeliveryDateUnknown(AuditError):
+    """Slots count back from a delivery date, and the project has none yet."""
+
+    code = "delivery_date_unknown"
+
+
+class NotFound(AuditError):
+    """The schedule, run or subscription does not exist (or is not the caller's to see)."""
+
+    code = "not_found"

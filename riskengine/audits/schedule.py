@@ -1,0 +1,157 @@
+"""Compute a schedule's slots, and how they change when the delivery date moves (pure)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from riskengine.audits import DeliveryDateUnknown, ScheduleInvalid
+from riskengine.audits.policy import AuditPolicy
+
+
+class ScheduleKind(StrEnum):
+    DEFAULT = "default"    # the policy's offsets before the delivery date
+    OFFSETS = "offsets"    # the caller's offsets (days before; negative: after delivery)
+    WEEKLY = "weekly"      # every `interval` weeks from `start` to `end`
+    MONTHLY = "monthly"    # every `interval` months on `start`'s day of month, to `end`
+
+
+RECURRING = frozenset({ScheduleKind.WEEKLY, ScheduleKind.MONTHLY})
+
+
+@dataclass(frozen=True)
+class ScheduleRule:
+    kind: ScheduleKind
+    offsets: tuple[int, ...] = ()
+    start: dt.date | None = None
+    end: dt.date | None = None
+    interval: int = 1
+
+    @property
+    def follows_delivery(self) -> bool:
+        """Offsets count from the delivery date; a recurrence does not."""
+        return self.kind not in RECURRING
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.follows_delivery:
+            return {"kind": self.kind.value, "offsets_days": list(self.offsets)}
+        return {"kind": self.kind.value, "start": _iso(self.start), "end": _iso(self.end),
+                "interval": self.interval}
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    due_at: dt.datetime
+    day: dt.date
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def make_rule(spec: Mapping[str, Any], policy: AuditPolicy) -> ScheduleRule:
+    """Build and check a rule from a request: `{}` is the default schedule."""
+    kind = ScheduleKind(spec.get("kind") or (
+        ScheduleKind.OFFSETS if spec.get("offsets_days") else ScheduleKind.DEFAULT))
+    if kind is ScheduleKind.DEFAULT:
+        return ScheduleRule(kind, policy.default_offsets)
+    if kind is ScheduleKind.OFFSETS:
+        offsets = tuple(sorted(set(spec.get("offsets_days") or ()), reverse=True))
+        problems = [] if offsets else ["give at least one offset"]
+        problems += [f"{o}: beyond ±{policy.max_offset_days} days" for o in offsets
+                     if abs(o) > policy.max_offset_days]
+        if problems:
+            raise ScheduleInvalid("the offsets are invalid", {"offsets_days": problems})
+        return ScheduleRule(kind, offsets)
+    rule = ScheduleRule(kind, start=spec.get("start"), end=spec.get("end"),
+                        interval=int(1 if spec.get("interval") is None else spec["interval"]))
+    _check_recurrence(rule, policy)
+    return rule
+
+
+def _check_recurrence(rule: ScheduleRule, policy: AuditPolicy) -> None:
+    problems: dict[str, list[str]] = {}
+    if rule.start is None:
+        problems["start"] = ["required for a recurring schedule"]
+    if rule.end is None:
+        problems["end"] = ["required for a recurring schedule"]
+    if rule.start and rule.end and rule.end < rule.start:
+        problems["end"] = ["must not be before start"]
+    if rule.interval < 1:
+        problems["interval"] = ["must be at least 1"]
+    if not problems and len(recurrence(rule)) > policy.max_slots:
+        problems["end"] = [f"more than {policy.max_slots} slots; shorten the range"]
+    if problems:
+        raise ScheduleInvalid("the recurrence is invalid", problems)
+
+
+def _add_months(day: dt.date, months: int, anchor_day: int) -> dt.date:
+    """Move `months` ahead, keeping the anchor day of month, clamped to the month's length."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(anchor_day, calendar.monthrange(year, month)[1]))
+
+
+def recurrence(rule: ScheduleRule) -> list[dt.date]:
+    """Return the dates of a weekly or monthly rule, `start` and `end` included."""
+    assert rule.start is not None and rule.end is not None
+    days: list[dt.date] = []
+    for step in range(0, 100_000):
+        if rule.kind is ScheduleKind.WEEKLY:
+            day = rule.start + dt.timedelta(weeks=step * rule.interval)
+        else:
+            day = _add_months(rule.start, step * rule.interval, rule.start.day)
+        if day > rule.end:
+            break
+        days.append(day)
+    return days
+
+
+def slot_days(rule: ScheduleRule, delivery: dt.date | None) -> list[dt.date]:
+    """Return the dates of a rule's slots, earliest first."""
+    if not rule.follows_delivery:
+        return recurrence(rule)
+    if delivery is None:
+        raise DeliveryDateUnknown(
+            "the project has no contract delivery date to count the slots back from",
+            {"contract_delivery_date": [
+                "set it on the project, or submit a delivery checklist with "
+                "milestones.contract_delivery_date"]})
+    return sorted({delivery - dt.timedelta(days=offset) for offset in rule.offsets})
+
+
+def compute_slots(rule: ScheduleRule, delivery: dt.date | None, policy: AuditPolicy
+                  ) -> list[Slot]:
+    """Return the slots of a rule: each date falls due at the policy's time of day."""
+    return [Slot(policy.due_at(day), day) for day in slot_days(rule, delivery)]
+
+
+@dataclass(frozen=True)
+class Replan:
+    remove: tuple[dt.date, ...]  # pending slots that no longer exist
+    add: tuple[Slot, ...]
+
+
+def replan(pending: Iterable[Slot], existing_days: Iterable[dt.date], planned: Iterable[Slot],
+           changed_at: dt.datetime) -> Replan:
+    """Move the future slots to a new plan; slots due before the change stay as they are.
+
+    `pending` are the slots not yet run; `existing_days` every slot day the schedule has
+    (run or not), so a day that already ran is never planned again.
+    """
+    planned = [s for s in planned if s.due_at > changed_at]
+    keep = {s.day for s in planned}
+    remove = tuple(sorted(s.day for s in pending if s.due_at > changed_at and s.day not in keep))
+    taken = set(existing_days) - set(remove)
+    return Replan(remove, tuple(s for s in planned if s.day not in taken))
+
+
+def effective_delivery(project_date: dt.date | None, checklist_date: dt.date | None
+                       ) -> dt.date | None:
+    """The project's own date wins; else the latest delivery checklist's milestone."""
+    return project_date or checklist_date

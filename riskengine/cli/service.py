@@ -1,0 +1,157 @@
+"""`riskengine db`, `riskengine tokens` and `riskengine serve`: operating the HTTP service."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from riskengine.cli import main
+from riskengine.store.database import Database, default_url, pending, upgrade
+from riskengine.store.tokens import create_token, list_tokens, revoke_token
+from riskengine.vocabulary import Owner
+
+ROLES = ("submitter", "owner", "reviewer", "auditor", "admin")
+EXIT_ERROR = 3
+
+
+def _api(module: str) -> Any:
+    # The service lives in the `api` package; the core CLI must not import Flask at start-up.
+    return importlib.import_module(f"api.{module}")
+
+
+def _database() -> Database:
+    return Database(default_url())
+
+
+def _require_current(database: Database) -> None:
+    if pending(database.engine):
+        click.echo("error: the database schema is not current; run `riskengine db upgrade`",
+                   err=True)
+        sys.exit(EXIT_ERROR)
+
+
+@main.group()
+def db() -> None:
+    """The service's database (DATABASE_URL, default the embedded SQLite file)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    database = _database()
+    revision = upgrade(database.engine)
+    click.echo(f"database {database.engine.url.render_as_string(hide_password=True)} "
+               f"is at revision {revision}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens: shown once when created, stored only as a hash."""
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [code for value in values for code in value.split(",") if code.strip()]
+
+
+@tokens.command("create", context_settings={"allow_interspersed_args": True})
+@click.option("--role", required=True,
+              help=f"One of {', '.join(ROLES)}; an owner names its department: owner:DEPT.")
+@click.option("--department", type=click.Choice([o.value for o in Owner]),
+              help="For --role owner: the department whose findings it works.")
+@click.option("--projects", "projects", multiple=True,
+              help="Project codes the token covers (default: every project).")
+@click.option("--name", help="Who holds it, recorded in history (default: the role).")
+@click.argument("more_projects", nargs=-1)
+def tokens_create(role: str, department: str | None, projects: tuple[str, ...],
+                  name: str | None, more_projects: tuple[str, ...]) -> None:
+    """Create a token; its secret is the last word of the last line printed."""
+    role, _, given = role.partition(":")
+    department = department or given or None
+    if role not in ROLES:
+        raise click.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
+    if role == "owner" and department not in {o.value for o in Owner}:
+        raise click.BadParameter("an owner token needs --department (or --role owner:DEPT): "
+                                 + ", ".join(o.value for o in Owner), param_hint="--department")
+    if more_projects and not projects:
+        raise click.UsageError(f"unexpected arguments: {' '.join(more_projects)}")
+    codes = _split(projects + more_projects) or None
+    database = _database()
+    _require_current(database)
+    with database.write() as session:
+        row, secret = create_token(session, name or role, role,
+                                   department if role == "owner" else None, codes)
+        click.echo(f"token {row.id} ({row.prefix}…) role={role}"
+                   + (f" department={department}" if role == "owner" else "")
+                   + f" projects={','.join(codes) if codes else 'all'}")
+    click.echo("It is shown only now; store it safely.")
+    click.echo(f"token: {secret}")
+
+
+@tokens.command("revoke")
+@click.argument("token")
+def tokens_revoke(token: str) -> None:
+    """Revoke TOKEN: its id, the prefix shown at creation, or the token itself."""
+    database = _database()
+    _require_current(database)
+    with database.write() as session:
+        if token.isdigit():
+            rows = revoke_token(session, token_id=int(token))
+        else:
+            rows = revoke_token(session, prefix=token)
+    if not rows:
+        click.echo("error: no live token matches", err=True)
+        sys.exit(1)
+    for row in rows:
+        click.echo(f"revoked token {row.id} ({row.prefix}…) role={row.role}")
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """List tokens (never their secrets)."""
+    database = _database()
+    _require_current(database)
+    with database.read() as session:
+        for row in list_tokens(session):
+            state = "revoked" if row.revoked_at else "live"
+            click.echo(f"{row.id}\t{row.prefix}…\t{row.role}\t{row.department or '-'}\t"
+                       f"{','.join(row.projects or []) or 'all'}\t{row.name}\t{state}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=int, default=None, help="Processes (default: one per core).")
+@click.option("--threads", type=int, default=4, show_default=True)
+@click.option("--dev", is_flag=True, help="Local use: embedded database, a printed admin token.")
+def serve(host: str | None, port: int, workers: int | None, threads: int, dev: bool) -> None:
+    """Serve the HTTP API with gunicorn (production settings unless --dev)."""
+    embedded = not os.environ.get("DATABASE_URL", "").strip()
+    if dev:
+        os.environ.setdefault("RISKENGINE_ENV", "development")
+    if embedded and not os.environ.get("SECRET_KEY"):
+        # One host, one embedded database: a key kept beside it is as safe as the data.
+        os.environ["SECRET_KEY"] = _api("serving").local_secret(Path.cwd() / "instance")
+    try:
+        _api("config").check_secret({"ENV": os.environ.get("RISKENGINE_ENV", "production"),
+                                     "SECRET_KEY": os.environ.get("SECRET_KEY")})
+    except RuntimeError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    database = _database()
+    if dev:
+        upgrade(database.engine)
+    _require_current(database)
+    host = host or "127.0.0.1"
+    if dev:
+        with database.write() as session:
+            _, secret = create_token(session, "local-admin", "admin", None, None)
+        click.echo(f"riskengine on http://{host}:{port}/api/v1/docs")
+        click.echo(f"  curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/api/v1/rulesets")
+        click.echo(f"local admin token: {secret}")
+    database.engine.dispose()
+    _api("serving").serve(host, port, workers or (1 if dev else os.cpu_count() or 2), threads)

@@ -1,0 +1,382 @@
+"""Reports for people: an assessment (and the gate review of it) as XLSX and as PDF.
+
+The XLSX is for the departments' follow-up meetings: every finding with its owner and due date,
+one sheet for all and one per owner. The PDF is what a gate-review board reads. Both take the
+contract's assessment object (as the API answers it), so they never query anything themselves.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from riskengine.catalog import Catalog
+from riskengine.vocabulary import Lang, Owner, Severity
+from riskengine.workbook import put
+
+CJK_FONT = "STSong-Light"  # built into reportlab (Adobe CID font): no font file to ship
+SEVERITY_COLOURS = {"critical": "B42318", "high": "B54708", "medium": "175CD3", "low": "475467"}
+GATE_COLOURS = {"fail": "B42318", "conditional": "B54708", "pass": "067647"}
+
+TERMS: dict[str, dict[str, dict[Lang, str]]] = {
+    "severity": {"critical": {Lang.ZH: "严重", Lang.EN: "Critical"},
+                 "high": {Lang.ZH: "高", Lang.EN: "High"},
+                 "medium": {Lang.ZH: "中", Lang.EN: "Medium"},
+                 "low": {Lang.ZH: "低", Lang.EN: "Low"}},
+    "gate": {"fail": {Lang.ZH: "不通过", Lang.EN: "Fail"},
+             "conditional": {Lang.ZH: "有条件通过", Lang.EN: "Conditional"},
+             "pass": {Lang.ZH: "通过", Lang.EN: "Pass"}},
+    "status": {"open": {Lang.ZH: "待处理", Lang.EN: "Open"},
+               "in_progress": {Lang.ZH: "处理中", Lang.EN: "In progress"},
+               "resolved": {Lang.ZH: "已解决", Lang.EN: "Resolved"},
+               "waived": {Lang.ZH: "已豁免", Lang.EN: "Waived"}},
+    "review": {"active": {Lang.ZH: "有效", Lang.EN: "Active"},
+               "superseded": {Lang.ZH: "已被新清单取代", Lang.EN: "Superseded"}},
+}
+
+_WORDS: dict[str, dict[Lang, str]] = {
+    "title": {Lang.ZH: "风险评估报告", Lang.EN: "Risk assessment report"},
+    "review_title": {Lang.ZH: "闸口评审报告", Lang.EN: "Gate review report"},
+    "project": {Lang.ZH: "项目", Lang.EN: "Project"},
+    "stage": {Lang.ZH: "阶段", Lang.EN: "Stage"},
+    "as_of": {Lang.ZH: "评估日", Lang.EN: "As of"},
+    "gate": {Lang.ZH: "闸口结论（计算）", Lang.EN: "Gate (computed)"},
+    "assessment": {Lang.ZH: "评估", Lang.EN: "Assessment"},
+    "rulesets": {Lang.ZH: "规则集版本", Lang.EN: "Rulesets evaluated"},
+    "counts": {Lang.ZH: "未关闭发现（按严重度）", Lang.EN: "Findings not resolved, by severity"},
+    "decision": {Lang.ZH: "评审决定", Lang.EN: "Decision"},
+    "reviewer": {Lang.ZH: "评审人", Lang.EN: "Reviewer"},
+    "comments": {Lang.ZH: "意见", Lang.EN: "Comments"},
+    "override": {Lang.ZH: "否决理由（管理员）", Lang.EN: "Override justification (admin)"},
+    "reference": {Lang.ZH: "所评审的评估（内容哈希）", Lang.EN: "Assessment judged (content hash)"},
+    "recorded": {Lang.ZH: "记录时间", Lang.EN: "Recorded"},
+    "review_status": {Lang.ZH: "评审状态", Lang.EN: "Review status"},
+    "blocking_findings": {Lang.ZH: "阻断闸口的发现", Lang.EN: "Blocking findings"},
+    "waivers": {Lang.ZH: "豁免", Lang.EN: "Waivers"},
+    "findings": {Lang.ZH: "风险发现（按责任部门）", Lang.EN: "Findings by owner"},
+    "none": {Lang.ZH: "无", Lang.EN: "None"},
+    "owner": {Lang.ZH: "责任部门", Lang.EN: "Owner"},
+    "owner_code": {Lang.ZH: "部门代码", Lang.EN: "Owner code"},
+    "severity": {Lang.ZH: "严重度", Lang.EN: "Severity"},
+    "blocking": {Lang.ZH: "阻断", Lang.EN: "Blocking"},
+    "status": {Lang.ZH: "状态", Lang.EN: "Status"},
+    "due_date": {Lang.ZH: "整改期限", Lang.EN: "Due date"},
+    "rule_id": {Lang.ZH: "规则", Lang.EN: "Rule"},
+    "title_col": {Lang.ZH: "标题", Lang.EN: "Title"},
+    "message": {Lang.ZH: "说明", Lang.EN: "Message"},
+    "subject": {Lang.ZH: "对象", Lang.EN: "Subject"},
+    "evidence": {Lang.ZH: "证据", Lang.EN: "Evidence"},
+    "action": {Lang.ZH: "整改措施", Lang.EN: "Action"},
+    "support": {Lang.ZH: "协同部门", Lang.EN: "Support"},
+    "escalation": {Lang.ZH: "督办人", Lang.EN: "Escalation"},
+    "source": {Lang.ZH: "来源", Lang.EN: "Source"},
+    "fingerprint": {Lang.ZH: "指纹", Lang.EN: "Fingerprint"},
+    "justification": {Lang.ZH: "理由", Lang.EN: "Justification"},
+    "approver": {Lang.ZH: "批准人", Lang.EN: "Approver"},
+    "expires": {Lang.ZH: "到期日", Lang.EN: "Expires"},
+    "holds": {Lang.ZH: "有效", Lang.EN: "In force"},
+    "yes": {Lang.ZH: "是", Lang.EN: "yes"},
+    "no": {Lang.ZH: "否", Lang.EN: "no"},
+    "summary": {Lang.ZH: "概要", Lang.EN: "Summary"},
+    "review": {Lang.ZH: "闸口评审", Lang.EN: "Gate review"},
+}
+_COLUMNS = ("owner", "owner_code", "severity", "blocking", "status", "due_date", "rule_id",
+            "title_col", "message", "subject", "evidence", "action", "support", "escalation",
+            "source", "fingerprint")
+_WIDTHS = (16, 12, 8, 7, 9, 11, 22, 30, 50, 24, 36, 50, 16, 14, 40, 26)
+
+
+def term(group: str, value: str, lang: Lang) -> str:
+    """Return the word for a severity, gate decision, finding or review status."""
+    return TERMS.get(group, {}).get(value, {}).get(lang, value)
+
+
+def word(key: str, lang: Lang) -> str:
+    return _WORDS[key][lang]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a report shows: an assessment, its project, and the gate review of it if any."""
+
+    assessment: Mapping[str, Any]  # the contract's assessment object, findings with statuses
+    project: Mapping[str, Any]  # code, name, city
+    review: Mapping[str, Any] | None = None  # the API's gate review object
+
+    @property
+    def title_key(self) -> str:
+        return "review_title" if self.review else "title"
+
+    def filename(self, ext: str) -> str:
+        kind = "gate-review" if self.review else "assessment"
+        stage = self.assessment.get("stage", "")
+        return f"{self.project.get('code', 'project')}-{stage}-{kind}.{ext}"
+
+
+def by_owner(findings: Iterable[Mapping[str, Any]]
+             ) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """Group findings by owner (in the vocabulary's order), most severe first within each."""
+    rank = {s.value: i for i, s in enumerate(Severity)}
+    owners = {o.value: i for i, o in enumerate(Owner)}
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for finding in findings:
+        groups.setdefault(finding["owner"], []).append(finding)
+    return [(owner, sorted(groups[owner], key=lambda f: (
+        rank.get(f["severity"], 9), not f["blocking"], f["due_date"], f["rule_id"])))
+        for owner in sorted(groups, key=lambda o: owners.get(o, 99))]
+
+
+def evidence_text(evidence: Mapping[str, Any], lang: Lang) -> str:
+    """Return evidence as `field: value` pairs; a missing fact shows as "—"."""
+    def show(value: Any) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, bool):
+            return word("yes" if value else "no", lang)
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+    return "; ".join(f"{key}: {show(value)}" for key, value in evidence.items())
+
+
+def waivers(assessment: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """Return (finding, waiver) for every finding that carries a waiver."""
+    return [(f, f["waiver"]) for f in assessment.get("findings", []) if f.get("waiver")]
+
+
+def blocking_findings(assessment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Return the findings the gate names as blocking it."""
+    blocking = set(assessment.get("gate", {}).get("blocking", []))
+    return [f for f in assessment.get("findings", []) if f.get("fingerprint") in blocking]
+
+
+def _finding_cells(finding: Mapping[str, Any], catalog: Catalog, lang: Lang) -> list[Any]:
+    label = catalog.policy.label
+    return [
+        label("owner", finding["owner"], lang), finding["owner"],
+        term("severity", finding["severity"], lang),
+        word("yes" if finding["blocking"] else "no", lang),
+        term("status", finding.get("status", "open"), lang), finding["due_date"],
+        finding["rule_id"], finding["title"], finding["message"], finding["subject"],
+        evidence_text(finding.get("evidence", {}), lang), finding["action"],
+        ", ".join(label("owner", s, lang) for s in finding.get("support", [])),
+        label("escalation", finding.get("escalation", ""), lang), finding.get("source", ""),
+        finding.get("fingerprint", ""),
+    ]
+
+
+def _summary_rows(report: Report, catalog: Catalog, lang: Lang) -> list[tuple[str, Any]]:
+    data, project = report.assessment, report.project
+    stage = data.get("stage", "")
+    stages = catalog.policy.stages
+    rows: list[tuple[str, Any]] = [
+        (word("project", lang), " ".join(str(v) for v in (
+            project.get("code"), project.get("name"), project.get("city")) if v)),
+        (word("stage", lang), stages[stage].label[lang] if stage in stages else stage),
+        (word("as_of", lang), data.get("as_of", "")),
+        (word("assessment", lang), " #".join(str(v) for v in (data.get("id"), data.get("number"))
+                                             if v)),
+        (word("gate", lang), term("gate", data["gate"]["decision"], lang)),
+        (word("counts", lang), ", ".join(
+            f"{term('severity', k, lang)} {v}" for k, v in data["summary"]["by_severity"].items())),
+        (word("rulesets", lang), ", ".join(f"{r['id']} {r['version']}"
+                                           for r in data.get("rulesets", []))),
+    ]
+    review = report.review
+    if review:
+        rows += [
+            (word("decision", lang), term("gate", review["decision"], lang)),
+            (word("reviewer", lang), review.get("reviewer", "")),
+            (word("recorded", lang), review.get("created_at", "")),
+            (word("comments", lang), review.get("comments", "")),
+            (word("override", lang), review.get("override_justification") or word("none", lang)),
+            (word("reference", lang), "{} #{} {}".format(
+                review["assessment"]["id"], review["assessment"]["number"],
+                review["assessment"]["content_hash"])),
+            (word("review_status", lang), term("review", review.get("status", "active"), lang)),
+        ]
+    return rows
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+
+def _sheet_name(text: str, taken: Sequence[str]) -> str:
+    name = re.sub(r"[\[\]:*?/\\]", "-", text)[:31] or "sheet"
+    return name if name not in taken else f"{name[:28]}-{len(taken)}"
+
+
+def _findings_sheet(sheet: Worksheet, findings: Sequence[Mapping[str, Any]], catalog: Catalog,
+                    lang: Lang) -> None:
+    for column, (key, width) in enumerate(zip(_COLUMNS, _WIDTHS, strict=True), start=1):
+        cell = sheet.cell(row=1, column=column, value=word(key, lang))
+        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    for row, finding in enumerate(findings, start=2):
+        for column, value in enumerate(_finding_cells(finding, catalog, lang), start=1):
+            cell = sheet.cell(row=row, column=column)
+            put(cell, value)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        colour = SEVERITY_COLOURS.get(finding["severity"], "000000")
+        sheet.cell(row=row, column=3).font = Font(bold=True, color=colour)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(_COLUMNS))}{max(1, len(findings)) + 1}"
+
+
+def render_xlsx(report: Report, catalog: Catalog, lang: Lang) -> bytes:
+    """Return the report as a workbook: summary, all findings, one sheet per owner, waivers."""
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = _sheet_name(word("summary", lang), [])
+    for row, (key, value) in enumerate(_summary_rows(report, catalog, lang), start=1):
+        summary.cell(row=row, column=1, value=key).font = Font(bold=True)
+        put(summary.cell(row=row, column=2), value)
+    summary.cell(row=5, column=2).font = Font(bold=True, color=GATE_COLOURS.get(
+        report.assessment["gate"]["decision"], "000000"))
+    summary.column_dimensions["A"].width, summary.column_dimensions["B"].width = 30, 90
+    groups = by_owner(report.assessment.get("findings", []))
+    _findings_sheet(book.create_sheet(_sheet_name(word("findings", lang), book.sheetnames)),
+                    [f for _, group in groups for f in group], catalog, lang)
+    for owner, group in groups:
+        name = _sheet_name(catalog.policy.label("owner", owner, lang), book.sheetnames)
+        _findings_sheet(book.create_sheet(name), group, catalog, lang)
+    granted = waivers(report.assessment)
+    if granted:
+        sheet = book.create_sheet(_sheet_name(word("waivers", lang), book.sheetnames))
+        heads = ("rule_id", "title_col", "justification", "approver", "expires", "holds")
+        sheet.append([word(k, lang) for k in heads])
+        for finding, waiver in granted:
+            sheet.append([finding["rule_id"], finding["title"], None, waiver.get("approver"),
+                          waiver.get("expires"), word("yes" if waiver.get("holds") else "no",
+                                                      lang)])
+            put(sheet.cell(row=sheet.max_row, column=3), waiver.get("justification", ""))
+    book.properties.title = f"{word(report.title_key, lang)} {report.project.get('code', '')}"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+
+def _font() -> str:
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    return CJK_FONT
+
+
+class _Styles:
+    def __init__(self) -> None:
+        font = _font()
+        self.body = ParagraphStyle("body", fontName=font, fontSize=8.5, leading=11.5,
+                                   wordWrap="CJK")
+        self.small = ParagraphStyle("small", parent=self.body, fontSize=7.5, leading=10)
+        self.head = ParagraphStyle("head", parent=self.body, fontSize=8.5, textColor=colors.white)
+        self.h1 = ParagraphStyle("h1", parent=self.body, fontSize=16, leading=22, spaceAfter=6)
+        self.h2 = ParagraphStyle("h2", parent=self.body, fontSize=12, leading=16, spaceBefore=8,
+                                 spaceAfter=4)
+
+
+def _p(text: Any, style: ParagraphStyle) -> Paragraph:
+    escaped = (str(text if text is not None else "").replace("&", "&amp;").replace("<", "&lt;")
+               .replace(">", "&gt;").replace("\n", "<br/>"))
+    return Paragraph(escaped, style)
+
+
+def _table(rows: list[list[Any]], widths: list[float], styles: _Styles,
+           header: bool = True) -> Table:
+    table = Table([[c if isinstance(c, (Flowable, list)) else _p(c, styles.body) for c in row]
+                   for row in rows], colWidths=widths, repeatRows=1 if header else 0)
+    commands: list[Any] = [
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#98A2B3")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#344054")))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _pdf_findings(findings: Sequence[Mapping[str, Any]], catalog: Catalog, lang: Lang,
+                  styles: _Styles) -> Table:
+    heads = ["severity", "rule_id", "message", "evidence", "action", "due_date", "status"]
+    rows: list[list[Any]] = [[_p(word(k, lang), styles.head) for k in heads]]
+    for f in findings:
+        colour = SEVERITY_COLOURS.get(f["severity"], "000000")
+        severity = term("severity", f["severity"], lang) + (
+            f" · {word('blocking', lang)}" if f["blocking"] else "")
+        rows.append([
+            Paragraph(f'<font color="#{colour}"><b>{severity}</b></font>', styles.body),
+            _p(f["rule_id"], styles.small),
+            [_p(f["title"], styles.body), _p(f["message"], styles.small),
+             _p(f"{word('source', lang)}: {f.get('source', '')}", styles.small)],
+            _p(f"{f['subject']}\n{evidence_text(f.get('evidence', {}), lang)}", styles.small),
+            _p(f["action"], styles.small), f["due_date"],
+            term("status", f.get("status", "open"), lang)])
+    widths = [22 * mm, 30 * mm, 80 * mm, 50 * mm, 55 * mm, 20 * mm, 17 * mm]
+    return _table(rows, widths, styles)
+
+
+def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
+    """Return the report as a printable A4 PDF, Chinese text included."""
+    styles = _Styles()
+    out = io.BytesIO()
+    code = str(report.project.get("code", ""))
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm,
+                            rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
+                            title=f"{word(report.title_key, lang)} {code}", author="riskengine",
+                            subject=code)
+    story: list[Flowable] = [_p(f"{word(report.title_key, lang)} — {code}", styles.h1)]
+    summary = [[_p(k, styles.body), _p(v, styles.body)]
+               for k, v in _summary_rows(report, catalog, lang)]
+    story.append(_table(summary, [60 * mm, 210 * mm], styles, header=False))
+    blocking = blocking_findings(report.assessment)
+    story.append(_p(word("blocking_findings", lang), styles.h2))
+    story.append(_pdf_findings(blocking, catalog, lang, styles) if blocking
+                 else _p(word("none", lang), styles.body))
+    granted = waivers(report.assessment)
+    story.append(_p(word("waivers", lang), styles.h2))
+    if granted:
+        rows: list[list[Any]] = [[_p(word(k, lang), styles.head) for k in (
+            "rule_id", "title_col", "justification", "approver", "expires", "holds")]]
+        rows += [[f["rule_id"], f["title"], w.get("justification", ""), w.get("approver", ""),
+                  w.get("expires", ""), word("yes" if w.get("holds") else "no", lang)]
+                 for f, w in granted]
+        story.append(_table(rows, [30 * mm, 70 * mm, 90 * mm, 30 * mm, 25 * mm, 20 * mm],
+                            styles))
+    else:
+        story.append(_p(word("none", lang), styles.body))
+    story.append(_p(word("findings", lang), styles.h2))
+    groups = by_owner(report.assessment.get("findings", []))
+    if not groups:
+        story.append(_p(word("none", lang), styles.body))
+    for owner, group in groups:
+        story.append(_p(f"{word('owner', lang)}: {catalog.policy.label('owner', owner, lang)} "
+                        f"({owner}) · {len(group)}", styles.h2))
+        story.append(_pdf_findings(group, catalog, lang, styles))
+    story.append(Spacer(1, 4 * mm))
+    doc.build(story, onFirstPage=_page_number, onLaterPages=_page_number)
+    return out.getvalue()
+
+
+def _page_number(canvas: Any, doc: Any) -> None:
+    canvas.saveState()
+    canvas.setFont(_font(), 7)
+    canvas.drawRightString(doc.pagesize[0] - 12 * mm, 6 * mm, f"riskengine · {doc.page}")
+    canvas.restoreState()

@@ -1,0 +1,57 @@
+"""API tokens: only a hash is stored; the token itself is shown once, when it is created."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from riskengine.store import utcnow
+from riskengine.store import models as m
+
+PREFIX = "rk_"
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits: a plain SHA-256 cannot be reversed or guessed, and needs no
+    # key that every host (and the CLI) would have to share.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, name: str, role: str, department: str | None,
+                 projects: Sequence[str] | None) -> tuple[m.ApiToken, str]:
+    """Store a new token; return its row and the secret, which is never stored."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    row = m.ApiToken(name=name, role=role, department=department,
+                     projects=sorted(set(projects)) if projects else None,
+                     token_hash=hash_token(secret), prefix=secret[:10], created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def find_token(session: Session, secret: str) -> m.ApiToken | None:
+    """Return the live token a secret proves, or None."""
+    return session.scalars(select(m.ApiToken).where(
+        m.ApiToken.token_hash == hash_token(secret), m.ApiToken.revoked_at.is_(None))).first()
+
+
+def revoke_token(session: Session, token_id: int | None = None, prefix: str | None = None
+                 ) -> list[m.ApiToken]:
+    """Revoke tokens by id or by the prefix shown when they were created; return them."""
+    query = select(m.ApiToken).where(m.ApiToken.revoked_at.is_(None))
+    if token_id is not None:
+        query = query.where(m.ApiToken.id == token_id)
+    if prefix is not None:
+        query = query.where(m.ApiToken.prefix == prefix[:10])
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.revoked_at = utcnow()
+    return rows
+
+
+def list_tokens(session: Session) -> list[m.ApiToken]:
+    return list(session.scalars(select(m.ApiToken).order_by(m.ApiToken.id)))

@@ -1,0 +1,143 @@
+"""What the API and store tests share: one assessor, databases on both backends, a client."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from riskengine.assessment import Assessor
+from riskengine.catalog import DEFAULT_ROOT
+from riskengine.store.database import Database, upgrade
+from riskengine.store.tokens import create_token
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / ".." / "shared" / "contract" / "examples"
+RULESETS = Path(os.environ.get("RISKENGINE_RULESETS") or DEFAULT_ROOT)
+PG_ADMIN_URL = os.environ.get("RISKENGINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@functools.cache
+def shared_assessor() -> Assessor:
+    # Compiling rulesets leaks memory inside durable_rules: one per test process.
+    return Assessor.from_path(RULESETS)
+
+
+@functools.cache
+def example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def unique_code(prefix: str = "T") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def checklist(name: str, code: str, **changes: Any) -> dict[str, Any]:
+    """A contract example for project `code`, its `checks` cut to the keys rulesets declare.
+
+    The rulesets are written in parallel with the service; keys they do not declare yet would
+    make a valid example invalid, and these tests are about the service, not the rules.
+    """
+    data = copy.deepcopy(example(name))
+    data["project"]["code"] = code
+    declared = shared_assessor().validator.checks
+    stage = next(s for s in declared if s.value == data["stage"])
+    data["checks"] = {k: v for k, v in data.get("checks", {}).items() if k in declared[stage]}
+    data.update(changes)
+    return data
+
+
+def _pg_admin() -> Any:
+    import psycopg
+    try:
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (mandatory when CI=true)")
+        pytest.skip(message)
+
+
+@contextmanager
+def database_url(backend: str, tmp: Path) -> Iterator[str]:
+    """A fresh, migrated database of the backend, removed afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'riskengine.sqlite3'}"
+        _migrate(url)
+        yield url
+        return
+    name = f"rk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate(url: str) -> None:
+    database = Database(url)
+    upgrade(database.engine)
+    database.engine.dispose()
+
+
+def make_app(url: str, **config: Any) -> Flask:
+    from api import create_app
+    return create_app({"ENV": "testing", "DATABASE_URL": url, "RULESETS_DIR": str(RULESETS),
+                       "LOG_REQUESTS": False, **config}, assessor=shared_assessor())
+
+
+def new_token(app: Flask, role: str, projects: list[str] | None = None,
+              department: str | None = None, name: str | None = None) -> str:
+    with app.extensions["riskengine"].database.write() as session:
+        _, secret = create_token(session, name or f"{role}-{uuid.uuid4().hex[:6]}", role,
+                                 department, projects)
+    return secret
+
+
+class Caller:
+    """A test client that sends one token: `caller.post(path, json=...)`."""
+
+    def __init__(self, app: Flask, token: str | None) -> None:
+        self.app, self.token = app, token
+        self.client: FlaskClient = app.test_client()
+
+    def headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        given = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return {**given, **(extra or {})}
+
+    def request(self, method: str, path: str, json_body: Any = None, data: Any = None,
+                headers: dict[str, str] | None = None, **kwargs: Any) -> TestResponse:
+        if json_body is not None:
+            data = json.dumps(json_body, ensure_ascii=False)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        return self.client.open(path, method=method, data=data, headers=self.headers(headers),
+                                **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
+        return self.request("POST", path, json_body=json, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
+        return self.request("PATCH", path, json_body=json, **kwargs)
+
+    def submit(self, body: dict[str, Any], **kwargs: Any) -> TestResponse:
+        return self.post(f"/api/v1/projects/{body['project']['code']}/checklists", body, **kwargs)

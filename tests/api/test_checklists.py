@@ -1,0 +1,131 @@
+"""Submitting checklists: stored as sent, assessed, and matched to the previous submission."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from tests.api.support import Caller, checklist, unique_code
+
+
+def test_evaluate_is_stateless(admin: Caller) -> None:
+    body = checklist("sales-risky", unique_code())
+    answer = admin.post("/api/v1/evaluate", body)
+    assert answer.status_code == 200
+    assessment = answer.get_json()
+    assert "id" not in assessment
+    assert assessment["gate"]["decision"] == "fail"
+    assert admin.get(f"/api/v1/projects/{body['project']['code']}").status_code == 404
+
+
+def test_submission_answers_201_with_a_stored_assessment(admin: Caller) -> None:
+    body = checklist("sales-risky", unique_code())
+    answer = admin.submit(body)
+    assert answer.status_code == 201
+    assessment = answer.get_json()
+    assert assessment["id"] and assessment["project_code"] == body["project"]["code"]
+    assert assessment["findings"], "the risky example raises findings"
+    assert {f["change"] for f in assessment["findings"]} == {"new"}
+    assert all(f["status"] == "open" and f["id"] for f in assessment["findings"])
+    assert assessment["gate"]["decision"] == "fail"
+    assert {r["id"] for r in assessment["rulesets"]} and all(
+        r["version"] and r["hash"] for r in assessment["rulesets"])
+    stored = admin.get(f"/api/v1/assessments/{assessment['id']}").get_json()
+    assert stored["findings"] == assessment["findings"]
+    assert stored["content_hash"] == assessment["content_hash"]
+
+
+def test_checklist_is_stored_byte_for_byte(admin: Caller) -> None:
+    code = unique_code()
+    text = json.dumps(checklist("sales-ready", code), ensure_ascii=False, indent=3) + "\n\n"
+    assessment = admin.post(f"/api/v1/projects/{code}/checklists", data=text.encode(),
+                            headers={"Content-Type": "application/json"}).get_json()
+    stored = admin.get(f"/api/v1/projects/{code}/checklists/{assessment['checklist_id']}")
+    assert stored.get_data(as_text=True) == text
+
+
+def test_texts_follow_the_requested_language(admin: Caller) -> None:
+    body = checklist("sales-risky", unique_code())
+    zh = admin.post("/api/v1/evaluate", body).get_json()["findings"][0]["title"]
+    en = admin.post("/api/v1/evaluate?lang=en", body).get_json()["findings"][0]["title"]
+    header = admin.post("/api/v1/evaluate", body, headers={"Accept-Language": "en-GB,en;q=0.8"})
+    assert zh != en and header.get_json()["findings"][0]["title"] == en
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh)
+
+
+def test_resubmission_matches_findings_by_fingerprint(admin: Caller) -> None:
+    body = checklist("sales-risky", unique_code())
+    first = admin.submit(body).get_json()
+    finding = first["findings"][0]
+    admin.patch(f"/api/v1/findings/{finding['id']}", {"status": "in_progress",
+                                                       "notes": "survey booked"})
+    second = admin.submit(body).get_json()
+    assert second["number"] == first["number"] + 1
+    assert second["changes"]["new"] == [] and second["changes"]["resolved"] == []
+    assert set(second["changes"]["persisting"]) == {f["id"] for f in first["findings"]}
+    kept = next(f for f in second["findings"] if f["id"] == finding["id"])
+    assert kept["change"] == "persisting"
+    assert (kept["status"], kept["notes"]) == ("in_progress", "survey booked")
+
+
+def test_a_fixed_risk_resolves_and_a_new_one_is_new(admin: Caller) -> None:
+    code = unique_code()
+    risky = admin.submit(checklist("sales-risky", code)).get_json()
+    ready = checklist("sales-ready", code)
+    ready["offsite_factors"].append({"kind": "landfill", "name": "新垃圾场", "distance_m": 300,
+                                     "planned": False, "disclosed_publicly": False,
+                                     "in_contract_appendix": False})
+    later = admin.submit(ready).get_json()
+    gone = {f["id"] for f in risky["findings"]} - {f["id"] for f in later["findings"]}
+    assert gone and set(later["changes"]["resolved"]) == gone
+    assert all(r["status"] == "resolved" for r in later["resolved"])
+    assert later["changes"]["new"], "the new landfill raises a new finding"
+    for finding_id in gone:
+        finding = admin.get(f"/api/v1/findings/{finding_id}").get_json()
+        assert finding["status"] == "resolved"
+        assert finding["events"][-1]["action"] == "auto_resolved"
+    first = admin.get(f"/api/v1/assessments/{risky['id']}").get_json()
+    assert first["superseded"] is True and len(first["findings"]) == len(risky["findings"])
+
+
+def test_a_resolved_risk_that_returns_is_open_again(admin: Caller) -> None:
+    code = unique_code()
+    risky = checklist("sales-risky", code)
+    first = admin.submit(risky).get_json()
+    admin.submit(checklist("sales-ready", code))
+    again = admin.submit(risky).get_json()
+    assert set(again["changes"]["new"]) == {f["id"] for f in first["findings"]}
+    assert all(f["status"] == "open" for f in again["findings"])
+    events = admin.get(f"/api/v1/findings/{first['findings'][0]['id']}").get_json()["events"]
+    assert [e["action"] for e in events][-2:] == ["auto_resolved", "reopened"]
+
+
+def test_project_created_by_its_first_checklist(admin: Caller) -> None:
+    body = checklist("sales-risky", unique_code())
+    assessment = admin.submit(body).get_json()
+    project = admin.get(f"/api/v1/projects/{body['project']['code']}").get_json()
+    assert project["name"] == body["project"]["name"] and project["city"] == body["project"]["city"]
+    assert (project["stage"], project["gate"]) == ("sales", "fail")
+    assert project["assessments"]["sales"]["id"] == assessment["id"]
+
+
+def test_checklist_for_another_project_is_refused(admin: Caller) -> None:
+    body = checklist("sales-risky", unique_code())
+    answer = admin.post(f"/api/v1/projects/{unique_code()}/checklists", body)
+    assert answer.status_code == 422
+    assert "project.code" in answer.get_json()["error"]["details"]
+
+
+def test_listing_projects_filters_and_pages(admin: Caller, caller: Callable[..., Caller]) -> None:
+    city = unique_code("城")
+    codes = sorted(unique_code("P") for _ in range(3))
+    for code, name in zip(codes, ("sales-risky", "sales-ready", "sales-ready"), strict=True):
+        admin.submit(checklist(name, code, project={"code": code, "city": city}))
+    listed = admin.get(f"/api/v1/projects?city={city}&per_page=2").get_json()
+    assert listed["total"] == 3 and len(listed["items"]) == 2
+    second = admin.get(f"/api/v1/projects?city={city}&per_page=2&page=2").get_json()
+    assert [p["code"] for p in listed["items"] + second["items"]] == codes
+    failing = admin.get(f"/api/v1/projects?city={city}&gate=fail&stage=sales").get_json()
+    assert [p["code"] for p in failing["items"]] == codes[:1]
+    scoped = caller("submitter", projects=[codes[1]]).get(f"/api/v1/projects?city={city}")
+    assert [p["code"] for p in scoped.get_json()["items"]] == [codes[1]]

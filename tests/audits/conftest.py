@@ -1,0 +1,59 @@
+"""Fixtures for the audits: one assessor per session, the audit policy, checklists to audit."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from riskengine.assessment import Assessor
+from riskengine.audits.evaluation import AuditEvaluator
+from riskengine.audits.policy import AuditPolicy, load_audit_policy
+from riskengine.cases import base_checklist
+from riskengine.catalog import DEFAULT_ROOT
+from riskengine.vocabulary import Stage
+
+
+@pytest.fixture(scope="session")
+def assessor() -> Assessor:
+    # Compiling the rulesets again leaks memory inside durable_rules: one per session.
+    return Assessor.from_path()
+
+
+@pytest.fixture(scope="session")
+def policy() -> AuditPolicy:
+    return load_audit_policy()
+
+
+@pytest.fixture(scope="session")
+def evaluator(assessor: Assessor, policy: AuditPolicy) -> AuditEvaluator:
+    return AuditEvaluator(assessor, policy)
+
+
+@pytest.fixture(scope="session")
+def _delivery_base() -> dict[str, Any]:
+    clean: dict[str, Any] = json.loads(json.dumps(base_checklist(DEFAULT_ROOT, Stage.DELIVERY),
+                                                  default=str))
+    return clean
+
+
+@pytest.fixture
+def delivery_checklist(_delivery_base: dict[str, Any]
+                       ) -> Callable[..., dict[str, Any]]:
+    """Return a clean delivery checklist for a project, delivery date and as_of; `risky` adds
+    a critical (blocking) and a medium finding, both owned by engineering."""
+    def make(code: str = "NJ-JY-01", delivery: dt.date = dt.date(2027, 6, 30),
+             as_of: dt.date = dt.date(2027, 5, 1), risky: bool = False) -> dict[str, Any]:
+        checklist = copy.deepcopy(_delivery_base)
+        checklist["project"]["code"] = code
+        checklist["as_of"] = as_of.isoformat()
+        checklist["milestones"]["contract_delivery_date"] = delivery.isoformat()
+        if risky:
+            checklist["checks"]["quality_docs_ready"] = False
+            checklist["checks"]["major_quality_hazards_open"] = 2
+        return checklist
+    return make

@@ -1,0 +1,63 @@
+"""rulesets/audit.yaml: loaded and checked like a ruleset; a bad file names every problem."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from riskengine.audits import AuditPolicyInvalid
+from riskengine.audits.policy import load_audit_policy
+from riskengine.catalog import DEFAULT_ROOT, load_catalog
+from riskengine.vocabulary import Severity
+
+
+def test_the_shipped_policy_loads() -> None:
+    policy = load_audit_policy()
+    assert policy.default_offsets == (90, 60, 30, 14, 7)
+    assert policy.escalation[Severity.HIGH].within_days == 14
+    ids = {spec.id for spec in policy.findings.values()}
+    assert not ids & {rule.id for rule in load_catalog().rules()}, "ids clash with rules"
+
+
+def _write(tmp_path: Path, change: dict[str, object]) -> Path:
+    data = yaml.safe_load((DEFAULT_ROOT / "audit.yaml").read_text(encoding="utf-8"))
+    for dotted, value in change.items():
+        *parents, last = dotted.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    (tmp_path / "audit.yaml").write_text(yaml.safe_dump(data, allow_unicode=True),
+                                         encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    pytest.param({"findings.missing.blocking": False}, "blocking", id="critical_not_blocking"),
+    pytest.param({"findings.stale.owner": "nobody"}, "findings.stale.owner", id="bad_owner"),
+    pytest.param({"escalation.high.within_days": -1}, "escalation.high", id="negative_days"),
+    pytest.param({"schedule.timezone": "Mars/Olympus"}, "timezone", id="bad_zone"),
+    pytest.param({"delivery.surprise": 1}, "delivery.surprise", id="unknown_key"),
+])
+def test_bad_policy_names_the_problem(tmp_path: Path, change: dict[str, object],
+                                      where: str) -> None:
+    with pytest.raises(AuditPolicyInvalid) as caught:
+        load_audit_policy(_write(tmp_path, change))
+    assert where in str(caught.value)
+
+
+def test_time_zone_sets_when_a_slot_falls_due(tmp_path: Path) -> None:
+    try:
+        policy = load_audit_policy(_write(tmp_path, {"schedule.timezone": "Asia/Shanghai",
+                                                     "schedule.run_at": "08:00"}))
+    except AuditPolicyInvalid:
+        pytest.skip("no time zone database on this machine")
+    assert policy.due_at(dt.date(2027, 6, 1)) == dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(AuditPolicyInvalid):
+        load_audit_policy(tmp_path)
