@@ -125,11 +125,13 @@ def run_inputs(assessor: Assessor, repeat: int) -> None:
         floor_matches = set(evaluate_floor(floor_tests, facts.by_type))
         assert engine_matches == floor_matches, (name, engine_matches ^ floor_matches)
 
-        def engine_step() -> object:
+        def engine_step(rulesets: list[str] = rulesets, checklist: dict[str, Any] = checklist,
+                        types: dict[str, Any] = types) -> object:
             return assessor.engine.evaluate(rulesets, map_facts(checklist, types).by_type)
 
-        def floor_step() -> object:
-            return evaluate_floor(floor_tests, map_facts(checklist, types).by_type)
+        def floor_step(tests: Any = floor_tests, checklist: dict[str, Any] = checklist,
+                       types: dict[str, Any] = types) -> object:
+            return evaluate_floor(tests, map_facts(checklist, types).by_type)
 
         engine_t = _times(engine_step, repeat)
         floor_t = _times(floor_step, repeat)

@@ -114,7 +114,8 @@ def compile_floor(catalog: Catalog, stage: Stage
 
 
 def evaluate_floor(tests: Sequence[tuple[str, int | None, str, Test]],
-                   facts_by_type: Mapping[str, Sequence[Fact]]) -> list[tuple[str, int | None, str]]:
+                   facts_by_type: Mapping[str, Sequence[Fact]]
+                   ) -> list[tuple[str, int | None, str]]:
     """Return the matches the engine would return, by plain Python."""
     return [(rule_id, requirement, fact["id"])
             for rule_id, requirement, kind, test in tests

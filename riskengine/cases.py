@@ -70,7 +70,8 @@ def remove(data: dict[str, Any], path: str) -> None:
 def base_checklist(root: Path, stage: Stage) -> dict[str, Any]:
     """Return the stage's clean checklist that every case starts from."""
     data = yaml.safe_load((root / stage.value / "_base.yaml").read_text(encoding="utf-8"))
-    return _dates_as_text(data)
+    checklist: dict[str, Any] = _dates_as_text(data)
+    return checklist
 
 
 def _dates_as_text(data: Any) -> Any:

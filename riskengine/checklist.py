@@ -99,15 +99,17 @@ def _text(**kwargs: Any) -> Text:
     return Text(**kwargs)
 
 
-def _typed(kind: CheckType | str, choices: tuple[str, ...] = (), **kwargs: Any) -> fields.Field[Any]:
+def _typed(kind: CheckType | str, choices: tuple[str, ...] = (),
+           **kwargs: Any) -> fields.Field[Any]:
     if kind == "list":
         return fields.List(Choice(choices), **kwargs)
     if choices:
         return Choice(choices, **kwargs)
-    return {
+    field_classes: dict[CheckType, type[fields.Field[Any]]] = {
         CheckType.BOOL: StrictBool, CheckType.INT: Count, CheckType.NUMBER: Numeric,
         CheckType.DATE: IsoDate, CheckType.STRING: Text,
-    }[CheckType(kind)](**kwargs)
+    }
+    return field_classes[CheckType(kind)](**kwargs)
 
 
 def _field(spec: ItemField) -> fields.Field[Any]:
@@ -182,7 +184,7 @@ class ChecklistValidator:
         self.fallback = _checklist_schema(everything)
 
     def validate(self, raw: Any) -> dict[str, Any]:
-        """Return the checklist with typed values, or raise ChecklistInvalid listing every problem."""
+        """Return the typed checklist, or raise ChecklistInvalid listing every problem."""
         if not isinstance(raw, Mapping):
             raise ChecklistInvalid("the checklist must be a JSON object",
                                    {"checklist": [f"got {type(raw).__name__}"]})

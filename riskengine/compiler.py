@@ -26,7 +26,7 @@ from riskengine.vocabulary import MILESTONES, CheckType
 CHECKLIST = "checklist"
 END = "__end__"
 SENTINEL_KEY = "__sentinel__"
-COMPARE = {"eq": None, "ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
+COMPARE = {"eq": "$eq", "ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 LEAF_OPS = (*COMPARE, "in", "not_in", "exists", "contains")
 ORDERED = ("lt", "lte", "gt", "gte")
 # `den × factor` in binary floating point misses exact boundaries (0.29 × 100 =
@@ -137,8 +137,8 @@ class _Compiler:
 
     def path(self, path: Any) -> str:
         if not isinstance(path, str) or path not in self.paths:
-            raise RuleProblem(f"field {path!r} is not a fact this rule can read "
-                              f"({'for_each ' + self.rule.for_each if self.rule.for_each else 'checklist'})")
+            scope = f"for_each {self.rule.for_each}" if self.rule.for_each else "checklist"
+            raise RuleProblem(f"field {path!r} is not a fact this rule can read ({scope})")
         return path
 
     def guarded(self, paths: Sequence[str], tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -293,7 +293,8 @@ def compile_rule(rule: Rule, ruleset: Ruleset,
                  checks: Mapping[str, CheckType]) -> dict[str, dict[str, Any]]:
     """Compile one rule (and one check per required fact) to durable rule definitions."""
     if rule.for_each is not None and rule.for_each not in _all_lists():
-        raise RuleProblem(f"for_each: {rule.for_each!r} is not a list; lists: {sorted(_all_lists())}")
+        raise RuleProblem(f"for_each: {rule.for_each!r} is not a list; "
+                          f"lists: {sorted(_all_lists())}")
     compiler = _Compiler(rule, ruleset, fact_fields(rule.for_each, checks))
     typed = {"t": fact_type(rule)}
     out = _rules(rule.id, typed, compiler.condition(rule.when))

@@ -55,57 +55,58 @@ def _f(type_: CheckType | str, choices: tuple[str, ...] = (), required: bool = F
     return ItemField(type_, choices, required)
 
 
-B, I, N, D, S = CheckType.BOOL, CheckType.INT, CheckType.NUMBER, CheckType.DATE, CheckType.STRING
+BOOL, INT, NUM, DATE, TEXT = (CheckType.BOOL, CheckType.INT, CheckType.NUMBER, CheckType.DATE,
+                              CheckType.STRING)
 
 DEFECTS = ListSpec(
-    fields={"kind": _f(S, DEFECT_KINDS, True), "found": _f(I), "rectified": _f(I)},
+    fields={"kind": _f(TEXT, DEFECT_KINDS, True), "found": _f(INT), "rectified": _f(INT)},
     identity=("kind",), kind_field="kind")
 
 LISTS: dict[str, ListSpec] = {
     "permits": ListSpec(
-        fields={"kind": _f(S, PERMIT_KINDS, True),
-                "status": _f(S, ("obtained", "pending", "not_applied")),
-                "obtained_date": _f(D), "expected_date": _f(D)},
+        fields={"kind": _f(TEXT, PERMIT_KINDS, True),
+                "status": _f(TEXT, ("obtained", "pending", "not_applied")),
+                "obtained_date": _f(DATE), "expected_date": _f(DATE)},
         identity=("kind",), kind_field="kind"),
     "offsite_factors": ListSpec(
-        fields={"kind": _f(S, OFFSITE_KINDS, True), "name": _f(S), "distance_m": _f(N),
-                "planned": _f(B), "disclosed_publicly": _f(B), "in_contract_appendix": _f(B)},
+        fields={"kind": _f(TEXT, OFFSITE_KINDS, True), "name": _f(TEXT), "distance_m": _f(NUM),
+                "planned": _f(BOOL), "disclosed_publicly": _f(BOOL), "in_contract_appendix": _f(BOOL)},
         identity=("kind", "name"), kind_field="kind"),
     "onsite_factors": ListSpec(
-        fields={"kind": _f(S, ONSITE_KINDS, True), "location": _f(S),
-                "adjacent_to_homes": _f(B), "disclosed_publicly": _f(B)},
+        fields={"kind": _f(TEXT, ONSITE_KINDS, True), "location": _f(TEXT),
+                "adjacent_to_homes": _f(BOOL), "disclosed_publicly": _f(BOOL)},
         identity=("kind", "location"), kind_field="kind"),
     "sales_materials": ListSpec(
-        fields={"id": _f(S, (), True), "kind": _f(S, MATERIAL_KINDS, True),
-                "crm_reviewed": _f(B), "changed_after_review": _f(B),
-                "matches_approved_plan": _f(B), "promises_return": _f(B),
-                "mentions": _f("list", AMENITY_MENTIONS), "disclaimer": _f(B)},
+        fields={"id": _f(TEXT, (), True), "kind": _f(TEXT, MATERIAL_KINDS, True),
+                "crm_reviewed": _f(BOOL), "changed_after_review": _f(BOOL),
+                "matches_approved_plan": _f(BOOL), "promises_return": _f(BOOL),
+                "mentions": _f("list", AMENITY_MENTIONS), "disclaimer": _f(BOOL)},
         identity=("id",), kind_field="kind"),
     "promises": ListSpec(
-        fields={"id": _f(S, (), True), "kind": _f(S, PROMISE_KINDS, True),
-                "channel": _f(S, PROMISE_CHANNELS), "in_contract": _f(B),
-                "agreement_signed": _f(B), "terms_disclosed": _f(B), "funded": _f(B),
-                "status": _f(S, PROMISE_STATUSES), "due_date": _f(D), "evidence": _f(S),
-                "approved": _f(B), "description": _f(S)},
+        fields={"id": _f(TEXT, (), True), "kind": _f(TEXT, PROMISE_KINDS, True),
+                "channel": _f(TEXT, PROMISE_CHANNELS), "in_contract": _f(BOOL),
+                "agreement_signed": _f(BOOL), "terms_disclosed": _f(BOOL), "funded": _f(BOOL),
+                "status": _f(TEXT, PROMISE_STATUSES), "due_date": _f(DATE), "evidence": _f(TEXT),
+                "approved": _f(BOOL), "description": _f(TEXT)},
         identity=("id",), kind_field="kind"),
     "planning_changes": ListSpec(
-        fields={"id": _f(S, (), True), "description": _f(S), "major": _f(B),
-                "buyers_notified": _f(B)},
+        fields={"id": _f(TEXT, (), True), "description": _f(TEXT), "major": _f(BOOL),
+                "buyers_notified": _f(BOOL)},
         identity=("id",)),
     "acceptances": ListSpec(
-        fields={"kind": _f(S, ACCEPTANCE_KINDS, True), "status": _f(S, ACCEPTANCE_STATUSES),
-                "planned_date": _f(D), "passed_date": _f(D)},
+        fields={"kind": _f(TEXT, ACCEPTANCE_KINDS, True), "status": _f(TEXT, ACCEPTANCE_STATUSES),
+                "planned_date": _f(DATE), "passed_date": _f(DATE)},
         identity=("kind",), kind_field="kind"),
     "area_survey": ListSpec(
-        fields={"unit_type": _f(S, (), True), "contract_area_m2": _f(N),
-                "measured_area_m2": _f(N)},
+        fields={"unit_type": _f(TEXT, (), True), "contract_area_m2": _f(NUM),
+                "measured_area_m2": _f(NUM)},
         identity=("unit_type",)),
     "inspections": ListSpec(
-        fields={"phase": _f(S, PHASES, True), "done": _f(B), "date": _f(D),
-                "units_inspected": _f(I)},
+        fields={"phase": _f(TEXT, PHASES, True), "done": _f(BOOL), "date": _f(DATE),
+                "units_inspected": _f(INT)},
         identity=("phase",), kind_field="phase", nested={"defects": DEFECTS}),
     "complaints": ListSpec(
-        fields={"topic": _f(S, (), True), "open_count": _f(I)},
+        fields={"topic": _f(TEXT, (), True), "open_count": _f(INT)},
         identity=("topic",)),
 }
 

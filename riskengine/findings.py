@@ -173,12 +173,12 @@ class _Texts(Mapping[Lang, FindingText]):
 
     def __init__(self, templates: Mapping[str, Mapping[str, str]], values: Mapping[str, Any],
                  source: Mapping[str, str], policy: Policy) -> None:
-        self.templates, self.values, self.source, self.policy = templates, values, source, policy
+        self.templates, self.quoted, self.source, self.policy = templates, values, source, policy
         self.done: dict[Lang, FindingText] = {}
 
     def __getitem__(self, lang: Lang) -> FindingText:
         if lang not in self.done:
-            fill = {k: render(t[lang], self.values, self.policy, lang)
+            fill = {k: render(t[lang], self.quoted, self.policy, lang)
                     for k, t in self.templates.items()}
             self.done[lang] = FindingText(source=self.source[lang], **fill)
         return self.done[lang]
@@ -237,7 +237,8 @@ class FindingBuilder:
 
     def finding(self, rule: Rule, subject: Subject, fact_id: str) -> Finding:
         evidence = self.evidence(rule, subject, fact_id)
-        params = {f"param.{k}": p.value for k, p in self.rulesets[rule.ruleset_id].parameters.items()
+        parameters = self.rulesets[rule.ruleset_id].parameters
+        params = {f"param.{k}": p.value for k, p in parameters.items()
                   if not isinstance(p.value, (Mapping, list))}
         values = {**params, **evidence}
         path = subject.path if subject.path != "checklist" else (

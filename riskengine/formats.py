@@ -16,7 +16,8 @@ Style = Callable[..., str]
 SEVERITY_COLOURS = {"critical": "red", "high": "yellow", "medium": "cyan", "low": "white"}
 SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_HEAD = {Lang.ZH: ("项目", "阶段", "评估日", "闸口", "责任部门", "整改期限", "证据", "措施", "无风险发现"),
+_HEAD = {Lang.ZH: ("项目", "阶段", "评估日", "闸口", "责任部门", "整改期限", "证据", "措施",
+                   "无风险发现"),
          Lang.EN: ("Project", "Stage", "As of", "Gate", "Owner", "Due", "Evidence", "Action",
                    "No findings")}
 

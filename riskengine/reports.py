@@ -290,7 +290,7 @@ class _Styles:
         self.head = ParagraphStyle("head", parent=self.body, fontSize=8.5, textColor=colors.white)
         self.h1 = ParagraphStyle("h1", parent=self.body, fontSize=16, leading=22, spaceAfter=6)
         self.h2 = ParagraphStyle("h2", parent=self.body, fontSize=12, leading=16, spaceBefore=8,
-                                 spaceAfter=4)
+                                 spaceAfter=4, keepWithNext=1)
 
 
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:
@@ -320,7 +320,7 @@ def _pdf_findings(findings: Sequence[Mapping[str, Any]], catalog: Catalog, lang:
     for f in findings:
         colour = SEVERITY_COLOURS.get(f["severity"], "000000")
         severity = term("severity", f["severity"], lang) + (
-            f" · {word('blocking', lang)}" if f["blocking"] else "")
+            f" / {word('blocking', lang)}" if f["blocking"] else "")
         rows.append([
             Paragraph(f'<font color="#{colour}"><b>{severity}</b></font>', styles.body),
             _p(f["rule_id"], styles.small),
@@ -329,7 +329,7 @@ def _pdf_findings(findings: Sequence[Mapping[str, Any]], catalog: Catalog, lang:
             _p(f"{f['subject']}\n{evidence_text(f.get('evidence', {}), lang)}", styles.small),
             _p(f["action"], styles.small), f["due_date"],
             term("status", f.get("status", "open"), lang)])
-    widths = [22 * mm, 30 * mm, 80 * mm, 50 * mm, 55 * mm, 20 * mm, 17 * mm]
+    widths = [22 * mm, 36 * mm, 80 * mm, 48 * mm, 51 * mm, 20 * mm, 17 * mm]
     return _table(rows, widths, styles)
 
 
@@ -344,7 +344,7 @@ def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
                             subject=code)
     story: list[Flowable] = [_p(f"{word(report.title_key, lang)} — {code}", styles.h1)]
     summary = [[_p(k, styles.body), _p(v, styles.body)]
-               for k, v in _summary_rows(report, catalog, lang)]
+               for k, v in _summary_rows(report, catalog, lang) if v not in (None, "")]
     story.append(_table(summary, [60 * mm, 210 * mm], styles, header=False))
     blocking = blocking_findings(report.assessment)
     story.append(_p(word("blocking_findings", lang), styles.h2))
@@ -368,7 +368,7 @@ def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
         story.append(_p(word("none", lang), styles.body))
     for owner, group in groups:
         story.append(_p(f"{word('owner', lang)}: {catalog.policy.label('owner', owner, lang)} "
-                        f"({owner}) · {len(group)}", styles.h2))
+                        f"({owner}) / {len(group)}", styles.h2))
         story.append(_pdf_findings(group, catalog, lang, styles))
     story.append(Spacer(1, 4 * mm))
     doc.build(story, onFirstPage=_page_number, onLaterPages=_page_number)
@@ -378,5 +378,5 @@ def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
 def _page_number(canvas: Any, doc: Any) -> None:
     canvas.saveState()
     canvas.setFont(_font(), 7)
-    canvas.drawRightString(doc.pagesize[0] - 12 * mm, 6 * mm, f"riskengine · {doc.page}")
+    canvas.drawRightString(doc.pagesize[0] - 12 * mm, 6 * mm, f"riskengine {doc.page}")
     canvas.restoreState()

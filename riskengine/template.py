@@ -19,7 +19,8 @@ def _describe(spec: ItemField) -> str:
 def _item(spec: ListSpec) -> dict[str, str]:
     out = {name: _describe(f) for name, f in spec.fields.items()}
     for child, child_spec in spec.nested.items():
-        out[child] = f"list of {{{', '.join(f'{k}: {_describe(f)}' for k, f in child_spec.fields.items())}}}"
+        inner = ", ".join(f"{k}: {_describe(f)}" for k, f in child_spec.fields.items())
+        out[child] = f"list of {{{inner}}}"
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -34,7 +35,7 @@ def load_assessor(rulesets: Path | None) -> Assessor:
               show_default=True)
 @click.option("--rulesets", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Ruleset folder (default: the bundled rulesets).")
-def assess(checklist: click.utils.LazyFile, fmt: str, lang: str, rulesets: Path | None) -> None:
+def assess(checklist: BinaryIO, fmt: str, lang: str, rulesets: Path | None) -> None:
     """Assess CHECKLIST (a JSON file, or - for standard input).
 
     Exit status: 0 gate pass or conditional, 1 gate fail, 2 unreadable or invalid input

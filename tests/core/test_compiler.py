@@ -37,7 +37,7 @@ def test_compiled_ruleset_matches_golden_file(fixture_catalog: Catalog, ruleset_
     golden = GOLDEN / f"{ruleset_id}.json"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8"), "run with UPDATE_GOLDEN=1 and review the diff"
+    assert text == golden.read_text(encoding="utf-8"), "UPDATE_GOLDEN=1, then review the diff"
 
 
 def test_compiling_twice_gives_identical_output(fixture_catalog: Catalog) -> None:
