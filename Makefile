@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean services browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Python 3.11 or 3.12 is required (durable-rules)"'
@@ -24,7 +24,21 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy riskengine
 
-test: install lint
+# The suite runs its persistence tests on PostgreSQL too; start the local server when it is
+# installed but stopped (under CI=true a missing PostgreSQL then fails those tests).
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || \
+	  { command -v pg_ctlcluster >/dev/null && \
+	    pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start; } || \
+	  echo "make: PostgreSQL is not running here; its tests fail under CI=true"
+
+# Browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+browser:
+	@test -x /usr/bin/chromium || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
+	  echo "make: could not install chromium; the browser tests fail under CI=true"
+
+test: install lint services browser
 	$(BIN)/riskengine rules test
 	$(BIN)/pytest -q
 
