@@ -96,3 +96,10 @@ def test_null_means_not_given(assessor: Assessor, base: Base) -> None:
     findings = assessor.assess(checklist).findings
     assert [(f.category.value, f.subject) for f in findings] == [
         ("information", "checks.parking_info_disclosed")]
+
+
+def test_text_is_capped_far_below_the_engines_string_limit(assessor: Assessor, base: Base) -> None:
+    # durable refuses strings over 16 MB (error 314); no checklist text gets near it
+    checklist = base("sales")
+    checklist["offsite_factors"] = [{"kind": "other", "name": "x" * 4001}]
+    assert "at most 4000" in _problems(assessor, checklist)["offsite_factors.0.name"][0]
