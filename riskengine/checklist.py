@@ -123,16 +123,57 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-def _item_schema(name: str, spec: ListSpec) -> type[Schema]:
-    attrs: dict[str, Any] = {k: _field(f) for k, f in spec.fields.items()}
-    for child, child_spec in spec.nested.items():
-        attrs[child] = fields.List(fields.Nested(_item_schema(child, child_spec)),
-                                   allow_none=True,
-                                   validate=validate.Length(max=MAX_NESTED))
-    return _Strict.from_dict(attrs, name=f"{name}_item")
+class Items(fields.Field[list[dict[str, Any]]]):
+    """A contract list, each item checked field by field with the contract's own fields.
 
+    Per-item nested Schemas cost most of a large checklist's validation; this field keeps
+    marshmallow's fields and error shape (`{index: {field: [messages]}}`) without them.
+    """
 
-_ITEMS = {name: _item_schema(name, spec) for name, spec in LISTS.items()}
+    def __init__(self, spec: ListSpec, limit: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.limit = limit
+        self.item_fields: dict[str, fields.Field[Any]] = {k: _field(f)
+                                                         for k, f in spec.fields.items()}
+        self.item_fields.update({child: Items(child_spec, MAX_NESTED, allow_none=True)
+                                 for child, child_spec in spec.nested.items()})
+        self.required_fields = tuple(k for k, f in spec.fields.items() if f.required)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any,
+                     **kwargs: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list):
+            raise ValidationError("must be a list")
+        if len(value) > self.limit:
+            raise ValidationError(f"must have at most {self.limit} items")
+        errors: dict[int, Any] = {}
+        items = []
+        for index, item in enumerate(value):
+            clean, problems = self._item(item)
+            items.append(clean)
+            if problems:
+                errors[index] = problems
+        if errors:
+            raise ValidationError(errors)
+        return items
+
+    def _item(self, item: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not isinstance(item, dict):
+            return {}, {"_schema": ["must be an object"]}
+        clean: dict[str, Any] = {}
+        problems: dict[str, Any] = {}
+        for key, raw in item.items():
+            field = self.item_fields.get(key)
+            if field is None:
+                problems[key] = ["Unknown field."]
+                continue
+            try:
+                clean[key] = field.deserialize(raw)
+            except ValidationError as error:
+                problems[key] = error.messages
+        for key in self.required_fields:
+            if clean.get(key) is None and key not in problems:
+                problems[key] = ["Missing data for required field."]
+        return clean, problems
 
 
 def _checklist_schema(checks: Mapping[str, CheckSpec]) -> Schema:
@@ -154,10 +195,9 @@ def _checklist_schema(checks: Mapping[str, CheckSpec]) -> Schema:
         "checks": fields.Nested(_Strict.from_dict(check_fields, name="checks"),
                                 load_default=dict),
     }
-    for name, schema in _ITEMS.items():
-        limit = MAX_NESTED if LISTS[name].nested else MAX_ITEMS
-        attrs[name] = fields.List(fields.Nested(schema), load_default=list,
-                                  validate=validate.Length(max=limit))
+    for name, spec in LISTS.items():
+        limit = MAX_NESTED if spec.nested else MAX_ITEMS
+        attrs[name] = Items(spec, limit, load_default=list)
     return _Strict.from_dict(attrs, name="checklist")()
 
 

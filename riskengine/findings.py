@@ -178,7 +178,8 @@ class _Texts(Mapping[Lang, FindingText]):
 
     def __getitem__(self, lang: Lang) -> FindingText:
         if lang not in self.done:
-            fill = {k: render(t[lang], self.quoted, self.policy, lang)
+            values = _Values(self.quoted, self.policy, lang)
+            fill = {k: t[lang].format_map(values) if "{" in t[lang] else t[lang]
                     for k, t in self.templates.items()}
             self.done[lang] = FindingText(source=self.source[lang], **fill)
         return self.done[lang]
