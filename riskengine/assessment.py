@@ -37,10 +37,12 @@ class Assessment:
     findings: tuple[Finding, ...]
     gate: Gate
     id: str | None = None
+    decided_on: dt.date | None = None  # the day the gate was decided; as_of when None
 
     def regate(self, findings: Sequence[Finding], today: dt.date) -> Assessment:
         """Return this assessment with findings carrying stored statuses, its gate decided anew."""
-        return replace(self, findings=tuple(findings), gate=decide_gate(findings, today))
+        return replace(self, findings=tuple(findings), gate=decide_gate(findings, today),
+                       decided_on=today)
 
     def to_dict(self, lang: Lang = Lang.ZH) -> dict[str, Any]:
         """Return the contract's assessment object (no `id` when it was not stored)."""
@@ -49,7 +51,7 @@ class Assessment:
             "project_code": self.project_code, "stage": self.stage.value,
             "as_of": self.as_of.isoformat(),
             "rulesets": [r.to_dict() for r in self.rulesets],
-            "gate": self.gate.to_dict(), "summary": summarize(self.findings),
+            "gate": self.gate.to_dict(), "summary": summarize(self.findings, self.decided_on or self.as_of),
             "findings": [f.to_dict(lang) for f in self.findings],
         })
         return body

@@ -47,14 +47,16 @@ def decide_gate(findings: Sequence[Finding], today: dt.date) -> Gate:
     return Gate(GateDecision.CONDITIONAL if conditional else GateDecision.PASS, ())
 
 
-def summarize(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
-    """Count the findings not yet resolved, by severity, owner, category and status."""
-    live = [f for f in findings if f.status is not FindingStatus.RESOLVED]
+def summarize(findings: Iterable[Finding], today: dt.date) -> dict[str, dict[str, int]]:
+    """Count the findings open on `today` (as the gate counts them: a lapsed waiver is open
+    again) by severity, owner and category; and every finding by status."""
+    findings = list(findings)
+    live = [f for f in findings if is_open(f, today)]
     by_severity = {s.value: 0 for s in Severity}
     by_severity.update(Counter(f.severity.value for f in live))
     return {
         "by_severity": by_severity,
         "by_owner": dict(sorted(Counter(f.owner.value for f in live).items())),
         "by_category": dict(sorted(Counter(f.category.value for f in live).items())),
-        "by_status": dict(sorted(Counter(f.status.value for f in live).items())),
+        "by_status": dict(sorted(Counter(f.status.value for f in findings).items())),
     }

@@ -115,3 +115,15 @@ def test_gate_waivers_and_expiry(assessor: Assessor, example: Load) -> None:
     assert decide_gate(resolved, today).decision is GateDecision.PASS
     high = replace(blocking[0], blocking=False, severity=Severity.HIGH)
     assert decide_gate([high], today).decision is GateDecision.CONDITIONAL
+
+
+def test_summary_counts_open_findings_as_the_gate_does(assessor: Assessor, example: Load) -> None:
+    result = assessor.assess(example("sales-risky"))
+    today = result.as_of
+    waived = [f.with_status(FindingStatus.WAIVED, today + dt.timedelta(days=5))
+              if f.severity is Severity.CRITICAL else f for f in result.findings]
+    summary = result.regate(waived, today).to_dict()["summary"]
+    assert summary["by_severity"]["critical"] == 0
+    assert summary["by_status"]["waived"] == 2
+    lapsed = result.regate(waived, today + dt.timedelta(days=6)).to_dict()["summary"]
+    assert lapsed["by_severity"]["critical"] == 2  # an expired waiver counts as open again
