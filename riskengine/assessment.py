@@ -51,7 +51,8 @@ class Assessment:
             "project_code": self.project_code, "stage": self.stage.value,
             "as_of": self.as_of.isoformat(),
             "rulesets": [r.to_dict() for r in self.rulesets],
-            "gate": self.gate.to_dict(), "summary": summarize(self.findings, self.decided_on or self.as_of),
+            "gate": self.gate.to_dict(),
+            "summary": summarize(self.findings, self.decided_on or self.as_of),
             "findings": [f.to_dict(lang) for f in self.findings],
         })
         return body

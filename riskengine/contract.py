@@ -70,7 +70,8 @@ LISTS: dict[str, ListSpec] = {
         identity=("kind",), kind_field="kind"),
     "offsite_factors": ListSpec(
         fields={"kind": _f(TEXT, OFFSITE_KINDS, True), "name": _f(TEXT), "distance_m": _f(NUM),
-                "planned": _f(BOOL), "disclosed_publicly": _f(BOOL), "in_contract_appendix": _f(BOOL)},
+                "planned": _f(BOOL), "disclosed_publicly": _f(BOOL),
+                "in_contract_appendix": _f(BOOL)},
         identity=("kind", "name"), kind_field="kind"),
     "onsite_factors": ListSpec(
         fields={"kind": _f(TEXT, ONSITE_KINDS, True), "location": _f(TEXT),
