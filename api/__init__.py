@@ -12,7 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import auth, bodies, docs, errors, observability
+from api import audits, auth, bodies, docs, errors, observability, web
 from api.config import check_secret, from_environment
 from api.ledger import load_ledger
 from api.openapi import document
@@ -79,6 +79,8 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     document(api, assessor.catalog)
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
+    audits.init_app(app, api)  # scheduled audits: routes, errors, the scheduler thread
+    web.init_app(app, api)  # the pages (before docs: the portfolio answers "/")
     docs.init_app(app)
     return app
 

@@ -77,6 +77,8 @@ def scope(principal: Principal, codes: Iterable[str] | None = None) -> frozenset
 def _authenticate() -> None:
     if request.routing_exception is not None or request.endpoint in PUBLIC:
         return  # unknown routes answer 404/405 whoever asks
+    if request.blueprint == "web":
+        return  # the pages log in with a session cookie (api/web/account.py)
     if request.endpoint is None or request.method == "OPTIONS":
         return
     header = request.headers.get("Authorization", "")

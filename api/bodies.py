@@ -1,17 +1,19 @@
-"""Reading request bodies: strict UTF-8 JSON whose every string the databases can store."""
+"""Reading requests: strict UTF-8 JSON bodies, path ids and query values the databases can hold."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, g, request
 
-from api.errors import ApiError, Invalid
+from api.errors import ApiError, Invalid, NotFound
 from riskengine.errors import ChecklistUnreadable
 
 MAX_PROBLEMS = 20
+_PATH_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -42,14 +44,17 @@ def parse_json(data: bytes) -> tuple[str, Any]:
     try:
         text = data.decode("utf-8")
         value = json.loads(text, parse_constant=_refuse_constant)
+        problems: dict[str, list[str]] = {}
+        for path, message in _unstorable(value):
+            if len(problems) >= MAX_PROBLEMS:
+                break
+            problems.setdefault(path, []).append(message)
     except (UnicodeDecodeError, ValueError) as error:
         raise ChecklistUnreadable("the body is not valid UTF-8 JSON",
                                   {"body": [str(error)]}) from error
-    problems: dict[str, list[str]] = {}
-    for path, message in _unstorable(value):
-        if len(problems) >= MAX_PROBLEMS:
-            break
-        problems.setdefault(path, []).append(message)
+    except RecursionError as error:
+        raise ChecklistUnreadable("the body is nested too deeply",
+                                  {"body": ["nested too deeply"]}) from error
     if problems:
         raise Invalid("the body holds text that cannot be stored", problems)
     return text, value
@@ -63,10 +68,23 @@ def body() -> tuple[str, Any]:
     return parsed
 
 
+def _check_url() -> None:
+    """API ids in paths are short plain words: anything else names nothing (nor reaches SQL)."""
+    if not request.path.startswith("/api/"):
+        return
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and not _PATH_VALUE.match(value):
+            raise NotFound(f"no such {name}")
+    bad = {name: ["must not contain NUL characters"]
+           for name, value in request.args.items(multi=True) if "\x00" in value}
+    if bad:
+        raise Invalid("the query holds text that cannot be stored", bad)
+
+
 def _check_body() -> Response | None:
     # Every JSON body is checked before webargs reads it, so both paths refuse the same input.
     if request.method in ("POST", "PUT", "PATCH") and request.endpoint and (
-            request.routing_exception is None):
+            request.routing_exception is None) and request.blueprint != "web":  # pages: forms
         if request.content_length == 0 and not request.get_data(cache=True):
             return None
         body()
@@ -80,4 +98,5 @@ def require_object(value: Any) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_check_url)
     app.before_request(_check_body)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import request
 
 from riskengine.assessment import Assessment, RulesetRef
 from riskengine.catalog import Catalog, Rule, Ruleset
+from riskengine.findings import Finding
 from riskengine.gate import decide_gate, is_open
 from riskengine.store import models as m
-from riskengine.store.records import finding_from_record, with_statuses
+from riskengine.store.records import finding_from_record
 from riskengine.vocabulary import FindingStatus, Lang, Stage
 
 
@@ -49,11 +50,12 @@ def finding_body(row: m.Finding, project_code: str, waiver: m.Waiver | None, tod
     return body
 
 
-def assessment_body(row: m.Assessment, project_code: str, tracked: Mapping[str, m.Finding],
-                    waivers: Mapping[str, m.Waiver], today: dt.date, lang: Lang,
-                    latest_number: int | None = None) -> dict[str, Any]:
-    """A stored assessment with its findings' current statuses and its gate decided today."""
-    findings = with_statuses(row.findings, tracked)
+def assessment_body(row: m.Assessment, project_code: str, findings: Sequence[Finding],
+                    tracked: Mapping[str, m.Finding], waivers: Mapping[str, m.Waiver],
+                    today: dt.date, lang: Lang, latest_number: int | None = None
+                    ) -> dict[str, Any]:
+    """A stored assessment, its findings carrying their current statuses, its gate decided
+    today; `findings` are the row's findings in order (rebuilt, or the core's own)."""
     core = Assessment(
         project_code=project_code, stage=Stage(row.stage), as_of=row.as_of,
         rulesets=tuple(RulesetRef(**r) for r in row.rulesets), findings=tuple(findings),

@@ -60,8 +60,8 @@ class LangQuery(RequestSchema):
 
 class ProjectIn(RequestSchema):
     code = fields.String(required=True, validate=validate.Regexp(PROJECT_CODE_PATTERN))
-    name = _text(allow_none=True)
-    city = _text(allow_none=True)
+    name = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    city = fields.String(allow_none=True, validate=validate.Length(max=4000))
 
 
 class ProjectQuery(Page):

@@ -56,4 +56,5 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         "worker_class": "gthread", "preload_app": True, "post_fork": _after_fork,
         "timeout": 30, "graceful_timeout": 10, "keepalive": 5, "accesslog": None,
         "errorlog": "-", "loglevel": "info", "proc_name": "riskengine",
+        "control_socket_disable": True,
     }).run()

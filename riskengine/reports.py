@@ -229,9 +229,9 @@ def _findings_sheet(sheet: Worksheet, findings: Sequence[Mapping[str, Any]], cat
         sheet.column_dimensions[get_column_letter(column)].width = width
     for row, finding in enumerate(findings, start=2):
         for column, value in enumerate(_finding_cells(finding, catalog, lang), start=1):
-            cell = sheet.cell(row=row, column=column)
-            put(cell, value)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            put(sheet.cell(row=row, column=column), value)
+            sheet.cell(row=row, column=column).alignment = Alignment(wrap_text=True,
+                                                                     vertical="top")
         colour = SEVERITY_COLOURS.get(finding["severity"], "000000")
         sheet.cell(row=row, column=3).font = Font(bold=True, color=colour)
     sheet.freeze_panes = "A2"
@@ -244,11 +244,13 @@ def render_xlsx(report: Report, catalog: Catalog, lang: Lang) -> bytes:
     summary = book.active
     assert summary is not None
     summary.title = _sheet_name(word("summary", lang), [])
+    gate = word("gate", lang)
     for row, (key, value) in enumerate(_summary_rows(report, catalog, lang), start=1):
         summary.cell(row=row, column=1, value=key).font = Font(bold=True)
         put(summary.cell(row=row, column=2), value)
-    summary.cell(row=5, column=2).font = Font(bold=True, color=GATE_COLOURS.get(
-        report.assessment["gate"]["decision"], "000000"))
+        if key == gate:
+            summary.cell(row=row, column=2).font = Font(bold=True, color=GATE_COLOURS.get(
+                report.assessment["gate"]["decision"], "000000"))
     summary.column_dimensions["A"].width, summary.column_dimensions["B"].width = 30, 90
     groups = by_owner(report.assessment.get("findings", []))
     _findings_sheet(book.create_sheet(_sheet_name(word("findings", lang), book.sheetnames)),

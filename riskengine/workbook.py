@@ -9,37 +9,42 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from riskengine.catalog import Catalog, CheckSpec
+from riskengine.catalog import Catalog
 from riskengine.checklist import ChecklistValidator
-from riskengine.contract import LISTS, ItemField
-from riskengine.errors import ChecklistInvalid, RiskEngineError
-from riskengine.vocabulary import MILESTONES, CheckType, Lang, Stage
+from riskengine.contract import ItemField
+from riskengine.errors import RiskEngineError
+from riskengine.tables import (
+    CHECKS,
+    EMPTY_LIST,
+    PROJECT,
+    TABLES,
+    Assembler,
+    Reading,
+    Table,
+    check,
+    flat_project,
+    items_of,
+    project_rows,
+)
+from riskengine.vocabulary import CheckType, Lang, Stage
 
 FIRST_ROW = 4  # row 1: field keys (read back), row 2: Chinese, row 3: English headers
 TEMPLATE_ROWS = 200  # empty rows that get dropdowns and formats
 MAX_ROWS = 2000  # per sheet, as the validator allows per list
 MAX_UNPACKED = 20 * 1024 * 1024  # an .xlsx of a checklist unpacks to well under 1 MB
-PROJECT, CHECKS, VOCAB, README = "project", "checks", "_vocab", "readme"
-EMPTY_LIST = "none"  # a list field stated empty; an empty cell is "not stated"
-_EMPTY_WORDS = {EMPTY_LIST, "无", "-", "—", "[]"}
-_TRUE = {"true", "yes", "y", "1", "是", "真"}
-_FALSE = {"false", "no", "n", "0", "否", "假"}
-_SPLIT = re.compile(r"[,，;；、\s]+")
+VOCAB, README = "_vocab", "readme"
 _HEAD_FILL = PatternFill("solid", fgColor="DDE4EE")
 _KEY_FONT = Font(color="7F7F7F", size=8)
 _DATE_FORMAT = "yyyy-mm-dd"
@@ -50,48 +55,6 @@ class WorkbookInvalid(RiskEngineError):
     by cell (`offsite_factors!C4`) or by sheet."""
 
     code = "invalid_workbook"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    spec: ItemField
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """One list sheet: its columns; `parent` names the list whose items hold its rows."""
-
-    name: str
-    columns: tuple[Column, ...]
-    parent: str | None = None
-    link: str | None = None  # the parent's field a row names to say which item it belongs to
-
-
-def list_sheets() -> tuple[Sheet, ...]:
-    """Return a sheet per contract list, a nested list (defects) after its parent."""
-    sheets: list[Sheet] = []
-    for name, spec in LISTS.items():
-        sheets.append(Sheet(name, tuple(Column(k, f) for k, f in spec.fields.items())))
-        for child, child_spec in spec.nested.items():
-            link = spec.kind_field or spec.identity[0]
-            columns = (Column(link, spec.fields[link]),) + tuple(
-                Column(k, f) for k, f in child_spec.fields.items())
-            sheets.append(Sheet(child, columns, parent=name, link=link))
-    return tuple(sheets)
-
-
-SHEETS = list_sheets()
-
-
-def project_rows() -> tuple[tuple[str, ItemField], ...]:
-    """Return the rows of the project sheet: a checklist path and its type."""
-    text, date = ItemField(CheckType.STRING), ItemField(CheckType.DATE)
-    return (("project.code", ItemField(CheckType.STRING, (), True)), ("project.name", text),
-            ("project.city", text),
-            ("stage", ItemField(CheckType.STRING, tuple(s.value for s in Stage), True)),
-            ("as_of", ItemField(CheckType.DATE, (), True)), ("submitted_by", text),
-            *((f"milestones.{m}", date) for m in MILESTONES))
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -112,7 +75,7 @@ class _Writer:
         data = checklist or {}
         self.readme()
         self.project(data)
-        for sheet in SHEETS:
+        for sheet in TABLES:
             self.list_sheet(sheet, data)
         self.checks(data.get("checks") or {})
         self.book.properties.title = f"riskengine checklist template ({self.stage.value})"
@@ -173,7 +136,7 @@ class _Writer:
             put(cell, to_cell(values.get(path), spec))
             self.validate(sheet, spec, f"D{row}")
 
-    def list_sheet(self, spec: Sheet, data: Mapping[str, Any]) -> None:
+    def list_sheet(self, spec: Table, data: Mapping[str, Any]) -> None:
         sheet = self.book.create_sheet(spec.name)
         keys = [c.key for c in spec.columns]
         self.heads(sheet, keys, [self.label(k, Lang.ZH) for k in keys],
@@ -196,13 +159,13 @@ class _Writer:
                    ["键", "类型", "说明", "说明（英文）", "值"],
                    ["Key", "Type", "Description (Chinese)", "Description", "Value"],
                    [34, 8, 44, 52, 16])
-        for row, (key, check) in enumerate(sorted(self.catalog.checks(self.stage).items()),
+        for row, (key, declared) in enumerate(sorted(self.catalog.checks(self.stage).items()),
                                            start=FIRST_ROW):
-            spec = ItemField(check.type)
+            spec = ItemField(declared.type)
             sheet.cell(row=row, column=1, value=key).font = Font(bold=True)
-            sheet.cell(row=row, column=2, value=check.type.value)
-            sheet.cell(row=row, column=3, value=check.description[Lang.ZH])
-            sheet.cell(row=row, column=4, value=check.description[Lang.EN])
+            sheet.cell(row=row, column=2, value=declared.type.value)
+            sheet.cell(row=row, column=3, value=declared.description[Lang.ZH])
+            sheet.cell(row=row, column=4, value=declared.description[Lang.EN])
             put(sheet.cell(row=row, column=5), to_cell(values.get(key), spec))
             self.validate(sheet, spec, f"E{row}")
 
@@ -243,7 +206,7 @@ class _Writer:
         return self.vocab[choices]
 
 
-def put(cell: Cell, value: Any) -> None:
+def put(cell: Cell | MergedCell, value: Any) -> None:
     """Set a cell; text starting with `=` stays text (never a formula from submitted data)."""
     cell.value = value
     if isinstance(value, str) and value.startswith("="):
@@ -264,24 +227,6 @@ def to_cell(value: Any, spec: ItemField) -> Any:
     return value
 
 
-def flat_project(data: Mapping[str, Any]) -> dict[str, Any]:
-    out = {f"project.{k}": v for k, v in (data.get("project") or {}).items()}
-    out.update({f"milestones.{k}": v for k, v in (data.get("milestones") or {}).items()})
-    out.update({k: data[k] for k in ("stage", "as_of", "submitted_by") if k in data})
-    return out
-
-
-def items_of(spec: Sheet, data: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Yield a sheet's rows from a checklist: a nested item carries its parent's link field."""
-    if spec.parent is None:
-        yield from data.get(spec.name) or []
-        return
-    assert spec.link is not None
-    for parent in data.get(spec.parent) or []:
-        for child in parent.get(spec.name) or []:
-            yield {spec.link: parent.get(spec.link), **child}
-
-
 def write_template(catalog: Catalog, stage: Stage,
                    checklist: Mapping[str, Any] | None = None) -> bytes:
     """Return the .xlsx template of a stage; filled with `checklist` when given."""
@@ -289,221 +234,6 @@ def write_template(catalog: Catalog, stage: Stage,
 
 
 # --- reading -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Reading:
-    """A checklist read from a workbook, with the cell each of its paths came from."""
-
-    checklist: dict[str, Any] = field(default_factory=dict)
-    cells: dict[str, str] = field(default_factory=dict)
-    rows: dict[str, str] = field(default_factory=dict)  # item path -> first cell of its row
-    problems: dict[str, list[str]] = field(default_factory=dict)
-
-    def problem(self, where: str, message: str) -> None:
-        self.problems.setdefault(where, []).append(message)
-
-    def locate(self, path: str) -> str:
-        """Return the cell (or row, or sheet) a validator path points to."""
-        if path in self.cells:
-            return self.cells[path]
-        parts = path.split(".")
-        for end in range(len(parts) - 1, 0, -1):
-            prefix = ".".join(parts[:end])
-            if prefix in self.rows:
-                return self.rows[prefix]
-        return parts[0] if parts[0] in {s.name for s in SHEETS} | {CHECKS} else PROJECT
-
-
-class _Reader:
-    """Reads the sheets of a filled template into a checklist."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.out = Reading()
-        self.codes: dict[tuple[str, ...], dict[str, str]] = {}
-
-    def code(self, value: str, choices: tuple[str, ...]) -> str:
-        """Return the vocabulary value a cell names by its value or its zh/en label."""
-        if choices not in self.codes:
-            label = self.catalog.policy.label
-            table = {c.lower(): c for c in choices}
-            for choice in choices:
-                for lang in Lang:
-                    table.setdefault(label("kind", choice, lang).lower(), choice)
-            self.codes[choices] = table
-        return self.codes[choices].get(value.strip().lower(), value.strip())
-
-    def value(self, raw: Any, spec: ItemField) -> Any:
-        """Return a cell's value as the contract's JSON type (as given when it cannot be)."""
-        if isinstance(raw, str) and spec.type != CheckType.STRING:
-            raw = raw.strip()
-        if raw is None or raw == "":
-            return None
-        if spec.type == "list":
-            if str(raw).strip().lower() in _EMPTY_WORDS:
-                return []
-            return [self.code(part, spec.choices) for part in _SPLIT.split(str(raw)) if part]
-        return {CheckType.BOOL: _bool, CheckType.INT: _int, CheckType.NUMBER: _number,
-                CheckType.DATE: _date}.get(CheckType(spec.type), lambda v: self.text(v, spec))(raw)
-
-    def text(self, raw: Any, spec: ItemField) -> Any:
-        if isinstance(raw, float) and raw.is_integer():
-            raw = int(raw)
-        if isinstance(raw, (dt.date, dt.datetime)):
-            raw = raw.isoformat()[:10]
-        text = str(raw).strip()
-        return self.code(text, spec.choices) if spec.choices else text
-
-    def read(self, content: bytes) -> Reading:
-        book = open_workbook(content)
-        missing = [s for s in (PROJECT, CHECKS, *(s.name for s in SHEETS))
-                   if s not in book.sheetnames]
-        if missing:
-            raise WorkbookInvalid("this is not a riskengine checklist template",
-                                  {"workbook": [f"sheet {name!r} is missing" for name in missing]})
-        self.project(book[PROJECT])
-        for spec in SHEETS:
-            self.list_sheet(book[spec.name], spec)
-        self.checks(book[CHECKS])
-        book.close()
-        return self.out
-
-    def project(self, sheet: Worksheet) -> None:
-        types = dict(project_rows())
-        out = self.out.checklist
-        for row, cells in _rows(sheet):
-            path = str(cells[0] or "").strip()
-            if not path:
-                continue
-            if path not in types:
-                self.out.problem(f"{PROJECT}!A{row}", f"unknown field {path!r}")
-                continue
-            value = self.value(cells[3] if len(cells) > 3 else None, types[path])
-            self.out.cells[path] = f"{PROJECT}!D{row}"
-            if value is None:
-                continue
-            head, _, tail = path.partition(".")
-            if tail:
-                out.setdefault(head, {})[tail] = value
-            else:
-                out[head] = value
-        out.setdefault("milestones", {})
-
-    def header(self, sheet: Worksheet, spec: Sheet) -> dict[int, Column]:
-        known = {c.key: c for c in spec.columns}
-        first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
-        columns: dict[int, Column] = {}
-        for index, key in enumerate(first):
-            name = str(key or "").strip()
-            if name in known:
-                columns[index] = known[name]
-            elif name:
-                self.out.problem(f"{spec.name}!{get_column_letter(index + 1)}1",
-                                 f"unknown column {name!r}; the template's row 1 names the fields")
-        present = {c.key for c in columns.values()}
-        for col in spec.columns:
-            if (col.spec.required or col.key == spec.link) and col.key not in present:
-                self.out.problem(f"{spec.name}!A1", f"column {col.key!r} is missing from row 1")
-        return columns
-
-    def list_sheet(self, sheet: Worksheet, spec: Sheet) -> None:
-        columns = self.header(sheet, spec)
-        items: list[dict[str, Any]] | None = [] if spec.parent is None else None
-        if items is not None:
-            self.out.checklist[spec.name] = items
-        for row, cells in _rows(sheet):
-            path: str | None
-            item: dict[str, Any] = {}
-            where: dict[str, str] = {}
-            for index, col in columns.items():
-                value = self.value(cells[index] if index < len(cells) else None, col.spec)
-                where[col.key] = f"{spec.name}!{get_column_letter(index + 1)}{row}"
-                if value is not None:
-                    item[col.key] = value
-            if not item:
-                continue
-            if items is not None:
-                path = f"{spec.name}.{len(items)}"
-                items.append(item)
-            else:
-                path = self.attach(spec, item, where, row)
-                if path is None:
-                    continue
-            self.out.rows[path] = f"{spec.name}!A{row}"
-            self.out.cells.update({f"{path}.{k}": v for k, v in where.items()})
-
-    def attach(self, spec: Sheet, item: dict[str, Any], where: dict[str, str], row: int
-               ) -> str | None:
-        """Put a nested row into the parent item it names; return its path."""
-        assert spec.parent is not None and spec.link is not None
-        link = item.pop(spec.link, None)
-        parents = [i for i, p in enumerate(self.out.checklist.get(spec.parent, []))
-                   if p.get(spec.link) == link]
-        if len(parents) != 1:
-            reason = "no" if not parents else "more than one"
-            self.out.problem(where[spec.link], f"{reason} row of sheet {spec.parent!r} has "
-                                               f"{spec.link} {link!r}")
-            return None
-        children = self.out.checklist[spec.parent][parents[0]].setdefault(spec.name, [])
-        children.append(item)
-        return f"{spec.parent}.{parents[0]}.{spec.name}.{len(children) - 1}"
-
-    def checks(self, sheet: Worksheet) -> None:
-        declared: Mapping[str, CheckSpec] = {
-            k: v for stage in Stage for k, v in self.catalog.checks(stage).items()}
-        values: dict[str, Any] = {}
-        for row, cells in _rows(sheet):
-            key = str(cells[0] or "").strip()
-            if not key:
-                continue
-            given = cells[4] if len(cells) > 4 else None
-            check = declared.get(key)
-            value = self.value(given, ItemField(check.type if check else CheckType.STRING))
-            self.out.cells[f"checks.{key}"] = f"{CHECKS}!{'E' if check else 'A'}{row}"
-            if value is not None:
-                values[key] = value
-        self.out.checklist["checks"] = values
-
-
-def _bool(raw: Any) -> Any:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if isinstance(raw, (int, float)):
-        text = str(int(raw)) if raw in (0, 1) else text
-    return True if text in _TRUE else False if text in _FALSE else raw
-
-
-def _int(raw: Any) -> Any:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    if isinstance(raw, str) and re.fullmatch(r"[+-]?\d+", raw):
-        return int(raw)
-    return raw
-
-
-def _number(raw: Any) -> Any:
-    if isinstance(raw, str):
-        try:
-            number = float(raw)
-        except ValueError:
-            return raw
-        return int(number) if number.is_integer() and "." not in raw else number
-    return raw
-
-
-def _date(raw: Any) -> Any:
-    if isinstance(raw, dt.datetime):
-        return raw.date().isoformat()
-    if isinstance(raw, dt.date):
-        return raw.isoformat()
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and 0 < raw < 2958466:
-        serial = from_excel(raw)  # a date typed into a cell without a date format
-        return serial.date().isoformat() if isinstance(serial, dt.datetime) else raw
-    return raw
 
 
 def _rows(sheet: Worksheet) -> Iterator[tuple[int, tuple[Any, ...]]]:
@@ -515,6 +245,62 @@ def _rows(sheet: Worksheet) -> Iterator[tuple[int, tuple[Any, ...]]]:
                                       {sheet.title: [f"at most {MAX_ROWS} rows of data"]})
             continue
         yield row, tuple(cells)
+
+
+def _cell(cells: tuple[Any, ...], index: int) -> Any:
+    return cells[index] if index < len(cells) else None
+
+
+class _Reader:
+    """Feeds the sheets of a filled template to the tables' assembler."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.assembler = Assembler(catalog)
+        self.out = self.assembler.out
+
+    def read(self, content: bytes) -> Reading:
+        book = open_workbook(content)
+        missing = [s for s in (PROJECT, CHECKS, *(t.name for t in TABLES))
+                   if s not in book.sheetnames]
+        if missing:
+            raise WorkbookInvalid("this is not a riskengine checklist template",
+                                  {"workbook": [f"sheet {name!r} is missing" for name in missing]})
+        self.assembler.project(
+            (str(cells[0]).strip(), _cell(cells, 3), f"{PROJECT}!D{row}")
+            for row, cells in _rows(book[PROJECT]) if str(cells[0] or "").strip())
+        for table in TABLES:
+            self.list_sheet(book[table.name], table)
+        self.assembler.checks(
+            (str(cells[0]).strip(), _cell(cells, 4), f"{CHECKS}!E{row}", f"{CHECKS}!A{row}")
+            for row, cells in _rows(book[CHECKS]) if str(cells[0] or "").strip())
+        book.close()
+        return self.out
+
+    def header(self, sheet: Worksheet, table: Table) -> dict[int, str]:
+        known = {c.key for c in table.columns}
+        first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        columns: dict[int, str] = {}
+        for index, key in enumerate(first):
+            name = str(key or "").strip()
+            if name in known:
+                columns[index] = name
+            elif name:
+                self.out.problem(f"{table.name}!{get_column_letter(index + 1)}1",
+                                 f"unknown column {name!r}; the template's row 1 names the fields")
+        present = set(columns.values())
+        for col in table.columns:
+            if (col.spec.required or col.key == table.link) and col.key not in present:
+                self.out.problem(f"{table.name}!A1", f"column {col.key!r} is missing from row 1")
+        return columns
+
+    def list_sheet(self, sheet: Worksheet, table: Table) -> None:
+        columns = self.header(sheet, table)
+        letters = {i: get_column_letter(i + 1) for i in columns}
+        self.assembler.items(table, (
+            (f"{table.name}!A{row}",
+             {key: (_cell(cells, i), f"{table.name}!{letters[i]}{row}")
+              for i, key in columns.items()})
+            for row, cells in _rows(sheet)))
 
 
 def open_workbook(content: bytes) -> Any:
@@ -538,25 +324,12 @@ def read_workbook(content: bytes, catalog: Catalog) -> Reading:
     return _Reader(catalog).read(content)
 
 
-def locate(error: ChecklistInvalid, reading: Reading) -> dict[str, list[str]]:
-    """Return a validation error's problems keyed by the cells their paths came from."""
-    details: dict[str, list[str]] = {}
-    for path, problems in error.details.items():
-        details.setdefault(reading.locate(path), []).extend(problems)
-    return details
-
-
 def load_checklist(content: bytes, catalog: Catalog, validator: ChecklistValidator
                    ) -> dict[str, Any]:
     """Return the checklist a filled template holds (JSON values, dates as YYYY-MM-DD), checked
     against the contract; raise WorkbookInvalid with every problem at its cell."""
     reading = read_workbook(content, catalog)
-    details = {k: list(v) for k, v in reading.problems.items()}
-    try:
-        validator.validate(reading.checklist)
-    except ChecklistInvalid as error:
-        for where, problems in locate(error, reading).items():
-            details.setdefault(where, []).extend(problems)
+    details = check(reading, validator)
     if details:
         raise WorkbookInvalid("the workbook has invalid values", details)
     return reading.checklist

@@ -20,6 +20,7 @@ from api.state import service
 from riskengine.store import models as m
 from riskengine.store.findings import findings_by_id, waivers_by_id
 from riskengine.store.projects import get_assessment
+from riskengine.store.records import with_statuses
 from riskengine.store.reviews import latest_numbers
 from riskengine.vocabulary import Lang
 
@@ -27,14 +28,13 @@ blp = Blueprint("assessments", __name__, url_prefix="/api/v1", description="Asse
 
 
 def render_stored(session: Session, row: m.Assessment, project: m.Project, today: dt.date,
-                  lang: Lang, tracked: dict[str, m.Finding] | None = None) -> dict[str, Any]:
+                  lang: Lang) -> dict[str, Any]:
     """Load what a stored assessment's answer needs and build it."""
-    if tracked is None:
-        tracked = findings_by_id(session, {e["finding_id"] for e in row.findings}
-                                 | set(row.resolved))
+    tracked = findings_by_id(session, {e["finding_id"] for e in row.findings} | set(row.resolved))
     waivers = waivers_by_id(session, {f.waiver_id for f in tracked.values()})
     latest = latest_numbers(session, project.id).get(row.stage)
-    return assessment_body(row, project.code, tracked, waivers, today, lang, latest)
+    return assessment_body(row, project.code, with_statuses(row.findings, tracked), tracked,
+                           waivers, today, lang, latest)
 
 
 @blp.route("/assessments/<assessment_id>")

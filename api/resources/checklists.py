@@ -16,11 +16,11 @@ from api.errors import Invalid, NotFound
 from api.idempotency import dump, json_response, run_write
 from api.ledger import Mention, add_gaps
 from api.openapi import CHECKLIST_BODY, IDEMPOTENCY_KEY, errors
-from api.render import requested_lang, stamp
-from api.resources.assessments import render_stored
+from api.render import assessment_body, requested_lang, stamp
 from api.resources.projects import project_or_404
 from api.schemas import AssessmentOut, LangQuery
 from api.state import service
+from riskengine.store.findings import waivers_by_id
 from riskengine.store.projects import checklist, checklists, get_project
 from riskengine.store.submissions import submit
 from riskengine.vocabulary import Stage
@@ -65,8 +65,9 @@ class Checklists(MethodView):
                 gaps = state.ledger.gaps(mentions(session, code), valid)
                 judged = add_gaps(assessment, state.ledger, gaps)
             done = submit(session, judged, text, valid["project"], principal.actor, today)
-            return 201, render_stored(session, done.assessment, done.project, today, lang,
-                                      done.findings)
+            waivers = waivers_by_id(session, {f.waiver_id for f in done.findings.values()})
+            return 201, assessment_body(done.assessment, code, done.judged, done.findings,
+                                        waivers, today, lang, done.assessment.number)
         return run_write(work)
 
     @blp.response(200)

@@ -15,7 +15,7 @@ from api.idempotency import dump, json_response, run_write
 from api.lifecycle import allowed, check_change
 from api.openapi import IDEMPOTENCY_KEY, IF_MATCH, errors
 from api.render import event_body, finding_body, requested_lang
-from api.schemas import FindingDetailOut, FindingPatch, FindingPageOut, FindingQuery, LangQuery
+from api.schemas import FindingDetailOut, FindingPageOut, FindingPatch, FindingQuery, LangQuery
 from api.state import service
 from riskengine.store import models as m
 from riskengine.store.findings import (

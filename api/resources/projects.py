@@ -28,9 +28,11 @@ from riskengine.store.projects import (
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects")
 
 
-def project_or_404(session: Session, code: str, principal: Principal) -> m.Project:
+def project_or_404(session: Session, code: str, principal: Principal,
+                   lock: bool = False) -> m.Project:
     """Return a project the caller may see; any other is 'not found', so codes can't be probed."""
-    project = get_project(session, code, principal.projects) if principal.sees(code) else None
+    project = get_project(session, code, principal.projects, lock) if principal.sees(code) \
+        else None
     if project is None:
         raise NotFound(f"project {code} not found")
     return project
@@ -46,7 +48,9 @@ class Projects(MethodView):
         principal = current()
         state = service()
         wanted = ProjectFilter(query.get("city"), query.get("stage"), query.get("gate"))
-        with state.database.write() as session:  # may re-decide gates a lapsed waiver changed
+        # Filtering by gate first re-decides the gates a lapsed waiver changed: a write.
+        opened = state.database.write() if wanted.gate else state.database.read()
+        with opened as session:
             rows, total = list_projects(session, wanted, principal.projects, state.today(),
                                         query["page"], query["per_page"])
             items = [project_body(p) for p in rows]

@@ -22,7 +22,13 @@ from riskengine.store import models as m
 from riskengine.store.findings import findings_by_id
 from riskengine.store.projects import get_assessment, latest_assessments
 from riskengine.store.records import with_statuses
-from riskengine.store.reviews import Verdict, get_review, latest_numbers, list_reviews, record_review
+from riskengine.store.reviews import (
+    Verdict,
+    get_review,
+    latest_numbers,
+    list_reviews,
+    record_review,
+)
 from riskengine.vocabulary import GateDecision
 
 blp = Blueprint("gate_reviews", __name__, url_prefix="/api/v1",
@@ -64,7 +70,7 @@ class Reviews(MethodView):
         today = state.today()
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            project = project_or_404(session, code, principal)
+            project = project_or_404(session, code, principal, lock=True)
             assessment = judged(session, project, data, principal)
             tracked = findings_by_id(session, {e["finding_id"] for e in assessment.findings})
             gate = decide_gate(with_statuses(assessment.findings, tracked), today)

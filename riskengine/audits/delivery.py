@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import os
 import smtplib
 import ssl
@@ -55,7 +56,8 @@ def post_webhook(url: str, secret: str, body: bytes, delivery_id: str, timestamp
             status = int(response.status)
     except urllib.error.HTTPError as error:
         return Attempt(False, error.code, f"HTTP {error.code}")
-    except (OSError, ValueError) as error:  # refused, timed out, DNS, bad URL
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        # refused, timed out, unknown host, a bad URL, or an answer that is not HTTP
         return Attempt(False, None, f"{type(error).__name__}: {error}"[:_ERROR_TEXT])
     return Attempt(200 <= status < 300, status, "" if status < 300 else f"HTTP {status}")
 

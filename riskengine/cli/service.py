@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,14 @@ from typing import Any
 import click
 
 from riskengine.cli import main
+from riskengine.contract import PROJECT_CODE_PATTERN
 from riskengine.store.database import Database, default_url, pending, upgrade
 from riskengine.store.tokens import create_token, list_tokens, revoke_token
 from riskengine.vocabulary import Owner
 
 ROLES = ("submitter", "owner", "reviewer", "auditor", "admin")
 EXIT_ERROR = 3
+NAME_LENGTH = 80  # api_tokens.name, and the actor recorded in history
 
 
 def _api(module: str) -> Any:
@@ -77,9 +80,14 @@ def tokens_create(role: str, department: str | None, projects: tuple[str, ...],
     if role == "owner" and department not in {o.value for o in Owner}:
         raise click.BadParameter("an owner token needs --department (or --role owner:DEPT): "
                                  + ", ".join(o.value for o in Owner), param_hint="--department")
+    if name is not None and not 0 < len(name) <= NAME_LENGTH:
+        raise click.BadParameter(f"1 to {NAME_LENGTH} characters", param_hint="--name")
     if more_projects and not projects:
         raise click.UsageError(f"unexpected arguments: {' '.join(more_projects)}")
     codes = _split(projects + more_projects) or None
+    wrong = [c for c in codes or () if not re.match(PROJECT_CODE_PATTERN, c)]
+    if wrong:
+        raise click.BadParameter(f"not project codes: {', '.join(wrong)}", param_hint="--projects")
     database = _database()
     _require_current(database)
     with database.write() as session:
@@ -133,6 +141,7 @@ def serve(host: str | None, port: int, workers: int | None, threads: int, dev: b
     embedded = not os.environ.get("DATABASE_URL", "").strip()
     if dev:
         os.environ.setdefault("RISKENGINE_ENV", "development")
+        os.environ.setdefault("RISKENGINE_SCHEDULER", "1")  # scheduled audits run in-process
     if embedded and not os.environ.get("SECRET_KEY"):
         # One host, one embedded database: a key kept beside it is as safe as the data.
         os.environ["SECRET_KEY"] = _api("serving").local_secret(Path.cwd() / "instance")

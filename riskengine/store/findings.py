@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from riskengine.store import Actor, StaleVersion, new_id, utcnow
 from riskengine.store import models as m
-from riskengine.store.projects import refresh_gate, visible
+from riskengine.store.projects import Query, refresh_gate, visible
 from riskengine.vocabulary import FindingStatus
 
 ACTIVE = (FindingStatus.OPEN.value, FindingStatus.IN_PROGRESS.value)
@@ -51,18 +51,19 @@ def _overdue(today: dt.date) -> Any:
     return and_(m.Finding.due_date < today, or_(m.Finding.status.in_(ACTIVE), lapsed))
 
 
-def _filtered(query: Select[Any], wanted: FindingFilter, today: dt.date) -> Select[Any]:
-    conditions = [
-        (wanted.project, lambda: m.Project.code == wanted.project),
-        (wanted.owner, lambda: m.Finding.owner == wanted.owner),
-        (wanted.severity, lambda: m.Finding.severity.in_(wanted.severity)),
-        (wanted.status, lambda: m.Finding.status.in_(wanted.status)),
-        (wanted.stage, lambda: m.Finding.stage == wanted.stage),
-        (wanted.rule_id, lambda: m.Finding.rule_id == wanted.rule_id),
-    ]
-    for value, condition in conditions:
-        if value:
-            query = query.where(condition())
+def _filtered(query: Query, wanted: FindingFilter, today: dt.date) -> Query:
+    if wanted.project:
+        query = query.where(m.Project.code == wanted.project)
+    if wanted.owner:
+        query = query.where(m.Finding.owner == wanted.owner)
+    if wanted.severity:
+        query = query.where(m.Finding.severity.in_(wanted.severity))
+    if wanted.status:
+        query = query.where(m.Finding.status.in_(wanted.status))
+    if wanted.stage:
+        query = query.where(m.Finding.stage == wanted.stage)
+    if wanted.rule_id:
+        query = query.where(m.Finding.rule_id == wanted.rule_id)
     if wanted.overdue is not None:
         query = query.where(_overdue(today) if wanted.overdue else ~_overdue(today))
     return query
@@ -82,11 +83,15 @@ def list_findings(session: Session, wanted: FindingFilter, projects: frozenset[s
 
 def get_finding(session: Session, finding_id: str, projects: frozenset[str] | None,
                 lock: bool = False) -> tuple[m.Finding, str] | None:
-    """Return a visible finding and its project code; locked when it is about to change."""
+    """Return a visible finding and its project code; `lock` when it is about to change.
+
+    The lock is on the project row: every write to a project's findings (submissions too)
+    takes it first, so writers queue in one order and never deadlock.
+    """
     query = visible(select(m.Finding, m.Project.code).join(m.Project), projects).where(
         m.Finding.id == finding_id)
     if lock:
-        query = query.with_for_update(of=m.Finding)
+        query = query.with_for_update(of=m.Project)
     row = session.execute(query).first()
     return (row[0], row[1]) if row else None
 
@@ -137,7 +142,8 @@ def apply(session: Session, row: m.Finding, change: Change, expected_version: in
         session.add(grant)
         record("waived", FindingStatus.WAIVED.value, {"waiver_id": grant.id,
                                                      "expires": grant.expires.isoformat()})
-        row.status, row.waiver_id, row.waiver_expires = FindingStatus.WAIVED.value, grant.id, grant.expires
+        row.status = FindingStatus.WAIVED.value
+        row.waiver_id, row.waiver_expires = grant.id, grant.expires
     elif change.status is not None and change.status.value != row.status:
         record("status", change.status.value, {})
         row.status = change.status.value

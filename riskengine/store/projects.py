@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,8 @@ from riskengine.store import Actor, StoreError, utcnow
 from riskengine.store import models as m
 from riskengine.store.records import gate_changes_on, with_statuses
 
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
+
 
 @dataclass(frozen=True)
 class ProjectFilter:
@@ -23,7 +25,7 @@ class ProjectFilter:
     gate: str | None = None
 
 
-def visible(query: Select[Any], projects: frozenset[str] | None) -> Select[Any]:
+def visible(query: Query, projects: frozenset[str] | None) -> Query:
     """Limit a query joined to projects to the codes a caller may see (None: every project)."""
     return query if projects is None else query.where(m.Project.code.in_(projects))
 
@@ -39,10 +41,10 @@ def create_project(session: Session, code: str, name: str | None, city: str | No
     return project
 
 
-def get_project(session: Session, code: str, projects: frozenset[str] | None
-                ) -> m.Project | None:
-    return session.scalars(visible(select(m.Project), projects).where(
-        m.Project.code == code)).first()
+def get_project(session: Session, code: str, projects: frozenset[str] | None,
+                lock: bool = False) -> m.Project | None:
+    query = visible(select(m.Project), projects).where(m.Project.code == code)
+    return session.scalars(query.with_for_update() if lock else query).first()
 
 
 def list_projects(session: Session, wanted: ProjectFilter, projects: frozenset[str] | None,
@@ -62,7 +64,8 @@ def list_projects(session: Session, wanted: ProjectFilter, projects: frozenset[s
 
 
 def refresh_lapsed_gates(session: Session, today: dt.date) -> None:
-    for project_id in session.scalars(select(m.Project.id).where(m.Project.gate_changes_on <= today)):
+    lapsed = select(m.Project.id).where(m.Project.gate_changes_on <= today)
+    for project_id in session.scalars(lapsed):
         refresh_gate(session, project_id, today)
 
 

@@ -49,7 +49,7 @@ def content_hash(checklist_sha256: str, rulesets: Sequence[RulesetRef],
     frozen = {
         "checklist": checklist_sha256,
         "rulesets": [r.to_dict() for r in rulesets],
-        "findings": sorted((dict(r) for r in records), key=lambda r: json.dumps(r, sort_keys=True)),
+        "findings": sorted(records, key=lambda r: (r["fingerprint"], r["rule_id"], r["subject"])),
     }
     text = json.dumps(frozen, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,6 @@ from riskengine.store.records import (
     finding_record,
     gate_changes_on,
     sha256_text,
-    with_statuses,
 )
 from riskengine.vocabulary import FindingStatus
 
@@ -33,6 +32,7 @@ class Submitted:
     checklist: m.Checklist
     assessment: m.Assessment
     findings: dict[str, m.Finding]  # every tracked finding the assessment names, by id
+    judged: list[Finding]  # the assessment's findings carrying their tracked statuses
 
 
 def lock_project(session: Session, code: str, fields: dict[str, Any], actor: Actor) -> m.Project:
@@ -56,9 +56,9 @@ def submit(session: Session, assessment: Assessment, raw_text: str, project_fiel
     """Store a checklist and its assessment; each finding is new, persisting, or resolved."""
     project = lock_project(session, assessment.project_code, project_fields, actor)
     stage = assessment.stage.value
-    previous = session.scalars(
-        select(m.Assessment).where(m.Assessment.project_id == project.id,
-                                   m.Assessment.stage == stage)
+    previous = session.execute(
+        select(m.Assessment.id, m.Assessment.number).where(
+            m.Assessment.project_id == project.id, m.Assessment.stage == stage)
         .order_by(m.Assessment.number.desc()).limit(1)).first()
     number = (previous.number if previous else 0) + 1
     now = utcnow()
@@ -70,19 +70,24 @@ def submit(session: Session, assessment: Assessment, raw_text: str, project_fiel
                        stage=stage, number=number, as_of=assessment.as_of,
                        rulesets=[r.to_dict() for r in assessment.rulesets], created_at=now)
     matcher = _Matcher(session, project.id, stage, row.id, actor, now)
-    before = {e["finding_id"] for e in previous.findings} if previous else set()
+    # The previous assessment's findings are the tracked rows it was the last to raise.
+    before = {f.id for f in matcher.tracked.values()
+              if previous is not None and f.last_assessment_id == previous.id}
     row.findings = [matcher.match(f, before) for f in assessment.findings]
     row.resolved = matcher.resolve_absent(before)
     row.content_hash = content_hash(checklist.sha256, assessment.rulesets,
                                     [_frozen(e) for e in row.findings])
-    findings = with_statuses(row.findings, matcher.rows)
+    findings = [f.with_status(FindingStatus(matcher.rows[e["finding_id"]].status),
+                              matcher.rows[e["finding_id"]].waiver_expires)
+                for f, e in zip(assessment.findings, row.findings, strict=True)]
     gate = decide_gate(findings, today)
     row.gate_at_submission = gate.decision.value
     session.add_all([checklist, row])
     project.stage, project.gate = stage, gate.decision.value
     project.gate_changes_on = gate_changes_on(findings, today)
     project.latest_assessment_id = row.id
-    return Submitted(project, checklist, row, {**matcher.rows, **matcher.resolved})
+    matcher.mark_unchanged()
+    return Submitted(project, checklist, row, {**matcher.rows, **matcher.resolved}, findings)
 
 
 def _frozen(entry: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +105,7 @@ class _Matcher:
             select(m.Finding).where(m.Finding.project_id == project_id, m.Finding.stage == stage))}
         self.rows: dict[str, m.Finding] = {}
         self.resolved: dict[str, m.Finding] = {}
+        self.unchanged: list[str] = []
         self.changes: dict[str, str] = {}
 
     def match(self, finding: Finding, before: set[str]) -> dict[str, Any]:
@@ -127,9 +133,13 @@ class _Matcher:
 
     def refresh(self, row: m.Finding, finding: Finding, record: dict[str, Any]) -> None:
         """Keep status, notes and waiver; take the latest evaluation's content."""
+        if self.changes[row.id] == PERSISTING and row.record == record:
+            self.unchanged.append(row.id)  # the usual re-submission: one UPDATE for them all
+            return
         row.rule_id, row.category, row.severity = (
             finding.rule_id, finding.category.value, finding.severity.value)
-        row.blocking, row.owner, row.due_date = finding.blocking, finding.owner.value, finding.due_date
+        row.blocking, row.owner = finding.blocking, finding.owner.value
+        row.due_date = finding.due_date
         row.record, row.last_assessment_id, row.updated_at = record, self.assessment_id, self.now
         if self.changes[row.id] == NEW and row.status != FindingStatus.OPEN:
             # It had gone from the checklists and came back: the risk is open again.
@@ -140,13 +150,19 @@ class _Matcher:
     def resolve_absent(self, before: set[str]) -> list[str]:
         """Resolve the findings of the previous assessment this one no longer raises."""
         absent = sorted(before - set(self.rows))
-        rows = self.session.scalars(select(m.Finding).where(m.Finding.id.in_(absent))) if absent else []
-        for row in rows:
+        for row in (r for r in self.tracked.values() if r.id in absent):
             self.resolved[row.id] = row
             if row.status != FindingStatus.RESOLVED:
                 self.transition(row, FindingStatus.RESOLVED, "auto_resolved",
                                 "no longer raised by the new checklist")
         return absent
+
+    def mark_unchanged(self) -> None:
+        if self.unchanged:
+            self.session.execute(
+                update(m.Finding).where(m.Finding.id.in_(self.unchanged))
+                .values(last_assessment_id=self.assessment_id),
+                execution_options={"synchronize_session": "evaluate"})
 
     def transition(self, row: m.Finding, status: FindingStatus, action: str, reason: str) -> None:
         self.session.add(m.FindingEvent(

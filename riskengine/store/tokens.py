@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskengine.store import utcnow
 from riskengine.store import models as m
+from riskengine.store import utcnow
 
 PREFIX = "rk_"
 

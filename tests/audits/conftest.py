@@ -5,23 +5,28 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from riskengine.assessment import Assessor
+from riskengine.audits.clock import ManualClock
 from riskengine.audits.evaluation import AuditEvaluator
 from riskengine.audits.policy import AuditPolicy, load_audit_policy
 from riskengine.cases import base_checklist
 from riskengine.catalog import DEFAULT_ROOT
+from riskengine.store.database import Database
 from riskengine.vocabulary import Stage
+from tests.api.support import BACKENDS, shared_assessor
+from tests.audits.support import World, at, copied_database, template_database
 
 
 @pytest.fixture(scope="session")
 def assessor() -> Assessor:
-    # Compiling the rulesets again leaks memory inside durable_rules: one per session.
-    return Assessor.from_path()
+    # Compiling the rulesets again leaks memory inside durable_rules: the API tests' one.
+    return shared_assessor()
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +62,38 @@ def delivery_checklist(_delivery_base: dict[str, Any]
             checklist["checks"]["major_quality_hazards_open"] = 2
         return checklist
     return make
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def template_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with template_database(backend, tmp_path_factory.mktemp(f"audits-{backend}")) as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(template_url: str, tmp_path: Path) -> Iterator[str]:
+    with copied_database(template_url, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(at("2027-01-01"))
+
+
+@pytest.fixture
+def world(database: Database, assessor: Assessor, policy: AuditPolicy, clock: ManualClock
+          ) -> World:
+    return World(database, assessor, policy, clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import riskengine.audits.models  # noqa: F401 - the audits' tables, on the same Base
 from riskengine.store.database import connect
 from riskengine.store.models import Base
 

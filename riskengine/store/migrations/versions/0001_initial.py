@@ -7,6 +7,8 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,7 +22,7 @@ _NOW = sa.DateTime()
 
 
 def _id(length: int | None = None) -> sa.Column[object]:
-    kind: sa.types.TypeEngine[object] = sa.String(length) if length else sa.Integer()
+    kind: sa.types.TypeEngine[Any] = sa.String(length) if length else sa.Integer()
     return sa.Column("id", kind, primary_key=True)
 
 

@@ -1,0 +1,74 @@
+"""Logging in with an API token: the session remembers the token's id and hash, never the token,
+and every request checks it is still live, so revoking the token ends the session too."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from api.auth import Principal, Role
+from api.state import service
+from api.web import bp, page, t
+from api.web.queries import token as live_token
+from riskengine.store import models as m
+from riskengine.store.tokens import find_token
+
+
+def _principal(row: m.ApiToken) -> Principal:
+    return Principal(row.id, row.name, Role(row.role), row.department,
+                     frozenset(row.projects) if row.projects is not None else None)
+
+
+def load_principal() -> None:
+    """Set `g.principal` from the session, as the API's bearer check does from its header."""
+    token_id, token_hash = session.get("token_id"), session.get("token_hash")
+    if not isinstance(token_id, int) or not isinstance(token_hash, str):
+        return
+    with service().database.read() as db:
+        row = live_token(db, token_id, token_hash)
+        if row is None:
+            session.clear()
+            return
+        g.principal = _principal(row)
+
+
+def login_redirect() -> Response:
+    return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return url_for("web.portfolio")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("web.portfolio")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int]:
+    """Show the login form; a valid token opens a session with its role and projects."""
+    if request.method == "GET":
+        return page("login.html", title=t("login"), next=request.args.get("next", ""),
+                    failed=False)
+    secret = request.form.get("token", "").strip()
+    with service().database.read() as db:
+        row = find_token(db, secret) if secret else None
+        if row is not None:
+            token_id, token_hash = row.id, row.token_hash
+    if row is None:
+        return page("login.html", 401, title=t("login"), next=request.form.get("next", ""),
+                    failed=True)
+    session.clear()  # a fresh session (and form token) for the new user
+    session.permanent = True
+    session.update(token_id=token_id, token_hash=token_hash)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("web.login"))

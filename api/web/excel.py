@@ -1,0 +1,45 @@
+"""GET /api/v1/templates/{stage}.xlsx: the Excel checklist template of a stage."""
+
+from __future__ import annotations
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current
+from api.errors import NotFound
+from api.openapi import errors
+from api.state import service
+from riskengine.vocabulary import Stage
+from riskengine.workbook import write_template
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+def template_bytes(stage: Stage) -> bytes:
+    """Return a stage's empty template, built once per app (the catalogue does not change)."""
+    cache: dict[str, bytes] = current_app.extensions.setdefault("riskengine.templates", {})
+    if stage.value not in cache:
+        cache[stage.value] = write_template(service().assessor.catalog, stage)
+    return cache[stage.value]
+
+
+blp = Blueprint("templates", __name__, url_prefix="/api/v1",
+                description="Excel templates of the checklist, one per stage")
+
+
+@blp.route("/templates/<stage>.xlsx")
+class TemplateView(MethodView):
+    @blp.doc(parameters=[{"in": "path", "name": "stage", "required": True,
+                          "schema": {"type": "string", "enum": [s.value for s in Stage]}}])
+    @blp.response(200, content_type=XLSX, description=(
+        "one sheet per list (headers zh/en, dropdowns for closed vocabularies), a `checks` "
+        "sheet with each key's type and zh/en description, and a `project` sheet; upload it "
+        "filled on the web page `/checklists/new`"))
+    @errors(blp, 404)
+    def get(self, stage: str) -> Response:
+        """The Excel template of a stage's checklist."""
+        current()
+        if stage not in set(Stage):
+            raise NotFound(f"stage {stage} not found", {"stage": ["sales or delivery"]})
+        return Response(template_bytes(Stage(stage)), mimetype=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="riskengine-{stage}-template.xlsx"'})

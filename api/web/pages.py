@@ -1,0 +1,273 @@
+"""The pages people read: portfolio, project, assessment (with finding controls), gate review."""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import groupby
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from api.auth import Principal, Role, current, require_project
+from api.errors import ApiError, Conflict, Forbidden, NotFound
+from api.lifecycle import check_change
+from api.render import review_body
+from api.resources.assessments import render_stored
+from api.resources.projects import project_or_404
+from api.resources.reviews import judged
+from api.state import service
+from api.web import bp, lang, page, t
+from api.web.queries import assessments, audit_runs, cities, next_slots, open_counts
+from riskengine.gate import decide_gate
+from riskengine.reports import blocking_findings, by_owner, waivers
+from riskengine.store import StoreError
+from riskengine.store.findings import apply, findings_by_id, get_finding
+from riskengine.store.projects import (
+    ProjectFilter,
+    checklists,
+    get_assessment,
+    latest_assessments,
+    list_projects,
+)
+from riskengine.store.records import with_statuses
+from riskengine.store.reviews import Verdict, latest_numbers, list_reviews, record_review
+from riskengine.vocabulary import FindingStatus, GateDecision, Stage
+
+PER_PAGE = 25
+
+
+def _choice(name: str, allowed: set[str]) -> str | None:
+    value = request.args.get(name) or None
+    return value if value in allowed else None
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
+@bp.route("/")
+def portfolio() -> tuple[str, int]:
+    """Every project the caller may see: stage, gate, open findings, next audit, overdue."""
+    principal, state = current(), service()
+    today = state.today()
+    wanted = ProjectFilter(city=request.args.get("city") or None,
+                           stage=_choice("stage", set(Stage)),
+                           gate=_choice("gate", set(GateDecision)))
+    number = _page_number()
+    with state.database.write() as db:  # listing may re-decide gates a lapsed waiver changed
+        rows, total = list_projects(db, wanted, principal.projects, today, number, PER_PAGE)
+        ids = [p.id for p in rows]
+        counts, slots = open_counts(db, ids, today), next_slots(db, ids, today)
+        items = [{"code": p.code, "name": p.name, "city": p.city, "stage": p.stage,
+                  "gate": p.gate, "counts": counts[p.id], "next_slot": slots.get(p.id),
+                  "latest_assessment_id": p.latest_assessment_id} for p in rows]
+        city_names = cities(db, principal.projects)
+    return page("portfolio.html", title=t("portfolio"), items=items, total=total,
+                number=number, pages=max(1, -(-total // PER_PAGE)), wanted=wanted,
+                cities=city_names)
+
+
+@bp.route("/projects/<code>")
+def project(code: str) -> tuple[str, int]:
+    """A project over time: its checklists and assessments, gate trend, reviews, audit runs."""
+    principal, state = require_project(code), service()
+    with state.database.read() as db:
+        row = project_or_404(db, code, principal)
+        history = assessments(db, row.id)
+        submitted = {c.id: c for c in checklists(db, row.id)}
+        latest = latest_numbers(db, row.id)
+        reviews = [review_body(r, code, latest) for r in list_reviews(db, row.id)]
+        runs = audit_runs(db, row.id)
+        slot = next_slots(db, [row.id], state.today()).get(row.id)
+        entries = [{"id": a.id, "stage": a.stage, "number": a.number, "as_of": a.as_of,
+                    "gate": a.gate_at_submission, "created_at": a.created_at,
+                    "checklist_id": a.checklist_id, "findings": len(a.findings),
+                    "submitted_by": submitted[a.checklist_id].submitted_by
+                    if a.checklist_id in submitted else "",
+                    "latest": latest.get(a.stage) == a.number} for a in history]
+        info = {"code": row.code, "name": row.name, "city": row.city, "stage": row.stage,
+                "gate": row.gate}
+    trend = {stage: [e for e in entries if e["stage"] == stage] for stage in Stage}
+    return page("project.html", title=f"{code} {info['name'] or ''}".strip(), project=info,
+                entries=list(reversed(entries)), trend=trend, reviews=list(reversed(reviews)),
+                runs=runs, next_slot=slot)
+
+
+def _stored(db: Session, assessment_id: str, principal: Principal) -> tuple[dict[str, Any], Any]:
+    found = get_assessment(db, assessment_id, principal.projects)
+    if found is None:
+        raise NotFound(f"assessment {assessment_id} not found")
+    body = render_stored(db, found[0], found[1], service().today(), lang())
+    return body, found[1]
+
+
+def may_work(principal: Principal, owner: str) -> bool:
+    return principal.role is Role.ADMIN or (
+        principal.role is Role.OWNER and principal.department == owner)
+
+
+def actions(principal: Principal, finding: dict[str, Any]) -> list[str]:
+    """Return the status controls this caller may use on a finding (the API decides again)."""
+    status = FindingStatus(finding["status"])
+    out = []
+    if may_work(principal, finding["owner"]):
+        out += {FindingStatus.OPEN: ["start"], FindingStatus.IN_PROGRESS: ["resolve"],
+                FindingStatus.RESOLVED: ["reopen"]}.get(status, [])
+    if principal.role in (Role.REVIEWER, Role.ADMIN):
+        out += ["waive"] if status is not FindingStatus.RESOLVED else []
+        out += ["reopen"] if status is FindingStatus.WAIVED else []
+    return out
+
+
+def severity_groups(findings: list[Any]) -> list[tuple[str, list[Any]]]:
+    return [(severity, list(group)) for severity, group in groupby(
+        findings, key=lambda f: f["severity"])]
+
+
+@bp.route("/assessments/<assessment_id>")
+def assessment(assessment_id: str) -> tuple[str, int]:
+    """Findings grouped by owner then severity, with evidence, action, due date, provenance."""
+    principal = current()
+    with service().database.read() as db:
+        body, project_row = _stored(db, assessment_id, principal)
+    groups = [(owner, len(items), severity_groups(items))
+              for owner, items in by_owner(body["findings"])]
+    controls = {} if body["superseded"] else {f["id"]: actions(principal, f)
+                                              for f in body["findings"]}
+    return page("assessment.html", title=t("assessment_title", code=project_row.code,
+                                           number=body["number"]),
+                body=body, project=project_row, groups=groups, controls=controls,
+                blocking=blocking_findings(body))
+
+
+_TARGETS = {"start": FindingStatus.IN_PROGRESS, "resolve": FindingStatus.RESOLVED,
+            "reopen": FindingStatus.OPEN, "waive": FindingStatus.WAIVED}
+
+
+def _change_body(form: Any) -> dict[str, Any]:
+    """Return the API's PATCH body for a posted status control."""
+    action = form.get("action", "")
+    if action not in _TARGETS:
+        abort(400)
+    body: dict[str, Any] = {"status": _TARGETS[action].value,
+                            "reason": form.get("reason", "").strip()}
+    if form.get("version", "").isdigit():
+        body["version"] = int(form["version"])
+    if action == "waive":
+        try:
+            expires = dt.date.fromisoformat(form.get("expires", ""))
+        except ValueError as error:
+            raise ApiError(t("waiver_expiry_invalid"), {"waiver.expires": [t("date_format")]},
+                           code="invalid") from error
+        body["waiver"] = {"justification": form.get("justification", ""), "expires": expires,
+                          "approver": form.get("approver", "").strip() or None}
+    return body
+
+
+@bp.route("/findings/<finding_id>", methods=["POST"])
+def finding_status(finding_id: str) -> Response:
+    """Move a finding along its lifecycle, by the API's rules; back to the assessment."""
+    principal, state = current(), service()
+    back = request.form.get("back", "")
+    today = state.today()
+    try:
+        body = _change_body(request.form)
+        with state.database.write() as db:
+            found = get_finding(db, finding_id, principal.projects, lock=True)
+            if found is None:
+                raise NotFound(f"finding {finding_id} not found")
+            change = check_change(principal, found[0], body, today)
+            apply(db, found[0], change, body.get("version"), principal.actor, today)
+        flash(t("status_changed"), "ok")
+    except ApiError as error:
+        flash(_problem(error), "error")
+    except StoreError as error:  # e.g. someone changed the finding since the page was read
+        flash(f"{t('status_not_changed')}: {error.message}", "error")
+    target = url_for("web.assessment", assessment_id=back) if back else url_for("web.portfolio")
+    return redirect(f"{target}#f-{finding_id}")
+
+
+def _problem(error: ApiError) -> str:
+    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items()
+                        if k != "allowed")
+    return f"{t('status_not_changed')}: {error.message}" + (f" ({details})" if details else "")
+
+
+def _review_context(code: str, stage: Stage, principal: Principal) -> dict[str, Any]:
+    with service().database.read() as db:
+        project_row = project_or_404(db, code, principal)
+        latest = latest_assessments(db, project_row.id).get(stage.value)
+        body = render_stored(db, latest, project_row, service().today(), lang()) if latest \
+            else None
+        numbers = latest_numbers(db, project_row.id)
+        reviews = [review_body(r, code, numbers)
+                   for r in list_reviews(db, project_row.id, stage.value)]
+    return {"project": project_row, "stage": stage, "body": body,
+            "blocking": blocking_findings(body) if body else [],
+            "waivers": waivers(body) if body else [], "reviews": list(reversed(reviews)),
+            "may_review": principal.role in (Role.REVIEWER, Role.ADMIN),
+            "may_override": principal.role is Role.ADMIN}
+
+
+def _stage_of(code: str) -> Stage:
+    given = request.values.get("stage")
+    if given in set(Stage):
+        return Stage(given)
+    with service().database.read() as db:
+        row = project_or_404(db, code, current())
+        return Stage(row.stage) if row.stage else Stage.SALES
+
+
+@bp.route("/projects/<code>/gate-review")
+def gate_review(code: str) -> tuple[str, int]:
+    """The computed decision, blocking findings, waivers, earlier reviews, the form."""
+    principal = require_project(code)
+    context = _review_context(code, _stage_of(code), principal)
+    return page("review.html", title=t("review_title", code=code), **context)
+
+
+def _verdict(form: Any, stage: Stage, principal: Principal) -> dict[str, Any]:
+    decision = form.get("decision", "")
+    if decision not in set(GateDecision):
+        raise ApiError(t("decision_required"), {"decision": [t("decision_required")]},
+                       code="invalid")
+    override = form.get("override_justification", "").strip() or None
+    if override is not None and principal.role is not Role.ADMIN:
+        raise Forbidden("only an admin may override the computed gate",
+                        {"override_justification": ["admin only"]})
+    return {"stage": stage.value, "decision": decision,
+            "comments": form.get("comments", "").strip(),
+            "assessment_id": form.get("assessment_id") or None,
+            "override_justification": override}
+
+
+@bp.route("/projects/<code>/gate-review", methods=["POST"])
+def record_gate_review(code: str) -> Response | tuple[str, int]:
+    """Record a gate decision by the API's rules: pass over a failed gate needs an override."""
+    principal, state = require_project(code, Role.REVIEWER), service()
+    stage, today = _stage_of(code), state.today()
+    try:
+        data = _verdict(request.form, stage, principal)
+        with state.database.write() as db:
+            project_row = project_or_404(db, code, principal)
+            row = judged(db, project_row, data, principal)
+            tracked = findings_by_id(db, {e["finding_id"] for e in row.findings})
+            gate = decide_gate(with_statuses(row.findings, tracked), today)
+            if (data["decision"] == GateDecision.PASS and gate.decision is GateDecision.FAIL
+                    and not data["override_justification"]):
+                raise Conflict(t("pass_over_fail"), {"decision": [t("pass_over_fail")]},
+                               code="gate_failed")
+            record_review(db, row, Verdict(stage.value, data["decision"], gate.decision.value,
+                                           data["comments"], data["override_justification"]),
+                          principal.actor)
+    except ApiError as error:
+        context = _review_context(code, stage, principal)
+        return page("review.html", error.status, title=t("review_title", code=code),
+                    problem=error, posted=request.form, **context)
+    flash(t("review_recorded"), "ok")
+    return redirect(url_for("web.gate_review", code=code, stage=stage.value))

@@ -1,0 +1,88 @@
+"""Printable reports of an assessment and of a gate review: a page (print CSS), XLSX and PDF."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from api.auth import current, require_project
+from api.errors import NotFound
+from api.render import review_body
+from api.resources.assessments import render_stored
+from api.resources.projects import project_or_404
+from api.state import service
+from api.web import bp, lang, page, t
+from api.web.entry import xlsx_response
+from riskengine.reports import Report, blocking_findings, by_owner, render_pdf, render_xlsx, waivers
+from riskengine.store.projects import get_assessment
+from riskengine.store.reviews import get_review, latest_numbers
+
+FORMATS = ("xlsx", "pdf")
+
+
+def assessment_report(assessment_id: str) -> Report:
+    principal, state = current(), service()
+    with state.database.read() as db:
+        found = get_assessment(db, assessment_id, principal.projects)
+        if found is None:
+            raise NotFound(f"assessment {assessment_id} not found")
+        body = render_stored(db, found[0], found[1], state.today(), lang())
+        project = {"code": found[1].code, "name": found[1].name, "city": found[1].city}
+    return Report(body, project)
+
+
+def review_report(code: str, review_id: str) -> Report:
+    principal, state = require_project(code), service()
+    with state.database.read() as db:
+        project_row = project_or_404(db, code, principal)
+        review = get_review(db, project_row.id, review_id)
+        found = get_assessment(db, review.assessment_id, principal.projects) if review else None
+        if review is None or found is None:
+            raise NotFound(f"gate review {review_id} not found")
+        body = render_stored(db, found[0], project_row, state.today(), lang())
+        judged = review_body(review, code, latest_numbers(db, project_row.id))
+        project = {"code": project_row.code, "name": project_row.name, "city": project_row.city}
+    return Report(body, project, judged)
+
+
+def _download(report: Report, fmt: str) -> Response:
+    catalog = service().assessor.catalog
+    if fmt == "xlsx":
+        return xlsx_response(render_xlsx(report, catalog, lang()), report.filename("xlsx"))
+    if fmt == "pdf":
+        return Response(render_pdf(report, catalog, lang()), mimetype="application/pdf",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="{report.filename("pdf")}"'})
+    raise NotFound(f"format {fmt} not found")
+
+
+def _page(report: Report, title: str) -> tuple[str, int]:
+    return page("report.html", title=title, report=report, body=report.assessment,
+                review=report.review, groups=by_owner(report.assessment["findings"]),
+                blocking=blocking_findings(report.assessment),
+                waivers=waivers(report.assessment))
+
+
+@bp.route("/assessments/<assessment_id>/report")
+def assessment_print(assessment_id: str) -> tuple[str, int]:
+    report = assessment_report(assessment_id)
+    return _page(report, t("report_title", code=report.project["code"]))
+
+
+@bp.route("/assessments/<assessment_id>/report.<fmt>")
+def assessment_download(assessment_id: str, fmt: str) -> Response:
+    if fmt not in FORMATS:
+        raise NotFound(f"format {fmt} not found")
+    return _download(assessment_report(assessment_id), fmt)
+
+
+@bp.route("/projects/<code>/gate-reviews/<review_id>/report")
+def review_print(code: str, review_id: str) -> tuple[str, int]:
+    report = review_report(code, review_id)
+    return _page(report, t("review_report_title", code=code))
+
+
+@bp.route("/projects/<code>/gate-reviews/<review_id>/report.<fmt>")
+def review_download(code: str, review_id: str, fmt: str) -> Response:
+    if fmt not in FORMATS:
+        raise NotFound(f"format {fmt} not found")
+    return _download(review_report(code, review_id), fmt)

@@ -1,0 +1,160 @@
+"""What the audit tests share: fresh databases per test on both backends, and a small world of
+projects, checklists and schedules written through the same functions the service uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskengine.assessment import Assessor
+from riskengine.audits import store
+from riskengine.audits.clock import Clock, ManualClock
+from riskengine.audits.evaluation import AuditEvaluator
+from riskengine.audits.models import AuditRun, AuditSchedule, AuditSlot
+from riskengine.audits.outbox import Sender
+from riskengine.audits.policy import AuditPolicy
+from riskengine.audits.runner import Auditor
+from riskengine.audits.schedule import make_rule
+from riskengine.store import Actor
+from riskengine.store.database import Database, upgrade
+from riskengine.store.projects import create_project
+from riskengine.store.submissions import submit
+from tests.api.support import PG_ADMIN_URL
+
+UTC = dt.UTC
+
+
+def at(day: dt.date | str, hour: int = 0) -> dt.datetime:
+    """The UTC instant `hour`:00 on a day."""
+    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def pg_admin() -> Any:
+    import psycopg
+    try:
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (mandatory when CI=true)")
+        pytest.skip(message)
+
+
+def pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def template_database(backend: str, tmp: Path) -> Iterator[str]:
+    """A migrated database that each test copies (much faster than migrating per test)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'template.sqlite3'}"
+        _migrate(url)
+        yield url
+        return
+    name = f"rk_audits_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        _migrate(pg_url(name))
+        yield pg_url(name)
+    finally:
+        with pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def copied_database(template: str, tmp: Path) -> Iterator[str]:
+    if template.startswith("sqlite"):
+        target = tmp / f"audits-{uuid.uuid4().hex[:6]}.sqlite3"
+        shutil.copyfile(template.removeprefix("sqlite:///"), target)
+        yield f"sqlite:///{target}"
+        return
+    name = f"rk_audits_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.rsplit("/", 1)[1]}"')
+    try:
+        yield pg_url(name)
+    finally:
+        with pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate(url: str) -> None:
+    database = Database(url)
+    upgrade(database.engine)
+    database.engine.dispose()
+
+
+class World:
+    """Projects, checklists and schedules for one test, on one database, at a moved clock."""
+
+    def __init__(self, database: Database, assessor: Assessor, policy: AuditPolicy,
+                 clock: ManualClock) -> None:
+        self.database, self.assessor, self.policy, self.clock = database, assessor, policy, clock
+        self.evaluator = AuditEvaluator(assessor, policy)
+
+    def auditor(self, clock: Clock | None = None, database: Database | None = None
+                ) -> Auditor:
+        return Auditor(database or self.database, self.evaluator, clock or self.clock,
+                       Sender(self.policy, smtp=None))
+
+    def project(self, code: str) -> None:
+        with self.database.write() as session:
+            create_project(session, code, code, "南京", Actor("pm.test"))
+
+    def submit(self, raw: dict[str, Any]) -> None:
+        assessment = self.assessor.assess(raw)
+        with self.database.write() as session:
+            submit(session, assessment, json.dumps(raw, ensure_ascii=False),
+                   {"name": raw["project"].get("name"), "city": raw["project"].get("city")},
+                   Actor("pm.test"), dt.date.fromisoformat(raw["as_of"]))
+
+    def schedule(self, code: str, spec: dict[str, Any] | None = None) -> int:
+        with self.database.write() as session:
+            project = store.lock_project(session, self._project_id(session, code))
+            row = store.create_schedule(session, project, make_rule(spec or {}, self.policy),
+                                        self.policy, "pm.test", self.clock.now())
+            return row.id
+
+    def set_delivery(self, code: str, day: dt.date | None) -> None:
+        with self.database.write() as session:
+            project = store.lock_project(session, self._project_id(session, code))
+            store.set_project_delivery(session, project, day, self.policy, self.clock.now())
+
+    def _project_id(self, session: Any, code: str) -> int:
+        from riskengine.store.projects import get_project
+        project = get_project(session, code, None)
+        assert project is not None
+        return project.id
+
+    def runs(self, code: str | None = None) -> list[AuditRun]:
+        from sqlalchemy import select
+
+        from riskengine.store import models as m
+        with self.database.read() as session:
+            query = select(AuditRun).order_by(AuditRun.project_id, AuditRun.number)
+            if code:
+                query = query.join(m.Project, m.Project.id == AuditRun.project_id).where(
+                    m.Project.code == code)
+            return list(session.scalars(query))
+
+    def slots(self, schedule_id: int) -> list[AuditSlot]:
+        with self.database.read() as session:
+            return store.slots_of(session, [schedule_id])
+
+    def schedule_row(self, schedule_id: int) -> AuditSchedule:
+        with self.database.read() as session:
+            row = session.get(AuditSchedule, schedule_id)
+            assert row is not None
+            return row

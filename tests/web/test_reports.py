@@ -1,0 +1,85 @@
+"""Reports: the PDF opens and says what the board reads; the XLSX has every finding by owner."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from riskengine.assessment import Assessor
+from riskengine.reports import Report, by_owner, render_pdf, render_xlsx
+from riskengine.vocabulary import Lang
+from tests.web.conftest import checklist
+
+REVIEW = {"id": "r1", "decision": "conditional", "computed_gate": "fail", "reviewer": "rev.wang",
+          "comments": "整改后复核", "override_justification": None, "status": "active",
+          "assessment": {"id": "a1", "number": 1, "content_hash": "c0ffee"},
+          "created_at": "2027-05-02T08:00:00Z"}
+
+
+def report(assessor: Assessor, name: str, lang: Lang, review: bool = False) -> Report:
+    data = checklist(name)
+    body: dict[str, Any] = assessor.assess(data).to_dict(lang)
+    body["findings"][0]["waiver"] = {"justification": "=SUM(A1) 已获批准", "approver": "区域总经理",
+                                     "expires": "2027-06-01", "holds": True}
+    return Report(body, data["project"], REVIEW if review else None)
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_pdf_opens_and_names_the_project_and_findings(assessor: Assessor, lang: Lang) -> None:
+    made = report(assessor, "delivery-risky", lang)
+    content = render_pdf(made, assessor.catalog, lang)
+    assert content.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(content))
+    assert "NJ-JY-02" in reader.metadata.title
+    text = pdf_text(content)
+    assert "NJ-JY-02" in text
+    assert "DELIVERY-REGULATORY-005" in text.replace("\n", "")
+    assert ("风险评估报告" if lang is Lang.ZH else "Risk assessment report") in text
+
+
+def test_gate_review_pdf_shows_the_decision(assessor: Assessor) -> None:
+    text = pdf_text(render_pdf(report(assessor, "sales-risky", Lang.ZH, review=True),
+                               assessor.catalog, Lang.ZH))
+    assert "闸口评审报告" in text and "有条件通过" in text and "整改后复核" in text
+
+
+def test_xlsx_lists_every_finding_with_owner_and_due_date(assessor: Assessor) -> None:
+    made = report(assessor, "sales-risky", Lang.EN)
+    book = load_workbook(io.BytesIO(render_xlsx(made, assessor.catalog, Lang.EN)))
+    sheet = book["Findings by owner"]
+    heads = [c.value for c in sheet[1]]
+    rows = [dict(zip(heads, (c.value for c in row), strict=True))
+            for row in sheet.iter_rows(min_row=2)]
+    findings = made.assessment["findings"]
+    assert sorted(r["Rule"] for r in rows) == sorted(f["rule_id"] for f in findings)
+    assert all(r["Owner code"] and r["Due date"] for r in rows)
+    owners = [r["Owner code"] for r in rows]
+    assert owners == [owner for owner, group in by_owner(findings) for _ in group]  # grouped
+    for owner, group in by_owner(findings):  # a sheet per department for its meeting
+        label = assessor.catalog.policy.label("owner", owner, Lang.EN)
+        assert book[label].max_row == len(group) + 1
+    waiver = book["Waivers"]
+    assert waiver["C2"].value.startswith("=SUM") and waiver["C2"].data_type == "s"
+
+
+def test_xlsx_of_a_review_has_its_decision(assessor: Assessor) -> None:
+    made = report(assessor, "sales-risky", Lang.ZH, review=True)
+    book = load_workbook(io.BytesIO(render_xlsx(made, assessor.catalog, Lang.ZH)))
+    values = {row[0].value: row[1].value for row in book["概要"].iter_rows()}
+    assert values["评审决定"] == "有条件通过" and values["评审人"] == "rev.wang"
+
+
+def test_an_assessment_without_findings_reports_none(assessor: Assessor) -> None:
+    data = checklist("sales-ready")
+    clean = Report(assessor.assess(data).to_dict(Lang.ZH), data["project"])
+    assert "SZ-LH-01" in pdf_text(render_pdf(clean, assessor.catalog, Lang.ZH))
+    book = load_workbook(io.BytesIO(render_xlsx(clean, assessor.catalog, Lang.ZH)))
+    assert book.sheetnames == ["概要", "风险发现（按责任部门）"]
