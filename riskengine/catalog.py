@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from riskengine.errors import RulesetInvalid
 from riskengine.vocabulary import MILESTONES, Category, CheckType, Lang, Owner, Severity, Stage
 
 Text = Mapping[str, str]
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "rulesets"
+# An installed package has no rulesets beside it: deployments point RISKENGINE_RULESETS at them.
+DEFAULT_ROOT = Path(os.environ.get("RISKENGINE_RULESETS")
+                    or Path(__file__).resolve().parent.parent / "rulesets")
 _RULE_ID = r"^(SALES|DELIVERY)-[A-Z0-9]+(-[A-Z0-9]+)*-\d{3}$"
 
 

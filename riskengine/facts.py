@@ -82,6 +82,12 @@ def identity(list_name: str, item: Mapping[str, Any], index: int) -> str:
     return f"{list_name}/" + "/".join(str(v) for v in values)
 
 
+def _unique(key: str, seen: dict[str, int]) -> str:
+    """Two items with the same identity fields stay two subjects (the second is `key#2`)."""
+    seen[key] = seen.get(key, 0) + 1
+    return key if seen[key] == 1 else f"{key}#{seen[key]}"
+
+
 def _context(checklist: Checklist) -> dict[str, Any]:
     milestones = {k: day_number(v) for k, v in (checklist.get("milestones") or {}).items()
                   if v is not None}
@@ -133,10 +139,11 @@ def map_facts(checklist: Checklist, check_types: Mapping[str, CheckType]) -> Fac
     facts.by_type[CHECKLIST] = [root]
     facts.subjects[CHECKLIST] = Subject("checklist", checklist, "checklist")
     for name in LISTS:
+        seen: dict[str, int] = {}
         for index, item in enumerate(checklist.get(name) or []):
             fact = {"id": f"{name}:{index}", "t": name, **_item_fact(item, _DATES[name]),
                     **context}
-            subject = Subject(f"{name}[{index}]", item, identity(name, item, index))
+            subject = Subject(f"{name}[{index}]", item, _unique(identity(name, item, index), seen))
             if name == "inspections":
                 fact.update(_add_defects(facts, item, subject, context))
             facts.by_type.setdefault(name, []).append(fact)
@@ -151,6 +158,7 @@ def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: Subject,
     summary = {"inspection": _item_fact(inspection, _DATES["inspections"])}
     index = parent.path[len("inspections["):-1]
     found = rectified = 0
+    seen: dict[str, int] = {}
     for position, defect in enumerate(defects):
         found += defect.get("found") or 0
         rectified += defect.get("rectified") or 0
@@ -159,5 +167,6 @@ def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: Subject,
         facts.by_type.setdefault("defects", []).append(fact)
         facts.subjects[fact["id"]] = Subject(
             f"{parent.path}.defects[{position}]", defect,
-            f"{parent.identity}/{identity('defects', defect, position)}", inspection)
+            f"{parent.identity}/{_unique(identity('defects', defect, position), seen)}",
+            inspection)
     return {"defects_found": found, "defects_rectified": rectified} if defects else {}

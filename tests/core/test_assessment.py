@@ -127,3 +127,17 @@ def test_summary_counts_open_findings_as_the_gate_does(assessor: Assessor, examp
     assert summary["by_status"]["waived"] == 2
     lapsed = result.regate(waived, today + dt.timedelta(days=6)).to_dict()["summary"]
     assert lapsed["by_severity"]["critical"] == 2  # an expired waiver counts as open again
+
+
+def test_items_with_the_same_identity_get_distinct_fingerprints(assessor: Assessor,
+                                                               base: Base) -> None:
+    checklist = base("sales")
+    checklist["offsite_factors"] = [LANDFILL, dict(LANDFILL)]
+    result = assessor.assess(checklist)
+    prints = [f.fingerprint for f in result.findings if f.rule_id == "SALES-OFFSITE-001"]
+    assert len(prints) == 2 and len(set(prints)) == 2
+    assert len(set(result.gate.blocking)) == len(result.gate.blocking)
+    checklist["offsite_factors"] = [LANDFILL]
+    single = [f.fingerprint for f in assessor.assess(checklist).findings
+              if f.rule_id == "SALES-OFFSITE-001"]
+    assert single == prints[:1]  # the first keeps its fingerprint
