@@ -14,7 +14,6 @@ from werkzeug.exceptions import HTTPException
 
 from api import audits, auth, bodies, docs, errors, observability, web
 from api.config import check_secret, from_environment
-from api.ledger import load_ledger
 from api.openapi import document
 from api.resources import (
     assessments,
@@ -30,6 +29,7 @@ from api.resources import (
 from api.schemas import ErrorSchema
 from api.state import Service
 from riskengine.assessment import Assessor
+from riskengine.ledger import load_ledger
 from riskengine.store.database import Database
 
 BLUEPRINTS = (health, evaluate, projects, checklists, assessments, findings, reviews, promises,
@@ -69,7 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     database = Database(app.config["DATABASE_URL"], **_pool(app.config))
     app.extensions["riskengine"] = Service(
         assessor=assessor, database=database,
-        ledger=load_ledger(root / "ledger.yaml", assessor.catalog),
+        ledger=load_ledger(assessor.catalog, root),
         pinned_today=app.config["TODAY"])
     observability.init_app(app)
     auth.init_app(app)

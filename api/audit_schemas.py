@@ -6,11 +6,18 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from api.schemas import GateOut, Page, RequestSchema, ResponseSchema, RulesetRefOut, SummaryOut
+from api.schemas import (
+    GateOut,
+    Page,
+    PageOut,
+    RequestSchema,
+    ResponseSchema,
+    RulesetRefOut,
+    SummaryOut,
+)
 from riskengine.audits import outbox
 from riskengine.audits.schedule import ScheduleKind
 from riskengine.contract import PROJECT_CODE_PATTERN
-from riskengine.vocabulary import Lang
 
 
 class ScheduleIn(RequestSchema):
@@ -67,10 +74,6 @@ class RunQuery(Page):
     project = fields.String(validate=validate.Regexp(PROJECT_CODE_PATTERN))
 
 
-class RunLangQuery(RequestSchema):
-    lang = fields.String(validate=validate.OneOf([x.value for x in Lang]))
-
-
 class DeliveryOut(ResponseSchema):
     id = fields.Integer(required=True)
     channel = fields.String(required=True)
@@ -114,11 +117,8 @@ class RunSummaryOut(ResponseSchema):
                              metadata={"description": "outbox entries by status"})
 
 
-class RunPageOut(ResponseSchema):
+class RunPageOut(PageOut):
     items = fields.List(fields.Nested(RunSummaryOut), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
 
 
 class RunOut(RunSummaryOut):

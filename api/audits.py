@@ -1,8 +1,9 @@
 """Scheduled pre-delivery audits over HTTP: schedules, the project's delivery date, runs with
 their diffs and delivery status, and the subscriptions digests are sent to.
 
-`init_app` registers the blueprint, maps the audits' errors to statuses, and starts the
-in-process scheduler when RISKENGINE_SCHEDULER=1 (or config AUDIT_SCHEDULER) asks for it.
+`init_app` registers the blueprint and starts the in-process scheduler when
+RISKENGINE_SCHEDULER=1 (or config AUDIT_SCHEDULER) asks for it; the audits' errors are
+riskengine's, answered through the one table in `api.errors`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from sqlalchemy.orm import Session
 from api.audit_schemas import (
     DeliveryDateIn,
     DeliveryDateOut,
-    RunLangQuery,
     RunOut,
     RunPageOut,
     RunQuery,
@@ -33,14 +33,14 @@ from api.audit_schemas import (
     SubscriptionOut,
 )
 from api.auth import Role, current, require, require_project, scope
-from api.errors import NotFound, error_response
-from api.idempotency import dump, json_response, run_write
+from api.errors import NotFound
+from api.idempotency import dump, json_response, page_response, run_write
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import requested_lang, stamp
-from api.resources.projects import project_or_404
+from api.resources.projects import project_or_404, read_project
+from api.schemas import LangQuery
 from api.state import service
-from riskengine.audits import AuditError, DeliveryDateUnknown, ScheduleInvalid, outbox, store
-from riskengine.audits import NotFound as AuditNotFound
+from riskengine.audits import outbox, store
 from riskengine.audits.clock import Clock, SystemClock
 from riskengine.audits.evaluation import AuditEvaluator
 from riskengine.audits.models import AuditOutbox, AuditRun, AuditSchedule, AuditSlot
@@ -48,12 +48,12 @@ from riskengine.audits.policy import AuditPolicy, load_audit_policy
 from riskengine.audits.runner import Auditor
 from riskengine.audits.schedule import make_rule
 from riskengine.audits.scheduler import Scheduler
+from riskengine.store import models as m
 from riskengine.store.records import finding_from_record
 from riskengine.vocabulary import FindingStatus, Lang
 
 blp = Blueprint("audits", __name__, url_prefix="/api/v1",
                 description="Scheduled pre-delivery audits, their runs and notifications")
-STATUSES = {ScheduleInvalid: 422, DeliveryDateUnknown: 422, AuditNotFound: 404}
 WRITERS = (Role.SUBMITTER, Role.REVIEWER)
 
 
@@ -148,11 +148,8 @@ class Schedules(MethodView):
     @errors(blp, 404)
     def get(self, code: str) -> Response:
         """The project's audit schedules with every slot: due, run, or still to come."""
-        principal = require_project(code)
-        with service().database.read() as session:
-            project = project_or_404(session, code, principal)
-            body = _schedules_body(session, project.id, code)
-        return json_response(dump(body), 200)
+        return read_project(code, lambda session, project: _schedules_body(
+            session, project.id, code))
 
     @blp.arguments(ScheduleIn)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
@@ -190,12 +187,10 @@ class ScheduleView(MethodView):
     @errors(blp, 404)
     def get(self, code: str, schedule_id: int) -> Response:
         """One audit schedule with its slots."""
-        principal = require_project(code)
-        with service().database.read() as session:
-            project = project_or_404(session, code, principal)
+        def build(session: Session, project: m.Project) -> dict[str, Any]:
             row = store.get_schedule(session, project.id, schedule_id)
-            body = schedule_body(row, code, store.slots_of(session, [row.id]))
-        return json_response(dump(body), 200)
+            return schedule_body(row, code, store.slots_of(session, [row.id]))
+        return read_project(code, build)
 
     @blp.response(204)
     @errors(blp, 403, 404)
@@ -223,11 +218,8 @@ class DeliveryDate(MethodView):
     @errors(blp, 404)
     def get(self, code: str) -> Response:
         """The delivery date audits count from: the project's own, else its latest checklist's."""
-        principal = require_project(code)
-        with service().database.read() as session:
-            project = project_or_404(session, code, principal)
-            body = _delivery_date_body(session, project.id, code)
-        return json_response(dump(body), 200)
+        return read_project(code, lambda session, project: _delivery_date_body(
+            session, project.id, code))
 
     @blp.arguments(DeliveryDateIn)
     @blp.response(200, DeliveryDateOut)
@@ -257,13 +249,12 @@ class Runs(MethodView):
                                           query["page"], query["per_page"])
             sent = outbox.deliveries(session, [r.id for r, _ in rows])
             items = [run_summary(r, code, sent[r.id]) for r, code in rows]
-        return json_response(dump({"items": items, "page": query["page"],
-                                   "per_page": query["per_page"], "total": total}), 200)
+        return page_response(items, query, total)
 
 
 @blp.route("/audit-runs/<run_id>")
 class RunView(MethodView):
-    @blp.arguments(RunLangQuery, location="query")
+    @blp.arguments(LangQuery, location="query")
     @blp.response(200, RunOut)
     @errors(blp, 404, 422)
     def get(self, query: dict[str, Any], run_id: str) -> Response:
@@ -322,22 +313,16 @@ class SubscriptionView(MethodView):
 
 # --- wiring --------------------------------------------------------------------------------
 
-def handle_audit_error(error: AuditError) -> Response:
-    status = next((s for t, s in STATUSES.items() if isinstance(error, t)), 500)
-    return error_response(status, error.code, error.message, error.details)
-
-
 def init_app(app: Flask, api: Api) -> None:
-    """Register the audits' routes and errors; start the scheduler if configured."""
+    """Register the audits' routes; start the scheduler if configured."""
     policy = load_audit_policy(Path(app.config["RULESETS_DIR"]))
     clock: Clock = app.config.get("AUDIT_CLOCK") or SystemClock()
     state = app.extensions["riskengine"]
-    auditor = Auditor(state.database, AuditEvaluator(state.assessor, policy), clock,
+    auditor = Auditor(state.database, AuditEvaluator(state.assessor, policy, state.ledger), clock,
                       outbox.Sender(policy))
     scheduler = Scheduler(auditor, app.config.get("AUDIT_SCHEDULER_INTERVAL")
                           or policy.scheduler_interval)
     app.extensions["riskengine.audits"] = AuditService(policy, clock, scheduler)
-    app.register_error_handler(AuditError, handle_audit_error)
     api.register_blueprint(blp)
     enabled = app.config.get("AUDIT_SCHEDULER")
     if enabled if enabled is not None else os.environ.get("RISKENGINE_SCHEDULER") == "1":

@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request
 
 from api.errors import ApiError, Invalid, NotFound
 from riskengine.errors import ChecklistUnreadable
+from riskengine.workbook import MEDIA_TYPE
 
 MAX_PROBLEMS = 20
 _PATH_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -83,8 +84,10 @@ def _check_url() -> None:
 
 def _check_body() -> Response | None:
     # Every JSON body is checked before webargs reads it, so both paths refuse the same input.
+    # Not the pages' forms, nor an uploaded workbook (the checklists route reads that itself).
     if request.method in ("POST", "PUT", "PATCH") and request.endpoint and (
-            request.routing_exception is None) and request.blueprint != "web":  # pages: forms
+            request.routing_exception is None) and request.blueprint != "web" and (
+            request.mimetype != MEDIA_TYPE):
         if request.content_length == 0 and not request.get_data(cache=True):
             return None
         body()

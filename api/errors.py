@@ -9,8 +9,12 @@ from typing import Any
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from riskengine.audits import DeliveryDateUnknown, ScheduleInvalid
+from riskengine.audits import NotFound as AuditNotFound
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable, RiskEngineError
 from riskengine.store import KeyReused, StaleVersion, StoreError
+from riskengine.store.reviews import AssessmentUnknown, OverrideRefused
+from riskengine.workbook import WorkbookInvalid
 
 log = logging.getLogger("riskengine.api")
 
@@ -21,9 +25,12 @@ HTTP_CODES = {
     422: "invalid", 428: "precondition_required", 429: "too_many_requests",
     500: "internal_error", 503: "unavailable",
 }
-# The one table from the exceptions of the core and the store to HTTP statuses.
+# The one table from the exceptions of the core, the store and the audits to HTTP statuses
+# (the first match counts: a subclass before its base).
 STATUSES: dict[type[Exception], int] = {
-    ChecklistInvalid: 422, ChecklistUnreadable: 400, StaleVersion: 409, KeyReused: 409,
+    ChecklistInvalid: 422, ChecklistUnreadable: 400, WorkbookInvalid: 422,
+    ScheduleInvalid: 422, DeliveryDateUnknown: 422, AuditNotFound: 404,
+    OverrideRefused: 403, AssessmentUnknown: 404, StaleVersion: 409, KeyReused: 409,
     StoreError: 409,
 }
 
@@ -116,8 +123,13 @@ def handle_api(error: ApiError) -> Response:
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 
 
+def status_of(error: Exception) -> int:
+    """Return the HTTP status of an exception of the core, the store or the audits."""
+    return next((s for t, s in STATUSES.items() if isinstance(error, t)), 500)
+
+
 def handle_domain(error: RiskEngineError | StoreError) -> Response:
-    status = next((s for t, s in STATUSES.items() if isinstance(error, t)), 500)
+    status = status_of(error)
     if status >= 500:
         log.error("request failed: %s", error, extra={"request_id": g.get("request_id")})
     return error_response(status, error.code, error.message, error.details)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Response, request
@@ -16,6 +16,7 @@ from api.bodies import body
 from api.errors import ApiError
 from api.state import service
 from riskengine.store.idempotency import claim, complete
+from riskengine.workbook import MEDIA_TYPE
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 Work = Callable[[Session], tuple[int, dict[str, Any]]]
@@ -29,9 +30,18 @@ def dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def page_response(items: list[Any], query: Mapping[str, Any], total: int) -> Response:
+    """Answer one page of a listing: its items, the page asked for (`page`, `per_page`), and
+    how many items the whole listing has."""
+    return json_response(dump({"items": items, "page": query["page"],
+                               "per_page": query["per_page"], "total": total}), 200)
+
+
 def _fingerprint() -> str:
-    text, value = body()
-    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if request.mimetype == MEDIA_TYPE:  # an uploaded workbook: the same file is the same request
+        canonical = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+    else:
+        canonical = json.dumps(body()[1], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 

@@ -12,6 +12,7 @@ from api.errors import HTTP_CODES
 from riskengine.catalog import Catalog
 from riskengine.contract import LISTS, PROJECT_CODE_PATTERN, ItemField, ListSpec
 from riskengine.vocabulary import MILESTONES, CheckType, Stage
+from riskengine.workbook import MEDIA_TYPE
 
 _TYPES: dict[str, dict[str, Any]] = {
     CheckType.BOOL: {"type": "boolean"}, CheckType.INT: {"type": "integer", "minimum": 0},
@@ -25,6 +26,18 @@ IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"t
             "description": "the finding's ETag: refuse the change if someone changed it since"}
 CHECKLIST_BODY = {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Checklist"}}}}
+SUBMISSION_BODY = {
+    "required": True,
+    "description": (
+        "the checklist as JSON, or the stage's Excel template "
+        "(`GET /api/v1/templates/{stage}.xlsx`) filled in and sent as the body with its media "
+        "type; a workbook is stored as the JSON it holds, and its problems answer 422 with "
+        "details keyed by cell (`offsite_factors!C4`) or sheet"),
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Checklist"}},
+        MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+    },
+}
 
 
 def _field(spec: ItemField, nullable: bool = True) -> dict[str, Any]:

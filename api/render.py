@@ -30,6 +30,10 @@ def stamp(value: dt.datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def _day(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
 def waiver_body(waiver: m.Waiver, today: dt.date) -> dict[str, Any]:
     return {"id": waiver.id, "justification": waiver.justification, "approver": waiver.approver,
             "expires": waiver.expires.isoformat(), "granted_by": waiver.granted_by,
@@ -119,6 +123,8 @@ def review_body(review: m.GateReview, project_code: str, latest: Mapping[str, in
         "override_justification": review.override_justification,
         "assessment": {"id": review.assessment_id, "number": review.assessment_number,
                        "content_hash": review.content_hash},
+        "audit_run": {"id": review.audit_run_id, "slot_date": _day(review.audit_run_slot),
+                      "gate": review.audit_run_gate} if review.audit_run_id else None,
         "status": "superseded" if superseded else "active",
         "created_at": stamp(review.created_at),
     }

@@ -14,7 +14,7 @@ SERVER_OWNED = frozenset({
     "id", "created_at", "created_by", "updated_at", "submitted_at", "reviewer", "computed_gate",
     "content_hash", "gate", "stage_gate", "events", "waivers", "granted_by", "project_code",
     "assessment", "latest_assessment_id", "status_changed_at", "token_id", "fingerprint",
-    "rule_id", "owner", "severity",
+    "rule_id", "owner", "severity", "audit_run",
 })
 MAX_TEXT = 10_000
 
@@ -227,11 +227,16 @@ class FindingDetailOut(FindingOut):
     allowed_transitions = fields.List(fields.String())
 
 
-class FindingPageOut(ResponseSchema):
-    items = fields.List(fields.Nested(FindingOut), required=True)
+class PageOut(ResponseSchema):
+    """One page of a listing; subclasses say what its `items` are."""
+
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
+
+
+class FindingPageOut(PageOut):
+    items = fields.List(fields.Nested(FindingOut), required=True)
 
 
 class AssessmentRefOut(ResponseSchema):
@@ -254,11 +259,14 @@ class ProjectOut(ResponseSchema):
     assessments = fields.Dict(keys=fields.String(), values=fields.Nested(AssessmentRefOut))
 
 
-class ProjectPageOut(ResponseSchema):
+class ProjectPageOut(PageOut):
     items = fields.List(fields.Nested(ProjectOut), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
+
+
+class AuditRunRefOut(ResponseSchema):
+    id = fields.String(required=True)
+    slot_date = fields.Date(required=True)
+    gate = fields.String(required=True, validate=validate.OneOf(_values(GateDecision)))
 
 
 class ReviewOut(ResponseSchema):
@@ -272,6 +280,9 @@ class ReviewOut(ResponseSchema):
     override_justification = fields.String(allow_none=True)
     assessment = fields.Dict(required=True, metadata={
         "description": "the frozen reference: id, number and content hash of what was judged"})
+    audit_run = fields.Nested(AuditRunRefOut, allow_none=True, metadata={
+        "description": "delivery: the project's latest audit run when the review was recorded "
+                       "(its gate is what the pre-delivery review reads); null otherwise"})
     status = fields.String(required=True, validate=validate.OneOf(["active", "superseded"]))
     created_at = fields.DateTime(required=True)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from api.ledger import Ledger
 from riskengine.assessment import Assessor
+from riskengine.ledger import Ledger
 from riskengine.store.database import Database
 
 

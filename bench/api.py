@@ -43,6 +43,7 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: int
+    cpu: str = ""  # where the CPU went, per request (see Meter)
 
     @property
     def throughput(self) -> float:
@@ -57,7 +58,60 @@ class Result:
     def line(self) -> str:
         return (f"{self.name:<34} {self.clients:>3} clients {self.throughput:>8.1f} req/s  "
                 f"p50 {self.percentile(0.5):6.1f} ms  p99 {self.percentile(0.99):6.1f} ms  "
-                f"errors {self.errors}")
+                f"errors {self.errors}" + (f"\n{'':>40}{self.cpu}" if self.cpu else ""))
+
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _ticks(pid: int) -> tuple[int, int]:
+    """(process group, CPU clock ticks used) of a process, from /proc; (0, 0) once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0, 0
+    return int(fields[2]), int(fields[11]) + int(fields[12])
+
+
+class Meter:
+    """CPU per request of the server (gunicorn master and workers), of the PostgreSQL backends
+    serving the benchmark's database and of this load generator, and how busy the machine was
+    (other work on the machine included): where a request's cost goes on a 2-core box."""
+
+    def __init__(self, server_pid: int, database: str) -> None:
+        import psycopg
+
+        self.server_pid, self.database = server_pid, database
+        self.admin = psycopg.connect(PG_ADMIN, autocommit=True)
+
+    def snapshot(self) -> dict[str, Any]:
+        server = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                group, ticks = _ticks(int(entry.name))
+                if group == self.server_pid:
+                    server[entry.name] = ticks
+        backends = {str(pid): _ticks(pid)[1] for (pid,) in self.admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))}
+        times = os.times()
+        machine = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return {"server": server, "postgres": backends, "client": times.user + times.system,
+                "idle": machine[3] + machine[4], "total": sum(machine[:8])}
+
+    def since(self, before: dict[str, Any], requests: int) -> str:
+        after, per = self.snapshot(), 1000 / max(requests, 1)
+
+        def spent(kind: str) -> float:
+            used: int = sum(t - before[kind].get(p, 0) for p, t in after[kind].items())
+            return used / TICK * per
+        total = after["total"] - before["total"]
+        busy = 100 * (1 - (after["idle"] - before["idle"]) / total) if total else 0.0
+        return (f"cpu/request: server {spent('server'):.1f} ms, postgres {spent('postgres'):.1f}"
+                f" ms, load generator {(after['client'] - before['client']) * per:.1f} ms;"
+                f" machine {busy:.0f}% busy")
+
+    def close(self) -> None:
+        self.admin.close()
 
 
 class Connection:
@@ -75,16 +129,11 @@ class Connection:
         head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}"
                 f"\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
         self.writer.write(head.encode() + body)
-        status_line = await self.reader.readline()
-        length, close = 0, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "connection" and value.strip().lower() == "close":
-                close = True
+        answer = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        status_line, _, fields = answer.partition("\r\n")
+        length = int(fields.partition("content-length:")[2].partition("\r\n")[0] or 0)
         await self.reader.readexactly(length)
-        if close:
+        if "connection: close" in fields:
             self.writer.close()
             self.writer = None
         return int(status_line.split()[1])
@@ -105,7 +154,8 @@ async def drive(port: int, token: str, clients: int, seconds: float,
             started = time.perf_counter()
             try:
                 status = await connection.request(method, path, token, body)
-            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError,
+                    IndexError):
                 status, connection = 0, Connection(port)
             if status == expected:
                 latencies.append(time.perf_counter() - started)
@@ -116,11 +166,16 @@ async def drive(port: int, token: str, clients: int, seconds: float,
     return latencies, errors
 
 
-def phase(name: str, port: int, token: str, clients: int, seconds: float, make: Any) -> Result:
+def phase(name: str, port: int, token: str, clients: int, seconds: float, make: Any,
+          meter: Meter | None = None) -> Result:
     asyncio.run(drive(port, token, clients, min(1.0, seconds / 4), make))  # warm up
+    before = meter.snapshot() if meter else None
     started = time.perf_counter()
     latencies, errors = asyncio.run(drive(port, token, clients, seconds, make))
-    return Result(name, clients, time.perf_counter() - started, latencies, errors)
+    result = Result(name, clients, time.perf_counter() - started, latencies, errors)
+    if meter and before:
+        result.cpu = meter.since(before, len(latencies) + errors)
+    return result
 
 
 def checklists(run: str) -> list[tuple[str, bytes]]:
@@ -129,17 +184,22 @@ def checklists(run: str) -> list[tuple[str, bytes]]:
     return [(name, (EXAMPLES / f"{name}.json").read_bytes()) for name in names]
 
 
-def submission_maker(run: str, examples: list[tuple[str, bytes]]) -> Any:
+def submission_maker(run: str, examples: list[tuple[str, bytes]], clients: int) -> Any:
+    """Each client looks after 7 projects, re-submitting each one's checklist in turn (mostly
+    the same findings again: the usual case). The bodies are made before the clock starts, so
+    the load generator spends its CPU on requests, not on JSON."""
+    bodies = {}
+    for client in range(clients):
+        for project in range(7):
+            data = json.loads(examples[project % len(examples)][1])
+            code = f"B{run}-{client}-{project}"
+            data["project"]["code"] = code
+            bodies[client, project] = (f"/api/v1/projects/{code}/checklists",
+                                       json.dumps(data, ensure_ascii=False).encode())
+
     def make(client: int, n: int) -> tuple[str, str, bytes, int]:
-        # Each client looks after 7 projects, each re-submitting its own checklist (mostly the
-        # same findings again, the usual case), in turn.
-        project = n % 7
-        name, raw = examples[project % len(examples)]
-        data = json.loads(raw)
-        code = f"B{run}-{client}-{project}"
-        data["project"]["code"] = code
-        return "POST", f"/api/v1/projects/{code}/checklists", json.dumps(
-            data, ensure_ascii=False).encode(), 201
+        path, body = bodies[client, n % 7]
+        return "POST", path, body, 201
     return make
 
 
@@ -180,7 +240,11 @@ def main() -> int:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         wait_ready(port)
-        return report(port, token, options)
+        meter = Meter(server.pid, name)
+        try:
+            return report(port, token, options, meter)
+        finally:
+            meter.close()
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -200,26 +264,30 @@ def wait_ready(port: int) -> None:
     raise SystemExit("the server did not become ready")
 
 
-def report(port: int, token: str, options: argparse.Namespace) -> int:
+def report(port: int, token: str, options: argparse.Namespace, meter: Meter | None = None
+           ) -> int:
     examples = checklists("x")
     evaluate_bodies = [raw for _, raw in examples]
     clients, seconds = options.clients, options.seconds
+    load = os.getloadavg()
     results = [
         phase("POST /evaluate (no persistence)", port, token, 1, seconds / 2,
-              lambda c, n: ("POST", "/api/v1/evaluate", evaluate_bodies[n % 3], 200)),
+              lambda c, n: ("POST", "/api/v1/evaluate", evaluate_bodies[n % 3], 200), meter),
         phase("POST checklists (persisted)", port, token, 1, seconds / 2,
-              submission_maker(uuid.uuid4().hex[:6], examples)),
+              submission_maker(uuid.uuid4().hex[:6], examples, 1), meter),
         phase("GET /healthz (framework floor)", port, token, clients, seconds,
-              lambda c, n: ("GET", "/healthz", b"", 200)),
+              lambda c, n: ("GET", "/healthz", b"", 200), meter),
         phase("POST /evaluate (no persistence)", port, token, clients, seconds,
-              lambda c, n: ("POST", "/api/v1/evaluate", evaluate_bodies[n % 3], 200)),
+              lambda c, n: ("POST", "/api/v1/evaluate", evaluate_bodies[n % 3], 200), meter),
         phase("POST checklists (persisted)", port, token, clients, seconds,
-              submission_maker(uuid.uuid4().hex[:6], examples)),
+              submission_maker(uuid.uuid4().hex[:6], examples, clients), meter),
         phase("POST checklists (persisted)", port, token, 4, seconds,
-              submission_maker(uuid.uuid4().hex[:6], examples)),
+              submission_maker(uuid.uuid4().hex[:6], examples, 4), meter),
     ]
     print(f"riskengine API benchmark: {options.workers} gunicorn workers x {options.threads} "
-          f"threads, PostgreSQL, load generator on the same {os.cpu_count()}-core machine")
+          f"threads, PostgreSQL, load generator on the same {os.cpu_count()}-core machine; "
+          "load average {:.2f} {:.2f} {:.2f} before, {:.2f} {:.2f} {:.2f} after".format(
+              *load, *os.getloadavg()))
     for result in results:
         print(result.line())
     _, _, _, evaluate, persisted, four = results

@@ -64,6 +64,7 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "comments": {Lang.ZH: "意见", Lang.EN: "Comments"},
     "override": {Lang.ZH: "否决理由（管理员）", Lang.EN: "Override justification (admin)"},
     "reference": {Lang.ZH: "所评审的评估（内容哈希）", Lang.EN: "Assessment judged (content hash)"},
+    "audit_run": {Lang.ZH: "读取的审计运行", Lang.EN: "Audit run read"},
     "recorded": {Lang.ZH: "记录时间", Lang.EN: "Recorded"},
     "review_status": {Lang.ZH: "评审状态", Lang.EN: "Review status"},
     "blocking_findings": {Lang.ZH: "阻断闸口的发现", Lang.EN: "Blocking findings"},
@@ -210,6 +211,10 @@ def _summary_rows(report: Report, catalog: Catalog, lang: Lang) -> list[tuple[st
                 review["assessment"]["content_hash"])),
             (word("review_status", lang), term("review", review.get("status", "active"), lang)),
         ]
+        run = review.get("audit_run")
+        if run:
+            rows.append((word("audit_run", lang), "{} {} {}".format(
+                run["id"], run["slot_date"], term("gate", run["gate"], lang))))
     return rows
 
 

@@ -40,6 +40,7 @@ from riskengine.tables import (
 )
 from riskengine.vocabulary import CheckType, Lang, Stage
 
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIRST_ROW = 4  # row 1: field keys (read back), row 2: Chinese, row 3: English headers
 TEMPLATE_ROWS = 200  # empty rows that get dropdowns and formats
 MAX_ROWS = 2000  # per sheet, as the validator allows per list

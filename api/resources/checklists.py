@@ -1,11 +1,15 @@
-"""POST /api/v1/projects/{code}/checklists: store a checklist and its assessment."""
+"""POST /api/v1/projects/{code}/checklists: store a checklist and its assessment.
+
+The body is the checklist as JSON, or a filled Excel template (Content-Type: the .xlsx media
+type) read back by `riskengine.workbook`; either way `store_checklist` stores it.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
@@ -13,45 +17,52 @@ from sqlalchemy.orm import Session
 from api.auth import Role, require_project
 from api.bodies import body
 from api.errors import Invalid, NotFound
-from api.idempotency import dump, json_response, run_write
-from api.ledger import Mention, add_gaps
-from api.openapi import CHECKLIST_BODY, IDEMPOTENCY_KEY, errors
+from api.idempotency import json_response, run_write
+from api.openapi import IDEMPOTENCY_KEY, SUBMISSION_BODY, errors
 from api.render import assessment_body, requested_lang, stamp
-from api.resources.projects import project_or_404
+from api.resources.projects import project_or_404, read_project
 from api.schemas import AssessmentOut, LangQuery
-from api.state import service
+from api.state import Service, service
+from riskengine.store import models as m
+from riskengine.store.checklists import store_checklist
 from riskengine.store.findings import waivers_by_id
-from riskengine.store.projects import checklist, checklists, get_project
-from riskengine.store.submissions import submit
-from riskengine.vocabulary import Stage
+from riskengine.store.projects import checklist, checklists
+from riskengine.workbook import MEDIA_TYPE, load_checklist
 
 blp = Blueprint("checklists", __name__, url_prefix="/api/v1",
                 description="Checklists, stored exactly as submitted, and their assessments")
 
 
-def mentions(session: Session, code: str) -> list[Mention]:
-    """Every promise every stored checklist of a project states, in submission order."""
-    project = get_project(session, code, None)
-    if project is None:
-        return []
-    found = []
-    for row in checklists(session, project.id):
-        for promise in json.loads(row.raw_text).get("promises") or []:
-            found.append(Mention(row.id, row.stage, row.number, row.as_of.isoformat(), promise))
-    return found
+def stored_checklist(session: Session, project: m.Project, checklist_id: str) -> m.Checklist:
+    """Return a stored checklist of the project; any other is not found."""
+    row = checklist(session, checklist_id)
+    if row is None or row.project_id != project.id:
+        raise NotFound(f"checklist {checklist_id} not found")
+    return row
+
+
+def submitted(state: Service) -> tuple[str, Any]:
+    """Return the text to store and the checklist: a JSON body as sent, or an uploaded
+    workbook read back (stored as the JSON it holds); workbook problems are keyed by cell."""
+    if request.mimetype != MEDIA_TYPE:
+        return body()
+    raw = load_checklist(request.get_data(cache=True), state.assessor.catalog,
+                         state.assessor.validator)
+    return json.dumps(raw, ensure_ascii=False), raw
 
 
 @blp.route("/projects/<code>/checklists")
 class Checklists(MethodView):
     @blp.arguments(LangQuery, location="query", as_kwargs=True)
-    @blp.doc(requestBody=CHECKLIST_BODY, parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(requestBody=SUBMISSION_BODY, parameters=[IDEMPOTENCY_KEY])
     @blp.response(201, AssessmentOut)
     @errors(blp, 400, 403, 404, 409, 413, 422)
     def post(self, code: str, **query: str) -> Response:
-        """Store a checklist and its assessment; findings are new, persisting or resolved."""
+        """Store a checklist (JSON, or a filled Excel template) and its assessment; findings are
+        new, persisting or resolved."""
         principal = require_project(code, Role.SUBMITTER)
         state = service()
-        text, raw = body()
+        text, raw = submitted(state)
         valid = state.assessor.validate(raw)
         if valid["project"]["code"] != code:
             raise Invalid("the checklist is for another project",
@@ -60,11 +71,8 @@ class Checklists(MethodView):
         lang, today = requested_lang(), state.today()
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            judged = assessment
-            if assessment.stage is Stage.DELIVERY:
-                gaps = state.ledger.gaps(mentions(session, code), valid)
-                judged = add_gaps(assessment, state.ledger, gaps)
-            done = submit(session, judged, text, valid["project"], principal.actor, today)
+            done = store_checklist(session, state.ledger, assessment, valid, text,
+                                   principal.actor, today)
             waivers = waivers_by_id(session, {f.waiver_id for f in done.findings.values()})
             return 201, assessment_body(done.assessment, code, done.judged, done.findings,
                                         waivers, today, lang, done.assessment.number)
@@ -74,14 +82,10 @@ class Checklists(MethodView):
     @errors(blp, 404)
     def get(self, code: str) -> Response:
         """The project's checklists, oldest first, each with its assessment's id."""
-        principal = require_project(code)
-        with service().database.read() as session:
-            project = project_or_404(session, code, principal)
-            items = [{"id": c.id, "stage": c.stage, "number": c.number,
-                      "as_of": c.as_of.isoformat(), "sha256": c.sha256,
-                      "submitted_by": c.submitted_by, "created_at": stamp(c.created_at)}
-                     for c in checklists(session, project.id)]
-        return json_response(dump({"items": items}), 200)
+        return read_project(code, lambda session, project: {"items": [
+            {"id": c.id, "stage": c.stage, "number": c.number, "as_of": c.as_of.isoformat(),
+             "sha256": c.sha256, "submitted_by": c.submitted_by,
+             "created_at": stamp(c.created_at)} for c in checklists(session, project.id)]})
 
 
 @blp.route("/projects/<code>/checklists/<checklist_id>")
@@ -89,11 +93,9 @@ class ChecklistView(MethodView):
     @blp.response(200, description="the checklist exactly as it was submitted")
     @errors(blp, 404)
     def get(self, code: str, checklist_id: str) -> Response:
-        """A checklist, byte for byte as submitted."""
+        """A checklist, byte for byte as submitted (an uploaded workbook: the JSON it held)."""
         principal = require_project(code)
         with service().database.read() as session:
-            project = project_or_404(session, code, principal)
-            row = checklist(session, checklist_id)
-            if row is None or row.project_id != project.id:
-                raise NotFound(f"checklist {checklist_id} not found")
+            row = stored_checklist(session, project_or_404(session, code, principal),
+                                   checklist_id)
         return json_response(row.raw_text, 200, {"X-Content-SHA256": row.sha256})

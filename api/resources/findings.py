@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import current
 from api.errors import NotFound, PreconditionFailed
-from api.idempotency import dump, json_response, run_write
+from api.idempotency import dump, json_response, page_response, run_write
 from api.lifecycle import allowed, check_change
 from api.openapi import IDEMPOTENCY_KEY, IF_MATCH, errors
 from api.render import event_body, finding_body, requested_lang
@@ -67,8 +67,7 @@ class Findings(MethodView):
             waivers = waivers_by_id(session, {f.waiver_id for f, _ in rows})
             items = [finding_body(f, code, waivers.get(f.waiver_id or ""), today, lang)
                      for f, code in rows]
-        return json_response(dump({"items": items, "page": query["page"],
-                                   "per_page": query["per_page"], "total": total}), 200)
+        return page_response(items, query, total)
 
 
 @blp.route("/findings/<finding_id>")

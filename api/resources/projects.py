@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, Role, current, require, require_project
 from api.errors import Forbidden, NotFound
-from api.idempotency import dump, json_response, run_write
+from api.idempotency import dump, json_response, page_response, run_write
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import project_body
 from api.schemas import ProjectIn, ProjectOut, ProjectPageOut, ProjectQuery
@@ -38,6 +39,15 @@ def project_or_404(session: Session, code: str, principal: Principal,
     return project
 
 
+def read_project(code: str, build: Callable[[Session, m.Project], Any]) -> Response:
+    """Answer a read of something of a project the caller may see (any other: 404), built by
+    `build` in one read transaction."""
+    principal = require_project(code)
+    with service().database.read() as session:
+        body = build(session, project_or_404(session, code, principal))
+    return json_response(dump(body), 200)
+
+
 @blp.route("/projects")
 class Projects(MethodView):
     @blp.arguments(ProjectQuery, location="query")
@@ -54,8 +64,7 @@ class Projects(MethodView):
             rows, total = list_projects(session, wanted, principal.projects, state.today(),
                                         query["page"], query["per_page"])
             items = [project_body(p) for p in rows]
-        return json_response(dump({"items": items, "page": query["page"],
-                                   "per_page": query["per_page"], "total": total}), 200)
+        return page_response(items, query, total)
 
     @blp.arguments(ProjectIn)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
@@ -81,8 +90,5 @@ class ProjectView(MethodView):
     @errors(blp, 404)
     def get(self, code: str) -> Response:
         """A project with the latest assessment of each stage."""
-        principal = require_project(code)
-        with service().database.read() as session:
-            project = project_or_404(session, code, principal)
-            body = project_body(project, latest_assessments(session, project.id))
-        return json_response(dump(body), 200)
+        return read_project(code, lambda session, project: project_body(
+            project, latest_assessments(session, project.id)))

@@ -11,9 +11,8 @@ from werkzeug.wrappers import Response
 from api.auth import Principal, Role
 from api.state import service
 from api.web import bp, page, t
-from api.web.queries import token as live_token
 from riskengine.store import models as m
-from riskengine.store.tokens import find_token
+from riskengine.store.tokens import find_token, live_token
 
 
 def _principal(row: m.ApiToken) -> Principal:

@@ -1,7 +1,8 @@
 """Checklist entry: the web form, the Excel template (download, upload), and submission.
 
-A submission goes the API's way: validate, assess, add the promise ledger's gaps to a delivery
-assessment, store with the store's `submit`. A per-form key makes a double click store once.
+A submission goes the API's way: validate, assess, and store with `store_checklist` (which
+judges a delivery checklist with the promise ledger). A per-form key makes a double click
+store once.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from werkzeug.wrappers import Response as ResponseBase
 
 from api.auth import Role, require, require_project
 from api.errors import ApiError, NotFound
-from api.ledger import add_gaps
-from api.resources.checklists import mentions
+from api.resources.checklists import stored_checklist
 from api.resources.projects import project_or_404
 from api.state import service
 from api.web import bp, page, t
@@ -26,18 +26,15 @@ from api.web.forms import Form, blank, checklist_of, from_checklist, from_reques
 from riskengine.contract import ItemField
 from riskengine.errors import RiskEngineError
 from riskengine.store import StoreError
+from riskengine.store.checklists import store_checklist
 from riskengine.store.idempotency import claim, complete
-from riskengine.store.projects import checklist as stored_checklist
-from riskengine.store.submissions import submit
 from riskengine.tables import TABLES, project_rows
 from riskengine.vocabulary import Stage
-from riskengine.workbook import load_checklist, write_template
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from riskengine.workbook import MEDIA_TYPE, load_checklist, write_template
 
 
 def xlsx_response(content: bytes, filename: str) -> Response:
-    return Response(content, mimetype=XLSX, headers={
+    return Response(content, mimetype=MEDIA_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -54,11 +51,8 @@ def store(checklist: dict[str, Any], form_key: str) -> str:
         replay = claim(db, principal.token_id, key, hashlib.sha256(text.encode()).hexdigest())
         if replay is not None:
             return str(json.loads(replay.body)["id"])
-        judged = assessment
-        if assessment.stage is Stage.DELIVERY:
-            judged = add_gaps(assessment, state.ledger,
-                              state.ledger.gaps(mentions(db, code), valid))
-        done = submit(db, judged, text, valid["project"], principal.actor, state.today())
+        done = store_checklist(db, state.ledger, assessment, valid, text, principal.actor,
+                               state.today())
         complete(db, principal.token_id, key, 201, json.dumps({"id": done.assessment.id}))
         return done.assessment.id
 
@@ -79,10 +73,7 @@ def _prefill(stage: Stage) -> Form:
     if not (code and source):
         return blank(stage, principal.name)
     with service().database.read() as db:
-        project_row = project_or_404(db, code, principal)
-        row = stored_checklist(db, source)
-        if row is None or row.project_id != project_row.id:
-            raise NotFound(f"checklist {source} not found")
+        row = stored_checklist(db, project_or_404(db, code, principal), source)
         return from_checklist(json.loads(row.raw_text), catalog)
 
 
@@ -155,10 +146,7 @@ def checklist_workbook(code: str, checklist_id: str) -> Response:
     """A stored checklist in the Excel template, to correct and upload again."""
     principal = require_project(code)
     with service().database.read() as db:
-        project_row = project_or_404(db, code, principal)
-        row = stored_checklist(db, checklist_id)
-        if row is None or row.project_id != project_row.id:
-            raise NotFound(f"checklist {checklist_id} not found")
+        row = stored_checklist(db, project_or_404(db, code, principal), checklist_id)
         data, stage, number = json.loads(row.raw_text), row.stage, row.number
     content = write_template(service().assessor.catalog, Stage(stage), data)
     return xlsx_response(content, f"{code}-{stage}-{number}.xlsx")

@@ -11,9 +11,8 @@ from api.errors import NotFound
 from api.openapi import errors
 from api.state import service
 from riskengine.vocabulary import Stage
-from riskengine.workbook import write_template
+from riskengine.workbook import MEDIA_TYPE, write_template
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def template_bytes(stage: Stage) -> bytes:
     """Return a stage's empty template, built once per app (the catalogue does not change)."""
@@ -31,15 +30,16 @@ blp = Blueprint("templates", __name__, url_prefix="/api/v1",
 class TemplateView(MethodView):
     @blp.doc(parameters=[{"in": "path", "name": "stage", "required": True,
                           "schema": {"type": "string", "enum": [s.value for s in Stage]}}])
-    @blp.response(200, content_type=XLSX, description=(
+    @blp.response(200, content_type=MEDIA_TYPE, description=(
         "one sheet per list (headers zh/en, dropdowns for closed vocabularies), a `checks` "
-        "sheet with each key's type and zh/en description, and a `project` sheet; upload it "
-        "filled on the web page `/checklists/new`"))
+        "sheet with each key's type and zh/en description, and a `project` sheet; submit it "
+        "filled as the body of `POST /api/v1/projects/{code}/checklists` (Content-Type: this "
+        "media type), or upload it on the web page `/checklists/new`"))
     @errors(blp, 404)
     def get(self, stage: str) -> Response:
         """The Excel template of a stage's checklist."""
         current()
         if stage not in set(Stage):
             raise NotFound(f"stage {stage} not found", {"stage": ["sales or delivery"]})
-        return Response(template_bytes(Stage(stage)), mimetype=XLSX, headers={
+        return Response(template_bytes(Stage(stage)), mimetype=MEDIA_TYPE, headers={
             "Content-Disposition": f'attachment; filename="riskengine-{stage}-template.xlsx"'})

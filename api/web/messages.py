@@ -124,15 +124,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "comments": ("评审意见", "Comments"),
     "override_justification": ("否决计算结论的书面理由（仅管理员）",
                                "Written justification to override the computed gate (admin)"),
-    "override_help": ("计算结论为“不通过”时记录“通过”必须填写。",
-                      "Needed to record pass while the computed gate is fail."),
+    "override_help": ("计算结论（或交付阶段最近一次审计结论）为“不通过”时记录“通过”必须填写。",
+                      "Needed to record pass while the computed gate (or, for delivery, the "
+                      "latest audit run's gate) is fail."),
     "record": ("记录决定", "Record decision"),
     "reviewers_only": ("只有评审人或管理员可以记录评审决定。",
                        "Only reviewers and admins record gate decisions."),
     "decision_required": ("请选择评审决定", "Choose a decision"),
     "pass_over_fail": ("计算结论为“不通过”时，记录“通过”需要管理员的书面否决理由",
                        "The computed gate is fail: pass needs an admin's written override"),
+    "pass_over_audit_fail": ("最近一次交付前审计的结论为“不通过”，"
+                             "记录“通过”需要管理员的书面否决理由",
+                             "The latest audit run's gate is fail: pass needs an admin's "
+                             "written override"),
     "review_recorded": ("评审决定已记录。", "Gate review recorded."),
+    "latest_audit_run": ("最近一次交付前审计", "Latest pre-delivery audit run"),
+    "audit_run_explained": ("交付前评审同时读取最近一次审计运行的结论；"
+                            "其为“不通过”时，记录“通过”需要管理员否决。",
+                            "The pre-delivery review also reads the latest audit run's gate: "
+                            "while it is fail, pass needs an admin override."),
+    "audit_run_slot": ("审计时点 {slot}（第 {number} 次）", "Slot {slot} (run {number})"),
+    "no_audit_run_yet": ("尚无审计运行。", "No audit run yet."),
+    "audit_run_slot_of": ("审计时点 {slot}", "slot {slot}"),
     # rules
     "rules_count": ("共 {count} 条规则", "{count} rules"),
     "applies_to": ("适用对象", "Applies to"),

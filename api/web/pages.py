@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
@@ -11,19 +12,18 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from api.auth import Principal, Role, current, require_project
-from api.errors import ApiError, Conflict, Forbidden, NotFound
+from api.errors import ApiError, NotFound, status_of
 from api.lifecycle import check_change
 from api.render import review_body
 from api.resources.assessments import render_stored
 from api.resources.projects import project_or_404
-from api.resources.reviews import judged
 from api.state import service
 from api.web import bp, lang, page, t
-from api.web.queries import assessments, audit_runs, cities, next_slots, open_counts
-from riskengine.gate import decide_gate
+from riskengine.audits.store import next_slots, project_runs
 from riskengine.reports import blocking_findings, by_owner, waivers
 from riskengine.store import StoreError
-from riskengine.store.findings import apply, findings_by_id, get_finding
+from riskengine.store.findings import apply, get_finding
+from riskengine.store.portfolio import assessments, cities, open_counts
 from riskengine.store.projects import (
     ProjectFilter,
     checklists,
@@ -31,8 +31,13 @@ from riskengine.store.projects import (
     latest_assessments,
     list_projects,
 )
-from riskengine.store.records import with_statuses
-from riskengine.store.reviews import Verdict, latest_numbers, list_reviews, record_review
+from riskengine.store.reviews import (
+    ReviewRequest,
+    audit_run_read,
+    latest_numbers,
+    list_reviews,
+    review_gate,
+)
 from riskengine.vocabulary import FindingStatus, GateDecision, Stage
 
 PER_PAGE = 25
@@ -82,7 +87,7 @@ def project(code: str) -> tuple[str, int]:
         submitted = {c.id: c for c in checklists(db, row.id)}
         latest = latest_numbers(db, row.id)
         reviews = [review_body(r, code, latest) for r in list_reviews(db, row.id)]
-        runs = audit_runs(db, row.id)
+        runs = project_runs(db, row.id)
         slot = next_slots(db, [row.id], state.today()).get(row.id)
         entries = [{"id": a.id, "stage": a.stage, "number": a.number, "as_of": a.as_of,
                     "gate": a.gate_at_submission, "created_at": a.created_at,
@@ -207,7 +212,8 @@ def _review_context(code: str, stage: Stage, principal: Principal) -> dict[str, 
         numbers = latest_numbers(db, project_row.id)
         reviews = [review_body(r, code, numbers)
                    for r in list_reviews(db, project_row.id, stage.value)]
-    return {"project": project_row, "stage": stage, "body": body,
+        run = audit_run_read(db, project_row.id, stage.value)
+    return {"project": project_row, "stage": stage, "body": body, "audit_run": run,
             "blocking": blocking_findings(body) if body else [],
             "waivers": waivers(body) if body else [], "reviews": list(reversed(reviews)),
             "may_review": principal.role in (Role.REVIEWER, Role.ADMIN),
@@ -225,49 +231,59 @@ def _stage_of(code: str) -> Stage:
 
 @bp.route("/projects/<code>/gate-review")
 def gate_review(code: str) -> tuple[str, int]:
-    """The computed decision, blocking findings, waivers, earlier reviews, the form."""
+    """The computed decision, the latest audit run (delivery), blocking findings, waivers,
+    earlier reviews, the form."""
     principal = require_project(code)
     context = _review_context(code, _stage_of(code), principal)
     return page("review.html", title=t("review_title", code=code), **context)
 
 
-def _verdict(form: Any, stage: Stage, principal: Principal) -> dict[str, Any]:
+def _review_request(form: Any, stage: Stage) -> ReviewRequest:
     decision = form.get("decision", "")
     if decision not in set(GateDecision):
         raise ApiError(t("decision_required"), {"decision": [t("decision_required")]},
                        code="invalid")
-    override = form.get("override_justification", "").strip() or None
-    if override is not None and principal.role is not Role.ADMIN:
-        raise Forbidden("only an admin may override the computed gate",
-                        {"override_justification": ["admin only"]})
-    return {"stage": stage.value, "decision": decision,
-            "comments": form.get("comments", "").strip(),
-            "assessment_id": form.get("assessment_id") or None,
-            "override_justification": override}
+    return ReviewRequest(stage.value, decision, form.get("comments", "").strip(),
+                         form.get("assessment_id") or None,
+                         form.get("override_justification", "").strip() or None)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What the review page says about a refused decision, in the page's language."""
+
+    message: str
+    details: dict[str, list[str]]
+
+
+# Refusals the page words itself (the API's words are English and name fingerprints).
+_REFUSALS = {"gate_failed": "pass_over_fail", "audit_gate_failed": "pass_over_audit_fail"}
+
+
+def _refusal(error: ApiError | StoreError) -> tuple[int, Problem]:
+    status = error.status if isinstance(error, ApiError) else status_of(error)
+    key = _REFUSALS.get(error.code)
+    if key is not None:
+        return status, Problem(t(key), {"decision": [t(key)]})
+    return status, Problem(error.message, error.details)
 
 
 @bp.route("/projects/<code>/gate-review", methods=["POST"])
 def record_gate_review(code: str) -> Response | tuple[str, int]:
-    """Record a gate decision by the API's rules: pass over a failed gate needs an override."""
+    """Record a gate decision by the API's rules (`review_gate`): pass over a failed gate, or
+    over a failed audit run on delivery, needs an admin's override."""
     principal, state = require_project(code, Role.REVIEWER), service()
-    stage, today = _stage_of(code), state.today()
+    stage = _stage_of(code)
     try:
-        data = _verdict(request.form, stage, principal)
+        asked = _review_request(request.form, stage)
         with state.database.write() as db:
-            project_row = project_or_404(db, code, principal)
-            row = judged(db, project_row, data, principal)
-            tracked = findings_by_id(db, {e["finding_id"] for e in row.findings})
-            gate = decide_gate(with_statuses(row.findings, tracked), today)
-            if (data["decision"] == GateDecision.PASS and gate.decision is GateDecision.FAIL
-                    and not data["override_justification"]):
-                raise Conflict(t("pass_over_fail"), {"decision": [t("pass_over_fail")]},
-                               code="gate_failed")
-            record_review(db, row, Verdict(stage.value, data["decision"], gate.decision.value,
-                                           data["comments"], data["override_justification"]),
-                          principal.actor)
-    except ApiError as error:
+            project_row = project_or_404(db, code, principal, lock=True)
+            review_gate(db, project_row, asked, principal.actor, principal.role is Role.ADMIN,
+                        state.today())
+    except (ApiError, StoreError) as error:
+        status, problem = _refusal(error)
         context = _review_context(code, stage, principal)
-        return page("review.html", error.status, title=t("review_title", code=code),
-                    problem=error, posted=request.form, **context)
+        return page("review.html", status, title=t("review_title", code=code),
+                    problem=problem, posted=request.form, **context)
     flash(t("review_recorded"), "ok")
     return redirect(url_for("web.gate_review", code=code, stage=stage.value))

@@ -3,6 +3,9 @@
 A schedule's slots are stored rows; `run-due` claims each due slot exactly once, evaluates the
 project's latest delivery checklist, stores the run with its notifications (the outbox) in one
 transaction, and delivers the outbox with retries.
+
+The audits' errors are riskengine's (`riskengine.errors.RiskEngineError`, with a `code` and
+structured `details`); the API's one table (`api.errors.STATUSES`) gives their statuses.
 """
 
 from __future__ import annotations
@@ -10,31 +13,25 @@ from __future__ import annotations
 from riskengine.errors import RiskEngineError
 
 
-class AuditError(RiskEngineError):
-    """An audit request the data refuses."""
-
-    code = "audit_error"
-
-
-class AuditPolicyInvalid(AuditError):
+class AuditPolicyInvalid(RiskEngineError):
     """rulesets/audit.yaml failed to load; details map each path to its problems."""
 
     code = "invalid_audit_policy"
 
 
-class ScheduleInvalid(AuditError):
+class ScheduleInvalid(RiskEngineError):
     """A schedule cannot be built from what was asked; details say which field and why."""
 
     code = "invalid_schedule"
 
 
-class DeliveryDateUnknown(AuditError):
+class DeliveryDateUnknown(RiskEngineError):
     """Slots count back from a delivery date, and the project has none yet."""
 
     code = "delivery_date_unknown"
 
 
-class NotFound(AuditError):
+class NotFound(RiskEngineError):
     """The schedule, run or subscription does not exist (or is not the caller's to see)."""
 
     code = "not_found"

@@ -1,10 +1,10 @@
-"""Evaluate a project at a slot: its latest delivery checklist under the current rulesets, plus
-the audit's own findings (stale, missing or no longer valid checklist) from audit.yaml."""
+"""Evaluate a project at a slot: its latest delivery checklist under the current rulesets and
+the promise ledger (as a delivery submission is judged), plus the audit's own findings (stale,
+missing or no longer valid checklist) from audit.yaml."""
 
 from __future__ import annotations
 
 import datetime as dt
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +12,9 @@ from typing import Any
 from riskengine.assessment import Assessor, RulesetRef
 from riskengine.audits.policy import AuditPolicy, FindingSpec
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
-from riskengine.findings import Finding, FindingText, fingerprint
+from riskengine.findings import Finding, FindingText, fingerprint, render
 from riskengine.gate import Gate, decide_gate
+from riskengine.ledger import Ledger, Mention, load_ledger
 from riskengine.vocabulary import FindingStatus, Lang, Stage
 
 
@@ -25,6 +26,7 @@ class ChecklistSnapshot:
     number: int
     as_of: dt.date
     raw: Any
+    promises: tuple[Mention, ...] = ()  # the project's sales promises it must account for
 
 
 @dataclass(frozen=True)
@@ -43,27 +45,20 @@ class Evaluation:
     checklist_age_days: int | None
 
 
-class _Texts(string.Formatter):
-    """`{name}` reads a flat table, so `{param.max_age_days}` is a key, not an attribute."""
-
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
-        value = kwargs.get(field_name)
-        return ("—" if value is None else value), field_name
-
-
-def audit_finding(spec: FindingSpec, policy: AuditPolicy, subject: str,
-                  evidence: Mapping[str, Any], slot: dt.date, escalation: str) -> Finding:
+def audit_finding(spec: FindingSpec, policy: AuditPolicy, assessor: Assessor, subject: str,
+                  evidence: Mapping[str, Any], slot: dt.date) -> Finding:
     """Build one of the audit's own findings; its texts come from audit.yaml."""
     values = {**evidence, "slot_date": slot.isoformat(), "param.max_age_days": policy.max_age_days}
-    texts = _Texts()
+    labels = assessor.catalog.policy
+    escalation = labels.escalation[spec.severity]
     return Finding(
         rule_id=spec.id, ruleset=policy.ruleset, category=spec.category, severity=spec.severity,
         blocking=spec.blocking, subject=subject, evidence=dict(evidence), owner=spec.owner,
         support=spec.support, due_date=slot, escalation=escalation,
         fingerprint=fingerprint(spec.id, subject),
         texts={lang: FindingText(
-            title=spec.title[lang], message=texts.format(spec.message[lang], **values),
-            action=texts.format(spec.action[lang], **values), source=spec.source[lang])
+            title=spec.title[lang], message=render(spec.message[lang], values, labels, lang),
+            action=render(spec.action[lang], values, labels, lang), source=spec.source[lang])
             for lang in Lang})
 
 
@@ -73,22 +68,25 @@ def _problems(error: ChecklistInvalid | ChecklistUnreadable) -> str:
 
 
 class AuditEvaluator:
-    """Evaluates projects at their slots with one assessor (one per process)."""
+    """Evaluates projects at their slots with one assessor (one per process); `ledger`
+    defaults to the one beside the bundled (or RISKENGINE_RULESETS) rulesets."""
 
-    def __init__(self, assessor: Assessor, policy: AuditPolicy) -> None:
+    def __init__(self, assessor: Assessor, policy: AuditPolicy, ledger: Ledger | None = None
+                 ) -> None:
         self.assessor, self.policy = assessor, policy
-        self.refs = (*assessor.refs[Stage.DELIVERY],
+        self.ledger = ledger or load_ledger(assessor.catalog)
+        self.refs = (*assessor.refs[Stage.DELIVERY], self.ledger.ref,
                      RulesetRef(policy.ruleset, policy.version, policy.content_hash))
 
     def _own(self, kind: str, subject: str, evidence: Mapping[str, Any], slot: dt.date
              ) -> Finding:
-        spec = self.policy.findings[kind]
-        escalation = self.assessor.catalog.policy.escalation[spec.severity]
-        return audit_finding(spec, self.policy, subject, evidence, slot, escalation)
+        return audit_finding(self.policy.findings[kind], self.policy, self.assessor, subject,
+                             evidence, slot)
 
     def raised(self, checklist: ChecklistSnapshot | None, slot: dt.date,
                delivery: dt.date | None) -> tuple[list[Finding], int | None]:
-        """Return the findings at a slot (statuses not applied) and the checklist's age."""
+        """Return the findings at a slot (statuses not applied) and the checklist's age; the
+        checklist is judged with the promise ledger, as a delivery submission is."""
         evidence: dict[str, Any]
         if checklist is None:
             evidence = {"delivery_date": delivery.isoformat() if delivery else None}
@@ -100,6 +98,7 @@ class AuditEvaluator:
         except (ChecklistInvalid, ChecklistUnreadable) as error:
             evidence = {"as_of": as_of, "problems": _problems(error)}
             return [self._own("invalid", "checklist", evidence, slot)], age
+        findings += self.ledger.gaps(checklist.promises, checklist.raw)
         if age > self.policy.max_age_days:
             evidence = {"as_of": as_of, "age_days": age, "max_age_days": self.policy.max_age_days}
             findings.append(self._own("stale", "checklist.as_of", evidence, slot))

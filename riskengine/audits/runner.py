@@ -30,6 +30,7 @@ from riskengine.audits.schedule import RECURRING, ScheduleKind
 from riskengine.gate import summarize
 from riskengine.store import new_id, utcnow
 from riskengine.store.database import Database
+from riskengine.store.promises import sales_mentions
 from riskengine.store.records import finding_record
 from riskengine.vocabulary import FindingStatus
 
@@ -63,7 +64,8 @@ def _snapshot(session: Session, project_id: int) -> ChecklistSnapshot | None:
     row = store.latest_delivery_checklist(session, project_id)
     if row is None:
         return None
-    return ChecklistSnapshot(row.id, row.number, row.as_of, json.loads(row.raw_text))
+    return ChecklistSnapshot(row.id, row.number, row.as_of, json.loads(row.raw_text),
+                             tuple(sales_mentions(session, project_id)))
 
 
 def _tracked(session: Session, project_id: int) -> dict[str, Tracked]:

@@ -251,6 +251,27 @@ def tracked_findings(session: Session, project_id: int) -> list[m.Finding]:
         m.Finding.project_id == project_id, m.Finding.stage == _DELIVERY)))
 
 
+def project_runs(session: Session, project_id: int, limit: int = 50) -> list[AuditRun]:
+    """Return a project's latest audit runs, newest first."""
+    return list(session.scalars(select(AuditRun).where(AuditRun.project_id == project_id)
+                                .order_by(AuditRun.number.desc()).limit(limit)))
+
+
+def next_slots(session: Session, project_ids: Iterable[int], today: dt.date
+               ) -> dict[int, dt.date]:
+    """Return each project's next pending audit slot on or after today."""
+    ids = list(project_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(AuditSchedule.project_id, func.min(AuditSlot.slot_date))
+        .join(AuditSchedule, AuditSlot.schedule_id == AuditSchedule.id)
+        .where(AuditSchedule.project_id.in_(ids), AuditSchedule.deleted_at.is_(None),
+               AuditSlot.status == PENDING, AuditSlot.slot_date >= today)
+        .group_by(AuditSchedule.project_id))
+    return {project_id: day for project_id, day in rows}
+
+
 def list_runs(session: Session, projects: frozenset[str] | None, code: str | None,
               page: int, per_page: int) -> tuple[list[tuple[AuditRun, str]], int]:
     """Return one page of the runs a caller may see, newest first, with project codes."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from riskengine.assessment import Assessor
-from riskengine.audits import AuditError, AuditPolicyInvalid, outbox, store
+from riskengine.audits import AuditPolicyInvalid, outbox, store
 from riskengine.audits.clock import Clock, ManualClock, SystemClock, aware
 from riskengine.audits.evaluation import AuditEvaluator
 from riskengine.audits.policy import AuditPolicy, load_audit_policy
@@ -21,6 +21,8 @@ from riskengine.audits.scheduler import Scheduler
 from riskengine.catalog import DEFAULT_ROOT
 from riskengine.cli import main
 from riskengine.cli.assess import load_assessor
+from riskengine.errors import RiskEngineError
+from riskengine.ledger import Ledger, load_ledger
 from riskengine.store.database import Database, default_url, pending
 from riskengine.store.projects import get_project
 
@@ -62,10 +64,19 @@ def _policy(root: Path) -> AuditPolicy:
         sys.exit(EXIT_ERROR)
 
 
+def _ledger(assessor: Assessor, root: Path) -> Ledger:
+    try:
+        return load_ledger(assessor.catalog, root)
+    except RiskEngineError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
 def _auditor(rulesets: Path | None, clock: Clock) -> Auditor:
     root = rulesets or DEFAULT_ROOT
     policy = _policy(root)
-    evaluator = AuditEvaluator(_assessor(root), policy)
+    assessor = _assessor(root)
+    evaluator = AuditEvaluator(assessor, policy, _ledger(assessor, root))
     return Auditor(_database(), evaluator, clock, outbox.Sender(policy))
 
 
@@ -139,7 +150,7 @@ def schedule_create(project: str, offsets: str | None, every: str | None,
                                             policy, "cli", SystemClock().now())
             session.flush()
             slots = store.slots_of(session, [created.id])
-    except AuditError as error:
+    except RiskEngineError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"schedule {created.id} for {project} ({created.kind}):")
     for slot in slots:
@@ -175,7 +186,7 @@ def schedule_delete(project: str, schedule_id: int) -> None:
                 raise click.ClickException(f"project {project} not found")
             found = store.get_schedule(session, row.id, schedule_id)
             store.delete_schedule(session, found, "cli", SystemClock().now())
-    except AuditError as error:
+    except RiskEngineError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"schedule {schedule_id} stopped")
 

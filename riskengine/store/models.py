@@ -198,6 +198,10 @@ class GateReview(Base):
     comments: Mapped[str] = mapped_column(Text)
     override_justification: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+    # A delivery review also froze the project's latest audit run: what it read, as it was.
+    audit_run_id: Mapped[str | None] = mapped_column(String(32))
+    audit_run_slot: Mapped[dt.date | None] = mapped_column(Date)
+    audit_run_gate: Mapped[str | None] = mapped_column(String(16))
     assessment: Mapped[Assessment] = relationship(lazy="raise")
 
 

@@ -1,13 +1,22 @@
-"""Store a checklist with its assessment, matching its findings to the project's earlier ones."""
+"""Store a checklist with its assessment, matching its findings to the project's earlier ones.
+
+This is the service's hottest write, so it is written for few round trips: the project row is
+locked, one SELECT reads the stage's tracked findings with the previous assessment's id and
+number, and the rows then go out in a handful of Core statements (multi-row INSERTs, one UPDATE
+for the findings that merely persist), pipelined into one round trip on PostgreSQL. No ORM
+unit of work runs: the rows handed back are built in memory, exactly as stored.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from riskengine.assessment import Assessment
@@ -24,6 +33,18 @@ from riskengine.store.records import (
 from riskengine.vocabulary import FindingStatus
 
 NEW, PERSISTING, RESOLVED = "new", "persisting", "resolved"
+
+_TABLES = m.Base.metadata.tables
+_CHECKLISTS, _ASSESSMENTS, _FINDINGS, _EVENTS, _PROJECTS = (_TABLES[name] for name in (
+    "checklists", "assessments", "findings", "finding_events", "projects"))
+_FINDING_COLUMNS = tuple(p.key for p in m.Finding.__mapper__.column_attrs)
+_CHECKLIST_COLUMNS = tuple(p.key for p in m.Checklist.__mapper__.column_attrs)
+_ASSESSMENT_COLUMNS = tuple(p.key for p in m.Assessment.__mapper__.column_attrs)
+# What a re-submission may change in a tracked finding: its content, and (reopened, resolved)
+# its status. Everything else (fingerprint, notes, first assessment, creation) stays.
+_REFRESHED = ("rule_id", "category", "severity", "blocking", "owner", "due_date", "record",
+              "status", "waiver_id", "waiver_expires", "version", "last_assessment_id",
+              "updated_at")
 
 
 @dataclass(frozen=True)
@@ -54,13 +75,11 @@ def lock_project(session: Session, code: str, fields: dict[str, Any], actor: Act
 def submit(session: Session, assessment: Assessment, raw_text: str, project_fields: dict[str, Any],
            actor: Actor, today: dt.date) -> Submitted:
     """Store a checklist and its assessment; each finding is new, persisting, or resolved."""
-    project = lock_project(session, assessment.project_code, project_fields, actor)
+    connection = session.connection()
+    project = _locked_project(session, connection, assessment.project_code, project_fields, actor)
     stage = assessment.stage.value
-    previous = session.execute(
-        select(m.Assessment.id, m.Assessment.number).where(
-            m.Assessment.project_id == project.id, m.Assessment.stage == stage)
-        .order_by(m.Assessment.number.desc()).limit(1)).first()
-    number = (previous.number if previous else 0) + 1
+    previous_id, previous_number, tracked = _tracked(connection, project.id, stage)
+    number = previous_number + 1
     now = utcnow()
     checklist = m.Checklist(
         id=new_id(), project_id=project.id, stage=stage, number=number, as_of=assessment.as_of,
@@ -69,10 +88,10 @@ def submit(session: Session, assessment: Assessment, raw_text: str, project_fiel
     row = m.Assessment(id=new_id(), project_id=project.id, checklist_id=checklist.id,
                        stage=stage, number=number, as_of=assessment.as_of,
                        rulesets=[r.to_dict() for r in assessment.rulesets], created_at=now)
-    matcher = _Matcher(session, project.id, stage, row.id, actor, now)
+    matcher = _Matcher(tracked, project.id, stage, row.id, actor, now)
     # The previous assessment's findings are the tracked rows it was the last to raise.
-    before = {f.id for f in matcher.tracked.values()
-              if previous is not None and f.last_assessment_id == previous.id}
+    before = {f.id for f in tracked.values()
+              if previous_id is not None and f.last_assessment_id == previous_id}
     row.findings = [matcher.match(f, before) for f in assessment.findings]
     row.resolved = matcher.resolve_absent(before)
     row.content_hash = content_hash(checklist.sha256, assessment.rulesets,
@@ -82,12 +101,96 @@ def submit(session: Session, assessment: Assessment, raw_text: str, project_fiel
                 for f, e in zip(assessment.findings, row.findings, strict=True)]
     gate = decide_gate(findings, today)
     row.gate_at_submission = gate.decision.value
-    session.add_all([checklist, row])
-    project.stage, project.gate = stage, gate.decision.value
-    project.gate_changes_on = gate_changes_on(findings, today)
-    project.latest_assessment_id = row.id
-    matcher.mark_unchanged()
+    latest = {"stage": stage, "gate": gate.decision.value,
+              "gate_changes_on": gate_changes_on(findings, today), "latest_assessment_id": row.id}
+    with _pipeline(connection):
+        connection.execute(_INSERT_CHECKLIST, _values(checklist, _CHECKLIST_COLUMNS))
+        connection.execute(_INSERT_ASSESSMENT, _values(row, _ASSESSMENT_COLUMNS))
+        matcher.write(connection)
+        connection.execute(_UPDATE_PROJECT, {
+            "project_id": project.id, **{f"new_{k}": v for k, v in latest.items()}})
+    for name, value in latest.items():  # the project row as now stored
+        setattr(project, name, value)
     return Submitted(project, checklist, row, {**matcher.rows, **matcher.resolved}, findings)
+
+
+# The statements of a submission, built once (SQLAlchemy then reuses their compiled form).
+_INSERT_CHECKLIST = insert(_CHECKLISTS).inline()
+_INSERT_ASSESSMENT = insert(_ASSESSMENTS).inline()
+_INSERT_FINDINGS = insert(_FINDINGS).inline()
+_INSERT_EVENTS = insert(_EVENTS).inline()
+_UPDATE_PROJECT = update(_PROJECTS).where(_PROJECTS.c.id == bindparam("project_id")).values(
+    {name: bindparam(f"new_{name}")
+     for name in ("stage", "gate", "gate_changes_on", "latest_assessment_id")})
+_REFRESH_FINDING = update(_FINDINGS).where(_FINDINGS.c.id == bindparam("finding_id")).values(
+    {name: bindparam(f"new_{name}") for name in _REFRESHED})
+_PERSIST_FINDINGS = update(_FINDINGS).where(
+    _FINDINGS.c.id.in_(bindparam("ids", expanding=True))).values(
+    last_assessment_id=bindparam("assessment_id"))
+_LATEST = (select(_ASSESSMENTS.c.id, _ASSESSMENTS.c.number).where(
+    _ASSESSMENTS.c.project_id == bindparam("project_id"),
+    _ASSESSMENTS.c.stage == bindparam("stage"))
+    .order_by(_ASSESSMENTS.c.number.desc()).limit(1))
+_TRACKED = select(
+    *(_FINDINGS.c[name] for name in _FINDING_COLUMNS),
+    _LATEST.with_only_columns(_ASSESSMENTS.c.id).scalar_subquery().label("previous_id"),
+    _LATEST.with_only_columns(_ASSESSMENTS.c.number).scalar_subquery().label("previous_number"),
+).where(_FINDINGS.c.project_id == bindparam("project_id"),
+        _FINDINGS.c.stage == bindparam("stage"))
+
+
+def _locked_project(session: Session, connection: Connection, code: str,
+                    fields: dict[str, Any], actor: Actor) -> m.Project:
+    """`lock_project` in one Core statement when the project exists (the usual case); the row
+    comes back as a detached Project (the submission updates it without the ORM)."""
+    found = connection.execute(select(_PROJECTS).where(
+        _PROJECTS.c.code == bindparam("code")).with_for_update(), {"code": code}).first()
+    if found is None:
+        project = lock_project(session, code, fields, actor)
+        session.expunge(project)
+        return project
+    keys = [prop.key for prop in m.Project.__mapper__.column_attrs]
+    return m.Project(**{key: found._mapping[_PROJECTS.c[key]] for key in keys})
+
+
+def _tracked(connection: Connection, project_id: int, stage: str
+             ) -> tuple[str | None, int, dict[str, m.Finding]]:
+    """Return the stage's previous assessment (id, number; None, 0 when first) and its tracked
+    findings by fingerprint, read in one statement when there are any."""
+    tracked: dict[str, m.Finding] = {}
+    previous: tuple[str | None, int] | None = None
+    where = {"project_id": project_id, "stage": stage}
+    for found in connection.execute(_TRACKED, where):
+        if previous is None:
+            previous = (found.previous_id, found.previous_number or 0)
+        columns = zip(_FINDING_COLUMNS, found, strict=False)  # the row ends with `previous`
+        tracked[found.fingerprint] = m.Finding(**dict(columns))
+    if previous is None:  # no tracked finding yet (or none ever raised): the number alone
+        first = connection.execute(_LATEST, where).first()
+        previous = (first.id, first.number) if first else (None, 0)
+    return previous[0], previous[1], tracked
+
+
+def _values(row: m.Base, names: tuple[str, ...], prefix: str = "") -> dict[str, Any]:
+    """A row's columns `names` as an INSERT's (or, prefixed, an UPDATE's) parameters."""
+    return {prefix + name: getattr(row, name) for name in names}
+
+
+@contextmanager
+def _pipeline(connection: Connection) -> Iterator[None]:
+    """Send the statements inside without waiting for each answer: psycopg's pipeline mode,
+    one round trip for them all. An error surfaces on leaving, as SQLAlchemy's exception (the
+    statements are only ever INSERTs and UPDATEs whose results nobody reads)."""
+    driver = connection.connection.dbapi_connection
+    if connection.dialect.driver != "psycopg" or driver is None:
+        yield
+        return
+    errors = connection.dialect.loaded_dbapi.Error
+    try:
+        with driver.pipeline():
+            yield
+    except errors as error:
+        raise DBAPIError.instance(None, None, error, errors) from error
 
 
 def _frozen(entry: dict[str, Any]) -> dict[str, Any]:
@@ -95,18 +198,23 @@ def _frozen(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Matcher:
-    """Matches one assessment's findings to the tracked findings of its project and stage."""
+    """Matches one assessment's findings to the tracked findings of its project and stage.
 
-    def __init__(self, session: Session, project_id: int, stage: str, assessment_id: str,
-                 actor: Actor, now: dt.datetime) -> None:
-        self.session, self.assessment_id, self.actor, self.now = session, assessment_id, actor, now
+    The rows are changed in memory only (they are not in the session); `write` then stores
+    every change in a few statements.
+    """
+
+    def __init__(self, tracked: dict[str, m.Finding], project_id: int, stage: str,
+                 assessment_id: str, actor: Actor, now: dt.datetime) -> None:
+        self.tracked, self.assessment_id, self.actor, self.now = tracked, assessment_id, actor, now
         self.project_id, self.stage = project_id, stage
-        self.tracked = {f.fingerprint: f for f in session.scalars(
-            select(m.Finding).where(m.Finding.project_id == project_id, m.Finding.stage == stage))}
         self.rows: dict[str, m.Finding] = {}
         self.resolved: dict[str, m.Finding] = {}
-        self.unchanged: list[str] = []
         self.changes: dict[str, str] = {}
+        self.created: list[m.Finding] = []
+        self.refreshed: dict[str, m.Finding] = {}  # existing rows whose columns change
+        self.unchanged: list[m.Finding] = []  # existing rows raised again exactly as they were
+        self.events: list[dict[str, Any]] = []
 
     def match(self, finding: Finding, before: set[str]) -> dict[str, Any]:
         """Return the assessment's entry for a finding, creating or updating its tracked row."""
@@ -124,17 +232,19 @@ class _Matcher:
         row = m.Finding(
             id=new_id(), project_id=self.project_id, stage=self.stage,
             fingerprint=finding.fingerprint, status=FindingStatus.OPEN.value, notes="",
-            version=1, first_assessment_id=self.assessment_id, created_at=self.now)
+            waiver_id=None, waiver_expires=None, version=1,
+            first_assessment_id=self.assessment_id, created_at=self.now)
         self.tracked[finding.fingerprint] = row
         self.changes[row.id] = NEW
+        self.created.append(row)
         self.refresh(row, finding, record)
-        self.session.add(row)
         return row
 
     def refresh(self, row: m.Finding, finding: Finding, record: dict[str, Any]) -> None:
         """Keep status, notes and waiver; take the latest evaluation's content."""
         if self.changes[row.id] == PERSISTING and row.record == record:
-            self.unchanged.append(row.id)  # the usual re-submission: one UPDATE for them all
+            row.last_assessment_id = self.assessment_id  # the usual re-submission
+            self.unchanged.append(row)
             return
         row.rule_id, row.category, row.severity = (
             finding.rule_id, finding.category.value, finding.severity.value)
@@ -146,6 +256,7 @@ class _Matcher:
             self.transition(row, FindingStatus.OPEN, "reopened",
                             "present again in a new checklist")
             row.waiver_id = row.waiver_expires = None
+        self._changed(row)
 
     def resolve_absent(self, before: set[str]) -> list[str]:
         """Resolve the findings of the previous assessment this one no longer raises."""
@@ -155,19 +266,32 @@ class _Matcher:
             if row.status != FindingStatus.RESOLVED:
                 self.transition(row, FindingStatus.RESOLVED, "auto_resolved",
                                 "no longer raised by the new checklist")
+                self._changed(row)
         return absent
 
-    def mark_unchanged(self) -> None:
-        if self.unchanged:
-            self.session.execute(
-                update(m.Finding).where(m.Finding.id.in_(self.unchanged))
-                .values(last_assessment_id=self.assessment_id),
-                execution_options={"synchronize_session": "evaluate"})
-
     def transition(self, row: m.Finding, status: FindingStatus, action: str, reason: str) -> None:
-        self.session.add(m.FindingEvent(
-            finding_id=row.id, at=self.now, actor=self.actor.name, token_id=self.actor.token_id,
-            action=action, from_status=row.status, to_status=status.value, reason=reason,
-            details={"assessment_id": self.assessment_id}))
+        self.events.append({
+            "finding_id": row.id, "at": self.now, "actor": self.actor.name,
+            "token_id": self.actor.token_id, "action": action, "from_status": row.status,
+            "to_status": status.value, "reason": reason,
+            "details": {"assessment_id": self.assessment_id}})
         row.status, row.version, row.updated_at = status.value, row.version + 1, self.now
 
+    def _changed(self, row: m.Finding) -> None:
+        if row.first_assessment_id != self.assessment_id:  # new rows are inserted as they end
+            self.refreshed[row.id] = row
+
+    def write(self, connection: Connection) -> None:
+        """Store the rows: new findings, changed ones, the merely persisting, then events."""
+        if self.created:
+            connection.execute(_INSERT_FINDINGS, [
+                _values(row, _FINDING_COLUMNS) for row in self.created])
+        if self.refreshed:
+            connection.execute(_REFRESH_FINDING, [
+                {"finding_id": row.id, **_values(row, _REFRESHED, "new_")}
+                for row in self.refreshed.values()])
+        if self.unchanged:
+            connection.execute(_PERSIST_FINDINGS, {
+                "ids": [row.id for row in self.unchanged], "assessment_id": self.assessment_id})
+        if self.events:
+            connection.execute(_INSERT_EVENTS, self.events)

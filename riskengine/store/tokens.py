@@ -39,6 +39,14 @@ def find_token(session: Session, secret: str) -> m.ApiToken | None:
         m.ApiToken.token_hash == hash_token(secret), m.ApiToken.revoked_at.is_(None))).first()
 
 
+def live_token(session: Session, token_id: int, token_hash: str) -> m.ApiToken | None:
+    """Return the live token a session was opened with (None once revoked)."""
+    row = session.get(m.ApiToken, token_id)
+    if row is None or row.revoked_at is not None or row.token_hash != token_hash:
+        return None
+    return row
+
+
 def revoke_token(session: Session, token_id: int | None = None, prefix: str | None = None
                  ) -> list[m.ApiToken]:
     """Revoke tokens by id or by the prefix shown when they were created; return them."""

@@ -21,6 +21,7 @@ from riskengine.assessment import Assessor
 from riskengine.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database, upgrade
 from riskengine.store.tokens import create_token
+from riskengine.workbook import MEDIA_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / ".." / "shared" / "contract" / "examples"
@@ -60,7 +61,8 @@ def checklist(name: str, code: str, **changes: Any) -> dict[str, Any]:
     return data
 
 
-def _pg_admin() -> Any:
+def pg_admin() -> Any:
+    """A connection to PostgreSQL's admin database; skip (fail when CI=true) if unreachable."""
     import psycopg
     try:
         return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
@@ -76,31 +78,39 @@ def database_url(backend: str, tmp: Path) -> Iterator[str]:
     """A fresh, migrated database of the backend, removed afterwards."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp / 'riskengine.sqlite3'}"
-        _migrate(url)
+        migrate(url)
         yield url
         return
     name = f"rk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with _pg_admin() as admin:
+    with pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = pg_url(name)
     try:
-        _migrate(url)
+        migrate(url)
         yield url
     finally:
-        with _pg_admin() as admin:
+        with pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _migrate(url: str) -> None:
+def pg_url(name: str) -> str:
+    """The URL of the PostgreSQL database `name`, on the admin connection's server."""
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def migrate(url: str) -> None:
+    """Bring the database at `url` to the latest schema."""
     database = Database(url)
     upgrade(database.engine)
     database.engine.dispose()
 
 
 def make_app(url: str, **config: Any) -> Flask:
+    """An app on `url`; no scheduler thread (whatever RISKENGINE_SCHEDULER says) unless asked."""
     from api import create_app
     return create_app({"ENV": "testing", "DATABASE_URL": url, "RULESETS_DIR": str(RULESETS),
-                       "LOG_REQUESTS": False, **config}, assessor=shared_assessor())
+                       "LOG_REQUESTS": False, "AUDIT_SCHEDULER": False, **config},
+                      assessor=shared_assessor())
 
 
 def new_token(app: Flask, role: str, projects: list[str] | None = None,
@@ -141,3 +151,9 @@ class Caller:
 
     def submit(self, body: dict[str, Any], **kwargs: Any) -> TestResponse:
         return self.post(f"/api/v1/projects/{body['project']['code']}/checklists", body, **kwargs)
+
+    def upload(self, code: str, workbook: bytes, headers: dict[str, str] | None = None,
+               **kwargs: Any) -> TestResponse:
+        """Submit a filled Excel template as the body of the checklists route."""
+        return self.request("POST", f"/api/v1/projects/{code}/checklists", data=workbook,
+                            headers={"Content-Type": MEDIA_TYPE, **(headers or {})}, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.api.support import Caller, checklist, new_token, unique_code
+from riskengine.vocabulary import Stage
+from riskengine.workbook import write_template
+from tests.api.support import Caller, checklist, new_token, shared_assessor, unique_code
 
 ROLES = ("submitter", "owner", "reviewer", "auditor", "admin")
 
@@ -45,6 +48,11 @@ def world(app: Flask) -> World:
     return World(own, other, callers)
 
 
+@functools.cache
+def filled_template(code: str) -> bytes:
+    return write_template(shared_assessor().catalog, Stage.SALES, checklist("sales-risky", code))
+
+
 Call = Callable[[Caller, Project], Any]
 # endpoint: (call, status by role on its own project, status on the other project)
 MATRIX: dict[str, tuple[Call, dict[str, int], int]] = {
@@ -53,6 +61,9 @@ MATRIX: dict[str, tuple[Call, dict[str, int], int]] = {
     "POST checklist": (lambda c, p: c.submit(checklist("sales-risky", p.code)),
                        {"submitter": 201, "owner": 403, "reviewer": 403, "auditor": 403,
                         "admin": 201}, 404),
+    "POST checklist (Excel)": (lambda c, p: c.upload(p.code, filled_template(p.code)),
+                               {"submitter": 201, "owner": 403, "reviewer": 403,
+                                "auditor": 403, "admin": 201}, 404),
     "GET checklists": (lambda c, p: c.get(f"/api/v1/projects/{p.code}/checklists"),
                        dict.fromkeys(ROLES, 200), 404),
     "GET assessment": (lambda c, p: c.get(f"/api/v1/assessments/{p.assessment}"),
@@ -76,6 +87,8 @@ MATRIX: dict[str, tuple[Call, dict[str, int], int]] = {
     "POST evaluate": (lambda c, p: c.post("/api/v1/evaluate", checklist("sales-ready", p.code)),
                       dict.fromkeys(ROLES, 200), 200),
     "GET rulesets": (lambda c, p: c.get("/api/v1/rulesets"), dict.fromkeys(ROLES, 200), 200),
+    "GET template": (lambda c, p: c.get("/api/v1/templates/delivery.xlsx"),
+                     dict.fromkeys(ROLES, 200), 200),
 }
 
 

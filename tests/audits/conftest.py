@@ -19,8 +19,8 @@ from riskengine.cases import base_checklist
 from riskengine.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database
 from riskengine.vocabulary import Stage
-from tests.api.support import BACKENDS, shared_assessor
-from tests.audits.support import World, at, copied_database, template_database
+from tests.api.support import BACKENDS, database_url, shared_assessor
+from tests.audits.support import World, at, copied_database
 
 
 @pytest.fixture(scope="session")
@@ -39,11 +39,28 @@ def evaluator(assessor: Assessor, policy: AuditPolicy) -> AuditEvaluator:
     return AuditEvaluator(assessor, policy)
 
 
-@pytest.fixture(scope="session")
-def _delivery_base() -> dict[str, Any]:
-    clean: dict[str, Any] = json.loads(json.dumps(base_checklist(DEFAULT_ROOT, Stage.DELIVERY),
+def _base(stage: Stage) -> dict[str, Any]:
+    clean: dict[str, Any] = json.loads(json.dumps(base_checklist(DEFAULT_ROOT, stage),
                                                   default=str))
     return clean
+
+
+@pytest.fixture(scope="session")
+def _delivery_base() -> dict[str, Any]:
+    return _base(Stage.DELIVERY)
+
+
+@pytest.fixture
+def sales_checklist() -> Callable[..., dict[str, Any]]:
+    """Return a clean sales checklist for a project, with `promises` added to its own."""
+    base = _base(Stage.SALES)
+
+    def make(code: str = "NJ-JY-01", *promises: dict[str, Any]) -> dict[str, Any]:
+        checklist = copy.deepcopy(base)
+        checklist["project"]["code"] = code
+        checklist["promises"] = [*checklist.get("promises", []), *promises]
+        return checklist
+    return make
 
 
 @pytest.fixture
@@ -71,7 +88,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def template_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with template_database(backend, tmp_path_factory.mktemp(f"audits-{backend}")) as url:
+    """A migrated database that each test copies (much faster than migrating per test)."""
+    with database_url(backend, tmp_path_factory.mktemp(f"audits-{backend}")) as url:
         yield url
 
 

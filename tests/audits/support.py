@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from riskengine.assessment import Assessor
 from riskengine.audits import store
 from riskengine.audits.clock import Clock, ManualClock
@@ -25,10 +23,10 @@ from riskengine.audits.policy import AuditPolicy
 from riskengine.audits.runner import Auditor
 from riskengine.audits.schedule import make_rule
 from riskengine.store import Actor
-from riskengine.store.database import Database, upgrade
+from riskengine.store.checklists import store_checklist
+from riskengine.store.database import Database
 from riskengine.store.projects import create_project
-from riskengine.store.submissions import submit
-from tests.api.support import PG_ADMIN_URL
+from tests.api.support import pg_admin, pg_url
 
 UTC = dt.UTC
 
@@ -37,40 +35,6 @@ def at(day: dt.date | str, hour: int = 0) -> dt.datetime:
     """The UTC instant `hour`:00 on a day."""
     day = dt.date.fromisoformat(day) if isinstance(day, str) else day
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
-
-
-def pg_admin() -> Any:
-    import psycopg
-    try:
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (mandatory when CI=true)")
-        pytest.skip(message)
-
-
-def pg_url(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-@contextmanager
-def template_database(backend: str, tmp: Path) -> Iterator[str]:
-    """A migrated database that each test copies (much faster than migrating per test)."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / 'template.sqlite3'}"
-        _migrate(url)
-        yield url
-        return
-    name = f"rk_audits_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        _migrate(pg_url(name))
-        yield pg_url(name)
-    finally:
-        with pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -88,12 +52,6 @@ def copied_database(template: str, tmp: Path) -> Iterator[str]:
     finally:
         with pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _migrate(url: str) -> None:
-    database = Database(url)
-    upgrade(database.engine)
-    database.engine.dispose()
 
 
 class World:
@@ -114,11 +72,13 @@ class World:
             create_project(session, code, code, "南京", Actor("pm.test"))
 
     def submit(self, raw: dict[str, Any]) -> None:
-        assessment = self.assessor.assess(raw)
+        """Store a checklist as the API does (a delivery one judged with the promise ledger)."""
+        valid = self.assessor.validate(raw)
+        assessment = self.assessor.assess_valid(valid)
         with self.database.write() as session:
-            submit(session, assessment, json.dumps(raw, ensure_ascii=False),
-                   {"name": raw["project"].get("name"), "city": raw["project"].get("city")},
-                   Actor("pm.test"), dt.date.fromisoformat(raw["as_of"]))
+            store_checklist(session, self.evaluator.ledger, assessment, valid,
+                            json.dumps(raw, ensure_ascii=False), Actor("pm.test"),
+                            dt.date.fromisoformat(raw["as_of"]))
 
     def schedule(self, code: str, spec: dict[str, Any] | None = None) -> int:
         with self.database.write() as session:

@@ -204,6 +204,16 @@ def test_no_scheduler_unless_asked(app: Flask) -> None:
     assert not app.extensions["riskengine.audits"].scheduler.running
 
 
+def test_test_apps_ignore_an_exported_scheduler_switch(db_url: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKENGINE_SCHEDULER", "1")
+    app = make_app(db_url)
+    try:
+        assert not app.extensions["riskengine.audits"].scheduler.running
+    finally:
+        app.extensions["riskengine"].database.engine.dispose()
+
+
 ROLES = ("submitter", "owner", "reviewer", "auditor", "admin")
 WRITE = {"submitter": 2, "owner": 403, "reviewer": 2, "auditor": 403, "admin": 2}
 ADMIN = {"submitter": 403, "owner": 403, "reviewer": 403, "auditor": 403, "admin": 2}
@@ -269,3 +279,46 @@ def test_authorization_matrix(app: Flask, as_role: Callable[..., Caller],
     for role, caller in callers.items():
         listed = caller.get("/api/v1/audit-runs").json["items"]
         assert {item["project_code"] for item in listed} == {CODE}, role
+
+
+def test_a_delivery_review_reads_the_latest_audit_run(app: Flask,
+                                                      as_role: Callable[..., Caller],
+                                                      delivery_checklist: Make) -> None:
+    admin, reviewer = as_role(), as_role("reviewer", [CODE])
+
+    def review(caller: Caller, decision: str, **extra: Any) -> Any:
+        return caller.post(f"/api/v1/projects/{CODE}/gate-reviews",
+                           {"stage": "delivery", "decision": decision, **extra})
+
+    _submit(admin, delivery_checklist(as_of=D(2027, 3, 30), risky=True))
+    assert admin.post(f"/api/v1/projects/{CODE}/audit-schedules", {}).status_code == 201
+    (failed_run,) = _run(app, at("2027-04-01", 1))
+    _submit(admin, delivery_checklist(as_of=D(2027, 4, 2)))  # the assessment's gate: no fail
+    refused = review(reviewer, "pass")
+    assert refused.status_code == 409, refused.json
+    error = refused.json["error"]
+    assert error["code"] == "audit_gate_failed" and error["details"]["audit_run"] == [failed_run]
+    assert error["details"]["blocking"]
+    read = {"id": failed_run, "slot_date": "2027-04-01", "gate": "fail"}
+    recorded = review(reviewer, "conditional")
+    assert recorded.status_code == 201 and recorded.json["audit_run"] == read
+    assert recorded.json["computed_gate"] != "fail"
+    assert review(reviewer, "pass", override_justification="我说了算").status_code == 403
+    overridden = review(admin, "pass", override_justification="集团批准：审计问题已整改")
+    assert overridden.status_code == 201 and overridden.json["audit_run"] == read
+    listed = admin.get(f"/api/v1/projects/{CODE}/gate-reviews?stage=delivery").json["items"]
+    assert [r["audit_run"] for r in listed] == [read, read]
+    (next_run,) = _run(app, at("2027-05-01", 1))  # the clean checklist, audited: no fail
+    passed = review(reviewer, "pass")
+    assert passed.status_code == 201, passed.json
+    assert passed.json["audit_run"]["id"] == next_run
+    assert passed.json["audit_run"]["gate"] != "fail"
+
+
+def test_a_sales_review_reads_no_audit_run(as_role: Callable[..., Caller]) -> None:
+    from tests.api.support import checklist
+    admin = as_role()
+    _submit(admin, checklist("sales-ready", CODE))
+    recorded = admin.post(f"/api/v1/projects/{CODE}/gate-reviews",
+                          {"stage": "sales", "decision": "conditional"})
+    assert recorded.status_code == 201 and recorded.json["audit_run"] is None

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from riskengine.audits.runner import run_due
+from riskengine.audits.store import tracked_findings
 from tests.audits.support import World, at
 
 D = dt.date
@@ -158,3 +159,25 @@ def test_a_slot_that_keeps_failing_is_given_up_and_the_next_one_runs(
     assert (slots[0].status, slots[0].attempts) == ("failed", policy.retry.max_attempts)
     assert slots[1].status == "done"
     assert [r.slot_date for r in world.runs()] == [D(2027, 5, 1)]
+
+
+def test_a_run_raises_the_ledger_gap_for_a_sales_promise_left_out(
+        world: World, sales_checklist: Make, delivery_checklist: Make) -> None:
+    # P-1 of the sales checklist is carried into delivery (the delivery base lists a P-1);
+    # P-9, still in progress, is not: the run says so, as the delivery submission did.
+    shuttle = {"id": "P-9", "kind": "shuttle_bus", "channel": "brochure", "in_contract": False,
+               "agreement_signed": True, "terms_disclosed": True, "funded": True,
+               "status": "in_progress", "due_date": "2027-06-30", "evidence": "班车协议草案"}
+    world.submit(sales_checklist("NJ-JY-01", shuttle))
+    world.submit(delivery_checklist(as_of=D(2027, 3, 30)))
+    world.schedule("NJ-JY-01")
+    world.clock.set(at("2027-04-01", 1))
+    assert len(run_due(world.auditor()).runs) == 1
+    (run,) = world.runs()
+    gaps = [f for f in run.body["findings"] if f["rule_id"] == "DELIVERY-LEDGER-001"]
+    assert [f["evidence"]["id"] for f in gaps] == ["P-9"]
+    assert (gaps[0]["owner"], gaps[0]["change"]) == ("marketing", "new")
+    assert "delivery.ledger" in [r["id"] for r in run.body["rulesets"]]
+    with world.database.read() as session:
+        tracked = {f.fingerprint for f in tracked_findings(session, run.project_id)}
+    assert gaps[0]["fingerprint"] in tracked  # the very finding the submission raised

@@ -27,7 +27,7 @@ ROWS = {
     "waivers": "INSERT INTO waivers VALUES ('w-{t}', 'f-{t}', 'because', 'r', '2027-01-01', 'r',"
                " NULL, '2026-11-20 10:00:00')",
     "gate_reviews": "INSERT INTO gate_reviews VALUES ('g-{t}', {p}, 'sales', 'a-{t}', 1, 'h', "
-                    "'pass', 'pass', 'r', NULL, '', NULL, '2026-11-20 10:00:00')",
+                    "'pass', 'pass', 'r', NULL, '', NULL, '2026-11-20 10:00:00', NULL, NULL, NULL)",
 }
 
 

@@ -227,3 +227,50 @@ def test_every_text_the_templates_use_exists_in_both_languages() -> None:
 @pytest.mark.parametrize("path", ["/", "/rules", "/checklists/new", "/login"])
 def test_one_h1_per_page(visitor: Make, path: str) -> None:
     assert visitor("admin").get(path).text.count("<h1") == 1
+
+
+def test_the_delivery_review_reads_the_latest_audit_run(web_app: Flask, visitor: Make) -> None:
+    import json
+
+    from riskengine.audits import store
+    from riskengine.audits.runner import run_due
+    from riskengine.audits.schedule import make_rule
+    from riskengine.cases import base_checklist
+    from riskengine.catalog import DEFAULT_ROOT
+    from riskengine.store.projects import get_project
+    from tests.api.support import Caller, new_token
+    from tests.audits.support import at
+
+    code = unique("NJ")
+    api = Caller(web_app, new_token(web_app, "admin"))
+    assert api.submit(checklist("delivery-risky", code)).status_code == 201
+    auditor = web_app.extensions["riskengine.audits"].scheduler.auditor
+    with auditor.database.write() as session:
+        project = get_project(session, code, None)
+        assert project is not None
+        store.create_schedule(session, store.lock_project(session, project.id),
+                              make_rule({"offsets_days": [60]}, auditor.policy), auditor.policy,
+                              "test", at("2026-11-20"))
+    (run_id,) = run_due(auditor, now=at("2027-05-01", 1), deliver=False).runs
+    clean = json.loads(json.dumps(base_checklist(DEFAULT_ROOT, Stage.DELIVERY), default=str))
+    clean["project"]["code"] = code
+    assert api.submit(clean).status_code == 201  # the assessment's own gate no longer fails
+    reviewer = visitor("reviewer", projects=[code])
+    page = reviewer.get(f"/projects/{code}/gate-review?stage=delivery").text
+    assert "最近一次交付前审计" in page and f'data-run="{run_id}"' in page
+    assert "审计时点 2027-05-01" in page
+    sales = reviewer.get(f"/projects/{code}/gate-review?stage=sales").text
+    assert "最近一次交付前审计" not in sales
+    refused = reviewer.post(f"/projects/{code}/gate-review", {"decision": "pass",
+                                                             "stage": "delivery"})
+    assert refused.status_code == 409 and "最近一次交付前审计的结论为“不通过”" in refused.text
+    admin = visitor("admin")
+    done = admin.post(f"/projects/{code}/gate-review", {
+        "decision": "pass", "stage": "delivery", "override_justification": "集团批准"})
+    assert done.status_code == 302
+    reviews = api.get(f"/api/v1/projects/{code}/gate-reviews?stage=delivery").get_json()
+    assert [r["audit_run"]["id"] for r in reviews["items"]] == [run_id]
+    report = admin.get(f"/projects/{code}/gate-reviews/{reviews['items'][0]['id']}/report")
+    assert "审计时点 2027-05-01" in report.text
+    pdf = admin.get(f"/projects/{code}/gate-reviews/{reviews['items'][0]['id']}/report.pdf")
+    assert pdf.status_code == 200

@@ -1,8 +1,10 @@
 """The promise ledger: sales-stage promises carried into delivery, and the finding for a gap.
 
 A single checklist cannot show that a promise went missing between stages, so the rule engine
-cannot raise this finding; the service does, from `rulesets/ledger.yaml` (id, texts, owner and
+cannot raise this finding; the ledger does, from `rulesets/ledger.yaml` (id, texts, owner and
 severity are data there) and with the core's own Finding, fingerprint and due-date functions.
+Everything here is a pure function of checklists; the store reads them (`store.promises`), and
+the API's submissions and the scheduled audits both judge a delivery checklist through `gaps`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from typing import Any
 import yaml
 
 from riskengine.assessment import Assessment, RulesetRef
-from riskengine.catalog import Catalog, Due, Rule
+from riskengine.catalog import DEFAULT_ROOT, Catalog, Due, Rule
 from riskengine.errors import RulesetInvalid
 from riskengine.findings import Finding, FindingText, due_date, fingerprint
 from riskengine.gate import decide_gate
 from riskengine.vocabulary import Category, Lang, Owner, Severity, Stage
+
+FILE_NAME = "ledger.yaml"
+_EVIDENCE = ("id", "kind", "channel", "status", "due_date")
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Ledger:
                 if pid not in carried and m.promise.get("status") not in self.ended]
 
     def finding(self, promise: Mapping[str, Any], delivery: Mapping[str, Any]) -> Finding:
-        evidence = {k: promise.get(k) for k in ("id", "kind", "channel", "status", "due_date")}
+        evidence = {k: promise.get(k) for k in _EVIDENCE}
         policy = self.catalog.policy
         texts = {}
         for lang in Lang:
@@ -74,6 +79,13 @@ class Ledger:
             support=self.rule.support, due_date=due_date(self.rule, delivery),
             escalation=policy.escalation[self.rule.severity],
             fingerprint=self.fingerprint(str(promise["id"])), texts=texts)
+
+
+def mentions_in(checklist_id: str, stage: str, number: int, as_of: str,
+                checklist: Mapping[str, Any]) -> list[Mention]:
+    """Return the promises one checklist states, as mentions."""
+    return [Mention(checklist_id, stage, number, as_of, promise)
+            for promise in checklist.get("promises") or []]
 
 
 def history(mentions: Sequence[Mention], ended: frozenset[str]) -> list[dict[str, Any]]:
@@ -98,12 +110,13 @@ def history(mentions: Sequence[Mention], ended: frozenset[str]) -> list[dict[str
 
 def _rule(**values: Any) -> Rule:
     # The core's Rule grows fields for the rule engine; those mean nothing for the ledger.
-    unused = {f.name: None for f in fields(Rule) if f.name not in values}
+    unused: dict[str, Any] = {f.name: None for f in fields(Rule) if f.name not in values}
     return Rule(**values, **unused)
 
 
-def load_ledger(path: Path, catalog: Catalog) -> Ledger:
-    """Load ledger.yaml; a bad file stops startup with its path and the problem."""
+def load_ledger(catalog: Catalog, root: Path = DEFAULT_ROOT) -> Ledger:
+    """Load `<root>/ledger.yaml`; a bad file stops startup with its path and the problem."""
+    path = root / FILE_NAME
     try:
         content = path.read_bytes()
         data = yaml.safe_load(content)
@@ -115,8 +128,7 @@ def load_ledger(path: Path, catalog: Catalog) -> Ledger:
             support=tuple(Owner(s) for s in raw.get("support", ())),
             due=Due(tuple(raw["due"]["milestone"]), int(raw["due"]["lead_days"])),
             source=raw["source"], catalogue=(), for_each="promises", when={}, requires=(),
-            evidence=("id", "kind", "channel", "status", "due_date"), message=raw["message"],
-            action=raw["action"])
+            evidence=_EVIDENCE, message=raw["message"], action=raw["action"])
         for text in (rule.title, rule.message, rule.action, rule.source):
             missing = [lang.value for lang in Lang if not text.get(lang)]
             if missing:

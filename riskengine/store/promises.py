@@ -1,0 +1,48 @@
+"""The promises a project's stored checklists state: the ledger's input, and its history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from riskengine.ledger import Ledger, Mention, history, mentions_in
+from riskengine.store import models as m
+from riskengine.store.findings import by_fingerprints
+from riskengine.vocabulary import Stage
+
+
+def _read(session: Session, query: Select[m.Checklist]) -> list[Mention]:
+    found: list[Mention] = []
+    for row in session.scalars(query.order_by(m.Checklist.created_at, m.Checklist.number)):
+        found += mentions_in(row.id, row.stage, row.number, row.as_of.isoformat(),
+                             json.loads(row.raw_text))
+    return found
+
+
+def mentions(session: Session, project_id: int) -> list[Mention]:
+    """Return every promise the project's stored checklists state, in submission order."""
+    return _read(session, select(m.Checklist).where(m.Checklist.project_id == project_id))
+
+
+def sales_mentions(session: Session, project: int | str) -> list[Mention]:
+    """Return the promises of a project's sales checklists (by id, or by code: a submission
+    knows only that), in order: what its delivery checklists must account for."""
+    query = select(m.Checklist).where(m.Checklist.stage == Stage.SALES.value)
+    if isinstance(project, int):
+        return _read(session, query.where(m.Checklist.project_id == project))
+    return _read(session, query.join(m.Project, m.Project.id == m.Checklist.project_id)
+                 .where(m.Project.code == project))
+
+
+def promise_lines(session: Session, project_id: int, ledger: Ledger) -> list[dict[str, Any]]:
+    """Return each promise from first mention to latest status, with its gap finding if any."""
+    lines = history(mentions(session, project_id), ledger.ended)
+    gaps = by_fingerprints(session, project_id, Stage.DELIVERY.value,
+                           {ledger.fingerprint(line["id"]) for line in lines})
+    for line in lines:
+        gap = gaps.get(ledger.fingerprint(line["id"]))
+        line["finding"] = {"id": gap.id, "status": gap.status} if gap else None
+    return lines

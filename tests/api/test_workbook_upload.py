@@ -1,0 +1,82 @@
+"""A filled Excel template as the body of POST /projects/{code}/checklists: the same checklist,
+assessment and idempotency as JSON; problems answer 422 keyed by cell."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from openpyxl import load_workbook
+
+from riskengine.vocabulary import Stage
+from riskengine.workbook import write_template
+from tests.api.support import Caller, checklist, shared_assessor, unique_code
+
+
+def workbook(data: dict[str, Any], **cells: Any) -> bytes:
+    """The stage's template filled with `data`; `cells` (`sheet__C4=value`) overwrite cells."""
+    content = write_template(shared_assessor().catalog, Stage(data["stage"]), data)
+    if not cells:
+        return content
+    book = load_workbook(io.BytesIO(content))
+    for where, value in cells.items():
+        sheet, cell = where.split("__")
+        book[sheet][cell] = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_uploaded_template_is_assessed_like_its_json(admin: Caller) -> None:
+    data = checklist("sales-risky", unique_code())
+    answer = admin.upload(data["project"]["code"], workbook(data))
+    assert answer.status_code == 201, answer.get_json()
+    uploaded = answer.get_json()
+    evaluated = admin.post("/api/v1/evaluate", data).get_json()
+    assert [f["fingerprint"] for f in uploaded["findings"]] == [
+        f["fingerprint"] for f in evaluated["findings"]]
+    assert uploaded["gate"] == evaluated["gate"]
+    stored = admin.get(f"/api/v1/projects/{data['project']['code']}/checklists/"
+                       f"{uploaded['checklist_id']}")
+    assert stored.mimetype == "application/json"
+    assert json.loads(stored.get_data(as_text=True))["project"]["code"] == data["project"]["code"]
+
+
+def test_workbook_problems_are_422_keyed_by_cell(admin: Caller) -> None:
+    data = checklist("sales-risky", unique_code())
+    answer = admin.upload(data["project"]["code"], workbook(data, offsite_factors__C4="far"))
+    assert answer.status_code == 422
+    error = answer.get_json()["error"]
+    assert error["code"] == "invalid_workbook"
+    assert any("must be a number" in m for m in error["details"]["offsite_factors!C4"])
+    assert admin.get(f"/api/v1/projects/{data['project']['code']}").status_code == 404
+
+
+def test_a_file_that_is_not_a_workbook_is_422(admin: Caller) -> None:
+    answer = admin.upload(unique_code(), b"PK\x03\x04 not really a zip")
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["details"]["workbook"]
+
+
+def test_a_workbook_for_another_project_is_422(admin: Caller) -> None:
+    data = checklist("sales-ready", unique_code())
+    answer = admin.upload(unique_code(), workbook(data))
+    assert answer.status_code == 422
+    assert "project.code" in answer.get_json()["error"]["details"]
+
+
+def test_idempotency_key_works_for_uploads(admin: Caller) -> None:
+    data = checklist("sales-risky", unique_code())
+    code, content = data["project"]["code"], workbook(data)
+    first = admin.upload(code, content, headers={"Idempotency-Key": "upload-1"})
+    retry = admin.upload(code, content, headers={"Idempotency-Key": "upload-1"})
+    assert first.status_code == retry.status_code == 201
+    assert retry.get_data() == first.get_data()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    other = admin.upload(code, workbook({**data, "as_of": "2026-11-21"}),
+                         headers={"Idempotency-Key": "upload-1"})
+    assert other.status_code == 409
+    assert other.get_json()["error"]["code"] == "idempotency_key_reused"
+    listed = admin.get(f"/api/v1/projects/{code}/checklists").get_json()["items"]
+    assert len(listed) == 1
