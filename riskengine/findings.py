@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from riskengine.catalog import Catalog, Policy, Rule, Ruleset
+from riskengine.catalog import Catalog, Due, Policy, Rule, Ruleset
 from riskengine.engine import Match
 from riskengine.facts import FactSet, Subject
 from riskengine.vocabulary import Category, FindingStatus, Lang, Owner, Severity
@@ -90,15 +90,15 @@ def _owner_of(subject: Subject, path: str) -> tuple[str, str]:
     return f"{subject.path}.{path}", f"{subject.identity}.{path}"
 
 
-def due_date(rule: Rule, checklist: Mapping[str, Any]) -> dt.date:
-    """Return the earliest present milestone of the rule minus its lead days, never before as_of."""
+def due_date(due: Due, checklist: Mapping[str, Any]) -> dt.date:
+    """Return the earliest present milestone of `due` minus its lead days, never before as_of."""
     as_of = dt.date.fromisoformat(str(checklist["as_of"]))
     milestones = checklist.get("milestones") or {}
-    present = [dt.date.fromisoformat(str(milestones[m])) for m in rule.due.milestones
+    present = [dt.date.fromisoformat(str(milestones[m])) for m in due.milestones
                if milestones.get(m)]
     if not present:
         return as_of
-    return max(min(present) - dt.timedelta(days=rule.due.lead_days), as_of)
+    return max(min(present) - dt.timedelta(days=due.lead_days), as_of)
 
 
 class _Quoted:
@@ -264,6 +264,6 @@ class FindingBuilder:
         return Finding(
             rule_id=rule.id, ruleset=rule.ruleset_id, category=category,
             severity=rule.severity, blocking=rule.blocking, subject=subject, evidence=evidence,
-            owner=rule.owner, support=rule.support, due_date=due_date(rule, self.checklist),
+            owner=rule.owner, support=rule.support, due_date=due_date(rule.due, self.checklist),
             escalation=self.catalog.policy.escalation[rule.severity], fingerprint=print_,
             texts=texts)

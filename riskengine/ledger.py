@@ -76,7 +76,7 @@ class Ledger:
             rule_id=self.rule.id, ruleset=self.rule.ruleset_id, category=self.rule.category,
             severity=self.rule.severity, blocking=self.rule.blocking,
             subject=self.identity(str(promise["id"])), evidence=evidence, owner=self.rule.owner,
-            support=self.rule.support, due_date=due_date(self.rule, delivery),
+            support=self.rule.support, due_date=due_date(self.rule.due, delivery),
             escalation=policy.escalation[self.rule.severity],
             fingerprint=self.fingerprint(str(promise["id"])), texts=texts)
 
