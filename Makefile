@@ -42,8 +42,11 @@ test: install lint services browser
 	$(BIN)/riskengine rules test
 	$(BIN)/pytest -q
 
-bench: install
-	$(BIN)/python bench/engine.py
+# Long runs, kept out of `make test`: each prints figures and ratios measured in the same run.
+bench: install services
+	$(BIN)/python bench/engine.py --profile
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/audits.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
