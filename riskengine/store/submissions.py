@@ -1,11 +1,10 @@
 """Store a checklist with its assessment, matching its findings to the project's earlier ones.
 
-This is the service's hottest write, so it is written for little work per submission: the
-project row is locked, one SELECT reads the stage's tracked findings together with the previous
-assessment's id and number, and the rows go out as a few prebuilt Core statements (the new
-findings and events each in one executemany, the findings that merely persist in one UPDATE),
-pipelined into one round trip on PostgreSQL. No ORM unit of work runs: the rows handed back
-are built in memory, as stored, and are not in the session.
+This is the service's hottest write, so it is written for few round trips: the project row is
+locked, one SELECT reads the stage's tracked findings with the previous assessment's id and
+number, and the rows then go out in a handful of Core statements (multi-row INSERTs, one UPDATE
+for the findings that merely persist), pipelined into one round trip on PostgreSQL. No ORM
+unit of work runs: the rows handed back are built in memory, exactly as stored.
 """
 
 from __future__ import annotations
@@ -116,7 +115,6 @@ def submit(session: Session, assessment: Assessment, raw_text: str, project_fiel
 
 
 # The statements of a submission, built once (SQLAlchemy then reuses their compiled form).
-_LOCK_PROJECT = select(_PROJECTS).where(_PROJECTS.c.code == bindparam("code")).with_for_update()
 _INSERT_CHECKLIST = insert(_CHECKLISTS).inline()
 _INSERT_ASSESSMENT = insert(_ASSESSMENTS).inline()
 _INSERT_FINDINGS = insert(_FINDINGS).inline()
@@ -145,12 +143,14 @@ def _locked_project(session: Session, connection: Connection, code: str,
                     fields: dict[str, Any], actor: Actor) -> m.Project:
     """`lock_project` in one Core statement when the project exists (the usual case); the row
     comes back as a detached Project (the submission updates it without the ORM)."""
-    found = connection.execute(_LOCK_PROJECT, {"code": code}).first()
+    found = connection.execute(select(_PROJECTS).where(
+        _PROJECTS.c.code == bindparam("code")).with_for_update(), {"code": code}).first()
     if found is None:
         project = lock_project(session, code, fields, actor)
         session.expunge(project)
         return project
-    return m.Project(**found._asdict())
+    keys = [prop.key for prop in m.Project.__mapper__.column_attrs]
+    return m.Project(**{key: found._mapping[_PROJECTS.c[key]] for key in keys})
 
 
 def _tracked(connection: Connection, project_id: int, stage: str
