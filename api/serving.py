@@ -50,10 +50,19 @@ def local_secret(instance: Path) -> str:
 
 
 def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until stopped; the settings come from the environment (see docs/service.md)."""
+    """Serve until stopped; the settings come from the environment (see the README).
+
+    `threads` > 1 runs gthread workers: keep-alive, and a slow client holds a thread, not a
+    process. A kept-alive connection stays with the worker that accepted it, though, and a
+    burst of new connections (a client pool starting) often lands on one worker while another
+    idles. `threads` = 1 runs sync workers instead: a worker accepts a connection only when it
+    is idle, one request per connection, so load spreads evenly; give them two processes per
+    core (database waits) and a buffering proxy in front (slow clients).
+    """
     Server({
         "bind": f"{host}:{port}", "workers": workers, "threads": threads,
-        "worker_class": "gthread", "preload_app": True, "post_fork": _after_fork,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "preload_app": True, "post_fork": _after_fork,
         "timeout": 30, "graceful_timeout": 10, "keepalive": 5, "accesslog": None,
         "errorlog": "-", "loglevel": "info", "proc_name": "riskengine",
         "control_socket_disable": True,

@@ -5,11 +5,15 @@
 Creates a scratch PostgreSQL database (RISKENGINE_BENCH_PG, default the local server as user
 postgres), starts `riskengine serve` on it, and drives it with a small asyncio load generator
 (keep-alive HTTP/1.1, one connection per client; no locust or wrk is needed, and it costs far
-less CPU than locust on a 2-core machine). Prints throughput, p50/p99 latency and errors for
-POST /evaluate and a persisted submission with one client (the latency floor), then with 50
-clients GET /healthz (the framework's floor), POST /evaluate (no persistence) and
-POST /projects/{code}/checklists (persisted), then the same submissions at 4 clients, and
-checks the targets of issue 3 (exit status 1 when one is missed).
+less CPU than locust on a 2-core machine; the request bodies are made before the clock
+starts). Prints throughput, p50/p99 latency and errors for POST /evaluate and a persisted
+submission with one client (the latency floor), then with 50 clients GET /healthz (the
+framework's floor), POST /evaluate (no persistence) and POST /projects/{code}/checklists
+(persisted), then the same submissions at 4 clients, and checks the targets of issue 3 (exit
+status 1 when one is missed). Under each line: the CPU one request cost in the server, in the
+PostgreSQL backends serving it and in the load generator, and how busy the machine was (other
+work on it included: on a shared machine, compare runs made back to back). `--threads 1` runs
+sync workers (see api/serving.py).
 """
 
 from __future__ import annotations

@@ -146,7 +146,9 @@ class Finding(Base):
     waiver_expires: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
     first_assessment_id: Mapped[str] = mapped_column(String(32))
-    last_assessment_id: Mapped[str] = mapped_column(String(32), index=True)
+    # Not indexed: it changes on every re-submission, and without an index that UPDATE stays
+    # in its page (PostgreSQL's HOT update; migration 0102).
+    last_assessment_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
