@@ -50,11 +50,8 @@ def test_bad_policy_names_the_problem(tmp_path: Path, change: dict[str, object],
 
 
 def test_time_zone_sets_when_a_slot_falls_due(tmp_path: Path) -> None:
-    try:
-        policy = load_audit_policy(_write(tmp_path, {"schedule.timezone": "Asia/Shanghai",
-                                                     "schedule.run_at": "08:00"}))
-    except AuditPolicyInvalid:
-        pytest.skip("no time zone database on this machine")
+    policy = load_audit_policy(_write(tmp_path, {"schedule.timezone": "Asia/Shanghai",
+                                                 "schedule.run_at": "08:00"}))
     assert policy.due_at(dt.date(2027, 6, 1)) == dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
 
 
