@@ -46,6 +46,7 @@ test: install lint services browser
 bench: install services
 	$(BIN)/python bench/engine.py --profile
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/store.py
 	$(BIN)/python bench/audits.py
 
 clean:

@@ -11,7 +11,8 @@ from flask import Flask, g, request
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.state import service
 from riskengine.store import Actor
-from riskengine.store.tokens import find_token
+from riskengine.store import models as m
+from riskengine.store.tokens import LiveToken, find_token
 
 # Routes anyone may call: the service's health and its own description.
 PUBLIC = frozenset({"health.healthz", "health.readyz", "api-docs.openapi_json", "docs.page",
@@ -33,6 +34,11 @@ class Principal:
     role: Role
     department: str | None
     projects: frozenset[str] | None  # None: every project
+
+    @classmethod
+    def of(cls, token: LiveToken | m.ApiToken) -> Principal:
+        return cls(token.id, token.name, Role(token.role), token.department,
+                   frozenset(token.projects) if token.projects is not None else None)
 
     @property
     def actor(self) -> Actor:
@@ -86,13 +92,12 @@ def _authenticate() -> None:
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("a bearer token is required",
                            headers={"WWW-Authenticate": 'Bearer realm="riskengine"'})
-    with service().database.read() as session:
-        token = find_token(session, secret.strip())
+    with service().database.look_up() as connection:
+        token = find_token(connection, secret.strip())
     if token is None:
         raise Unauthorized("the token is unknown or revoked",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    g.principal = Principal(token.id, token.name, Role(token.role), token.department,
-                            frozenset(token.projects) if token.projects is not None else None)
+    g.principal = Principal.of(token)
 
 
 def init_app(app: Flask) -> None:

@@ -15,6 +15,10 @@ from riskengine.workbook import MEDIA_TYPE
 
 MAX_PROBLEMS = 20
 _PATH_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Valid UTF-8 JSON can carry a NUL or a lone surrogate only as a \u escape (raw control
+# characters are refused by the parser, raw surrogates by the UTF-8 decoder); a body without
+# such an escape needs no walk through its values.
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -46,7 +50,8 @@ def parse_json(data: bytes) -> tuple[str, Any]:
         text = data.decode("utf-8")
         value = json.loads(text, parse_constant=_refuse_constant)
         problems: dict[str, list[str]] = {}
-        for path, message in _unstorable(value):
+        suspects = _unstorable(value) if _SUSPECT_ESCAPE.search(text) else ()
+        for path, message in suspects:
             if len(problems) >= MAX_PROBLEMS:
                 break
             problems.setdefault(path, []).append(message)

@@ -14,6 +14,7 @@ from riskengine.findings import Finding
 from riskengine.gate import decide_gate, is_open
 from riskengine.store import models as m
 from riskengine.store.records import finding_from_record
+from riskengine.store.submissions import TrackedFinding
 from riskengine.vocabulary import FindingStatus, Lang, Stage
 
 
@@ -55,7 +56,8 @@ def finding_body(row: m.Finding, project_code: str, waiver: m.Waiver | None, tod
 
 
 def assessment_body(row: m.Assessment, project_code: str, findings: Sequence[Finding],
-                    tracked: Mapping[str, m.Finding], waivers: Mapping[str, m.Waiver],
+                    tracked: Mapping[str, m.Finding | TrackedFinding],
+                    waivers: Mapping[str, m.Waiver],
                     today: dt.date, lang: Lang, latest_number: int | None = None
                     ) -> dict[str, Any]:
     """A stored assessment, its findings carrying their current statuses, its gate decided
@@ -86,7 +88,7 @@ def assessment_body(row: m.Assessment, project_code: str, findings: Sequence[Fin
     return body
 
 
-def _resolved(row: m.Finding, lang: Lang) -> dict[str, Any]:
+def _resolved(row: m.Finding | TrackedFinding, lang: Lang) -> dict[str, Any]:
     return {"id": row.id, "rule_id": row.rule_id, "fingerprint": row.fingerprint,
             "title": row.record["texts"][lang.value]["title"], "status": row.status}
 

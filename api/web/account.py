@@ -8,16 +8,10 @@ from urllib.parse import urlsplit
 from flask import g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from api.auth import Principal, Role
+from api.auth import Principal
 from api.state import service
 from api.web import bp, page, t
-from riskengine.store import models as m
 from riskengine.store.tokens import find_token, live_token
-
-
-def _principal(row: m.ApiToken) -> Principal:
-    return Principal(row.id, row.name, Role(row.role), row.department,
-                     frozenset(row.projects) if row.projects is not None else None)
 
 
 def load_principal() -> None:
@@ -30,7 +24,7 @@ def load_principal() -> None:
         if row is None:
             session.clear()
             return
-        g.principal = _principal(row)
+        g.principal = Principal.of(row)
 
 
 def login_redirect() -> Response:
@@ -55,7 +49,7 @@ def login() -> Response | tuple[str, int]:
                     failed=False)
     secret = request.form.get("token", "").strip()
     with service().database.read() as db:
-        row = find_token(db, secret) if secret else None
+        row = find_token(db.connection(), secret) if secret else None
         if row is not None:
             token_id, token_hash = row.id, row.token_hash
     if row is None:

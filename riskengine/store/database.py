@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -113,8 +113,8 @@ class Database:
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         # Reads need no transaction of their own on PostgreSQL: autocommit saves two round trips.
         reading = {} if self.engine.dialect.name == "sqlite" else {"isolation_level": "AUTOCOMMIT"}
-        self._reader = sessionmaker(self.engine.execution_options(read_only=True, **reading),
-                                    expire_on_commit=False)
+        self._looking = self.engine.execution_options(read_only=True, **reading)
+        self._reader = sessionmaker(self._looking, expire_on_commit=False)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -125,6 +125,12 @@ class Database:
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
             yield session
+
+    @contextmanager
+    def look_up(self) -> Iterator[Connection]:
+        """A Core connection for a read of a statement or two, without an ORM session."""
+        with self._looking.connect() as connection:
+            yield connection
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

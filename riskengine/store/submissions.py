@@ -47,48 +47,63 @@ _REFRESHED = ("rule_id", "category", "severity", "blocking", "owner", "due_date"
               "updated_at")
 
 
+@dataclass(slots=True)
+class TrackedFinding:
+    """A tracked finding's columns, as a submission reads, matches and writes them back.
+
+    Not an ORM object: a submission reads a dozen of these and writes them in Core, and the
+    ORM's attribute bookkeeping cost more than the rest of the matching together.
+    """
+
+    id: str
+    project_id: int
+    stage: str
+    fingerprint: str
+    rule_id: str
+    category: str
+    severity: str
+    blocking: bool
+    owner: str
+    due_date: dt.date
+    record: dict[str, Any]
+    status: str
+    notes: str
+    waiver_id: str | None
+    waiver_expires: dt.date | None
+    version: int
+    first_assessment_id: str
+    last_assessment_id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class Submitted:
-    project: m.Project
+    project_id: int
     checklist: m.Checklist
     assessment: m.Assessment
-    findings: dict[str, m.Finding]  # every tracked finding the assessment names, by id
+    findings: dict[str, TrackedFinding]  # every tracked finding the assessment names, by id
     judged: list[Finding]  # the assessment's findings carrying their tracked statuses
-
-
-def lock_project(session: Session, code: str, fields: dict[str, Any], actor: Actor) -> m.Project:
-    """Return the project, created if new, locked so its submissions are numbered one by one."""
-    query = select(m.Project).where(m.Project.code == code).with_for_update()
-    project = session.scalars(query).first()
-    if project is not None:
-        return project
-    try:
-        with session.begin_nested():
-            project = m.Project(code=code, name=fields.get("name"), city=fields.get("city"),
-                                created_at=utcnow(), created_by=actor.name)
-            session.add(project)
-    except IntegrityError:  # created meanwhile by a concurrent request: use theirs
-        project = session.scalars(query).one()
-    return project
 
 
 def submit(session: Session, assessment: Assessment, raw_text: str, project_fields: dict[str, Any],
            actor: Actor, today: dt.date) -> Submitted:
     """Store a checklist and its assessment; each finding is new, persisting, or resolved."""
     connection = session.connection()
-    project = _locked_project(session, connection, assessment.project_code, project_fields, actor)
+    project_id = _locked_project(session, connection, assessment.project_code, project_fields,
+                                 actor)
     stage = assessment.stage.value
-    previous_id, previous_number, tracked = _tracked(connection, project.id, stage)
+    previous_id, previous_number, tracked = _tracked(connection, project_id, stage)
     number = previous_number + 1
     now = utcnow()
     checklist = m.Checklist(
-        id=new_id(), project_id=project.id, stage=stage, number=number, as_of=assessment.as_of,
+        id=new_id(), project_id=project_id, stage=stage, number=number, as_of=assessment.as_of,
         raw_text=raw_text, sha256=sha256_text(raw_text), submitted_by=actor.name,
         token_id=actor.token_id, created_at=now)
-    row = m.Assessment(id=new_id(), project_id=project.id, checklist_id=checklist.id,
+    row = m.Assessment(id=new_id(), project_id=project_id, checklist_id=checklist.id,
                        stage=stage, number=number, as_of=assessment.as_of,
                        rulesets=[r.to_dict() for r in assessment.rulesets], created_at=now)
-    matcher = _Matcher(tracked, project.id, stage, row.id, actor, now)
+    matcher = _Matcher(tracked, project_id, stage, row.id, actor, now)
     # The previous assessment's findings are the tracked rows it was the last to raise.
     before = {f.id for f in tracked.values()
               if previous_id is not None and f.last_assessment_id == previous_id}
@@ -107,14 +122,13 @@ def submit(session: Session, assessment: Assessment, raw_text: str, project_fiel
     connection.execute(_INSERT_ASSESSMENT, _values(row, _ASSESSMENT_COLUMNS))
     matcher.write(connection)
     connection.execute(_UPDATE_PROJECT, {
-        "project_id": project.id, **{f"new_{k}": v for k, v in latest.items()}})
-    for name, value in latest.items():  # the project row as now stored
-        setattr(project, name, value)
-    return Submitted(project, checklist, row, {**matcher.rows, **matcher.resolved}, findings)
+        "project_id": project_id, **{f"new_{k}": v for k, v in latest.items()}})
+    return Submitted(project_id, checklist, row, {**matcher.rows, **matcher.resolved}, findings)
 
 
 # The statements of a submission, built once (SQLAlchemy then reuses their compiled form).
-_LOCK_PROJECT = select(_PROJECTS).where(_PROJECTS.c.code == bindparam("code")).with_for_update()
+_LOCK_PROJECT = (select(_PROJECTS.c.id).where(_PROJECTS.c.code == bindparam("code"))
+                 .with_for_update())
 _INSERT_PROJECT = insert(_PROJECTS).returning(_PROJECTS.c.id)
 _INSERT_CHECKLIST = insert(_CHECKLISTS).inline()
 _INSERT_ASSESSMENT = insert(_ASSESSMENTS).inline()
@@ -141,41 +155,40 @@ _TRACKED = select(
 
 
 def _locked_project(session: Session, connection: Connection, code: str,
-                    fields: dict[str, Any], actor: Actor) -> m.Project:
-    """`lock_project` in Core statements: one when the project exists (the usual case). The
-    row comes back as a Project outside the session (the submission updates it in Core)."""
-    found = connection.execute(_LOCK_PROJECT, {"code": code}).first()
+                    fields: dict[str, Any], actor: Actor) -> int:
+    """Return the project's id, the project created if new and locked either way, so its
+    submissions are numbered one by one: one statement when it exists (the usual case)."""
+    found = connection.execute(_LOCK_PROJECT, {"code": code}).scalar()
     if found is not None:
-        return m.Project(**found._asdict())
+        return int(found)
     values = {"code": code, "name": fields.get("name"), "city": fields.get("city"),
               "created_at": utcnow(), "created_by": actor.name}
     try:
         with session.begin_nested():  # SAVEPOINT (emitted for the session's own execute)
-            created = session.execute(_INSERT_PROJECT, values).scalar_one()
-        return m.Project(id=created, **values)
+            return int(session.execute(_INSERT_PROJECT, values).scalar_one())
     except IntegrityError:  # created meanwhile by a concurrent request: use theirs
-        return m.Project(**connection.execute(_LOCK_PROJECT, {"code": code}).one()._asdict())
+        return int(connection.execute(_LOCK_PROJECT, {"code": code}).scalar_one())
 
 
 def _tracked(connection: Connection, project_id: int, stage: str
-             ) -> tuple[str | None, int, dict[str, m.Finding]]:
+             ) -> tuple[str | None, int, dict[str, TrackedFinding]]:
     """Return the stage's previous assessment (id, number; None, 0 when first) and its tracked
     findings by fingerprint, read in one statement when there are any."""
-    tracked: dict[str, m.Finding] = {}
+    tracked: dict[str, TrackedFinding] = {}
     previous: tuple[str | None, int] | None = None
     where = {"project_id": project_id, "stage": stage}
     for found in connection.execute(_TRACKED, where):
         if previous is None:
             previous = (found.previous_id, found.previous_number or 0)
         columns = zip(_FINDING_COLUMNS, found, strict=False)  # the row ends with `previous`
-        tracked[found.fingerprint] = m.Finding(**dict(columns))
+        tracked[found.fingerprint] = TrackedFinding(**dict(columns))
     if previous is None:  # no tracked finding yet (or none ever raised): the number alone
         first = connection.execute(_LATEST, where).first()
         previous = (first.id, first.number) if first else (None, 0)
     return previous[0], previous[1], tracked
 
 
-def _values(row: m.Base, names: tuple[str, ...], prefix: str = "") -> dict[str, Any]:
+def _values(row: object, names: tuple[str, ...], prefix: str = "") -> dict[str, Any]:
     """A row's columns `names` as an INSERT's (or, prefixed, an UPDATE's) parameters."""
     return {prefix + name: getattr(row, name) for name in names}
 
@@ -191,16 +204,16 @@ class _Matcher:
     every change in a few statements.
     """
 
-    def __init__(self, tracked: dict[str, m.Finding], project_id: int, stage: str,
+    def __init__(self, tracked: dict[str, TrackedFinding], project_id: int, stage: str,
                  assessment_id: str, actor: Actor, now: dt.datetime) -> None:
         self.tracked, self.assessment_id, self.actor, self.now = tracked, assessment_id, actor, now
         self.project_id, self.stage = project_id, stage
-        self.rows: dict[str, m.Finding] = {}
-        self.resolved: dict[str, m.Finding] = {}
+        self.rows: dict[str, TrackedFinding] = {}
+        self.resolved: dict[str, TrackedFinding] = {}
         self.changes: dict[str, str] = {}
-        self.created: list[m.Finding] = []
-        self.refreshed: dict[str, m.Finding] = {}  # existing rows whose columns change
-        self.unchanged: list[m.Finding] = []  # existing rows raised again exactly as they were
+        self.created: list[TrackedFinding] = []
+        self.refreshed: dict[str, TrackedFinding] = {}  # existing rows whose columns change
+        self.unchanged: list[TrackedFinding] = []  # existing rows raised again exactly as they were
         self.events: list[dict[str, Any]] = []
 
     def match(self, finding: Finding, before: set[str]) -> dict[str, Any]:
@@ -215,19 +228,21 @@ class _Matcher:
         self.rows[row.id] = row
         return {**record, "finding_id": row.id, "change": self.changes[row.id]}
 
-    def create(self, finding: Finding, record: dict[str, Any]) -> m.Finding:
-        row = m.Finding(
+    def create(self, finding: Finding, record: dict[str, Any]) -> TrackedFinding:
+        row = TrackedFinding(
             id=new_id(), project_id=self.project_id, stage=self.stage,
-            fingerprint=finding.fingerprint, status=FindingStatus.OPEN.value, notes="",
-            waiver_id=None, waiver_expires=None, version=1,
-            first_assessment_id=self.assessment_id, created_at=self.now)
+            fingerprint=finding.fingerprint, rule_id=finding.rule_id, category="", severity="",
+            blocking=False, owner="", due_date=finding.due_date, record=record,
+            status=FindingStatus.OPEN.value, notes="", waiver_id=None, waiver_expires=None,
+            version=1, first_assessment_id=self.assessment_id,
+            last_assessment_id=self.assessment_id, created_at=self.now, updated_at=self.now)
         self.tracked[finding.fingerprint] = row
         self.changes[row.id] = NEW
         self.created.append(row)
         self.refresh(row, finding, record)
         return row
 
-    def refresh(self, row: m.Finding, finding: Finding, record: dict[str, Any]) -> None:
+    def refresh(self, row: TrackedFinding, finding: Finding, record: dict[str, Any]) -> None:
         """Keep status, notes and waiver; take the latest evaluation's content."""
         if self.changes[row.id] == PERSISTING and row.record == record:
             row.last_assessment_id = self.assessment_id  # the usual re-submission
@@ -256,7 +271,8 @@ class _Matcher:
                 self._changed(row)
         return absent
 
-    def transition(self, row: m.Finding, status: FindingStatus, action: str, reason: str) -> None:
+    def transition(self, row: TrackedFinding, status: FindingStatus, action: str,
+                   reason: str) -> None:
         self.events.append({
             "finding_id": row.id, "at": self.now, "actor": self.actor.name,
             "token_id": self.actor.token_id, "action": action, "from_status": row.status,
@@ -264,7 +280,7 @@ class _Matcher:
             "details": {"assessment_id": self.assessment_id}})
         row.status, row.version, row.updated_at = status.value, row.version + 1, self.now
 
-    def _changed(self, row: m.Finding) -> None:
+    def _changed(self, row: TrackedFinding) -> None:
         if row.first_assessment_id != self.assessment_id:  # new rows are inserted as they end
             self.refreshed[row.id] = row
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,18 @@ def test_time_zone_sets_when_a_slot_falls_due(tmp_path: Path) -> None:
 def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(AuditPolicyInvalid):
         load_audit_policy(tmp_path)
+
+
+def test_time_zones_resolve_without_the_system_tz_database(tmp_path: Path) -> None:
+    """Slim container images ship no /usr/share/zoneinfo: the tzdata package stands in."""
+    script = ("import datetime as dt, pathlib, sys\n"
+              "from riskengine.audits.policy import load_audit_policy\n"
+              "policy = load_audit_policy(pathlib.Path(sys.argv[1]))\n"
+              "print(policy.due_at(dt.date(2027, 6, 1)).isoformat())\n")
+    folder = _write(tmp_path, {"schedule.timezone": "Asia/Shanghai", "schedule.run_at": "08:00"})
+    # An empty PYTHONTZPATH leaves zoneinfo no system directory to search.
+    env = {**os.environ, "PYTHONTZPATH": ""}
+    done = subprocess.run([sys.executable, "-c", script, str(folder)], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2027-06-01T00:00:00+00:00"
