@@ -1,7 +1,11 @@
 # riskengine HTTP service: gunicorn, non-root, the rulesets inside the image.
 #   docker build -t riskengine .
 #   docker run -e DATABASE_URL=postgresql://user:pass@db/riskengine -e SECRET_KEY=... \
-#              -p 8000:8000 riskengine
+#              -e RISKENGINE_WORKERS=2 -p 8000:8000 riskengine
+# Workers default to the cores the container may run on; with a CPU quota (--cpus) set
+# RISKENGINE_WORKERS. The web pages' session cookie is Secure: serve them behind HTTPS.
+# A host directory mounted on /app/instance (embedded SQLite only) must be writable by uid 10001.
+# tests/deploy/test_image.py rehearses this image without Docker on every `make test`.
 # Python 3.11: durable-rules (the rule engine) fails to import on 3.13.
 
 FROM python:3.11-slim AS build

@@ -133,8 +133,12 @@ def tokens_list() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--workers", type=int, default=None, help="Processes (default: one per core).")
-@click.option("--threads", type=int, default=4, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              envvar="RISKENGINE_WORKERS", show_envvar=True,
+              help="Processes (default: one per core this process may run on).")
+@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True,
+              envvar="RISKENGINE_THREADS", show_envvar=True,
+              help="Threads per process; 1 runs sync workers.")
 @click.option("--dev", is_flag=True, help="Local use: embedded database, a printed admin token.")
 def serve(host: str | None, port: int, workers: int | None, threads: int, dev: bool) -> None:
     """Serve the HTTP API with gunicorn (production settings unless --dev)."""
@@ -163,4 +167,12 @@ def serve(host: str | None, port: int, workers: int | None, threads: int, dev: b
         click.echo(f"  curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/api/v1/rulesets")
         click.echo(f"local admin token: {secret}")
     database.engine.dispose()
-    _api("serving").serve(host, port, workers or (1 if dev else os.cpu_count() or 2), threads)
+    _api("serving").serve(host, port, workers or (1 if dev else _usable_cores()), threads)
+
+
+def _usable_cores() -> int:
+    # The cores this process may run on (a container's cpuset), not the host's count. A CPU
+    # quota (docker --cpus) is invisible here: set RISKENGINE_WORKERS for that.
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
@@ -68,3 +70,29 @@ def test_serve_refuses_production_without_a_strong_secret(db_url: str,
                             "RISKENGINE_ENV": None})
     result = runner.invoke(main, ["serve", "--port", "1"])
     assert result.exit_code == 3 and "SECRET_KEY" in result.output
+
+
+@pytest.mark.parametrize(("env", "args", "expected"), [
+    ({"RISKENGINE_WORKERS": "3", "RISKENGINE_THREADS": "1"}, [], (3, 1)),
+    ({"RISKENGINE_WORKERS": "3"}, ["--workers", "5"], (5, 4)),  # the option wins
+], ids=["environment", "option"])
+def test_serve_sizes_from_the_environment(db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                          env: dict[str, str], args: list[str],
+                                          expected: tuple[int, int]) -> None:
+    """A container's CMD stays as built; RISKENGINE_WORKERS/THREADS size it."""
+    import api.serving
+
+    started: list[tuple[int, int]] = []
+    monkeypatch.setattr(api.serving, "serve",
+                        lambda host, port, workers, threads: started.append((workers, threads)))
+    runner = CliRunner(env={"DATABASE_URL": db_url, "SECRET_KEY": secrets.token_urlsafe(48),
+                            "RISKENGINE_ENV": "production", **env})
+    result = runner.invoke(main, ["serve", "--port", "1", *args])
+    assert result.exit_code == 0, result.output
+    assert started == [expected]
+
+
+def test_serve_refuses_zero_workers(db_url: str) -> None:
+    runner = CliRunner(env={"DATABASE_URL": db_url, "RISKENGINE_WORKERS": "0"})
+    result = runner.invoke(main, ["serve"])
+    assert result.exit_code == 2 and "RISKENGINE_WORKERS" in result.output
