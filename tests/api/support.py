@@ -81,13 +81,20 @@ def database_url(backend: str, tmp: Path) -> Iterator[str]:
         migrate(url)
         yield url
         return
-    name = f"rk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = pg_url(name)
-    try:
+    with scratch_pg_database("rk_test") as url:
         migrate(url)
         yield url
+
+
+@contextmanager
+def scratch_pg_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """The URL of a new PostgreSQL database (empty, or a copy of `template`), dropped after."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield pg_url(name)
     finally:
         with pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

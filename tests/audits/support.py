@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from riskengine.store import Actor
 from riskengine.store.checklists import store_checklist
 from riskengine.store.database import Database
 from riskengine.store.projects import create_project
-from tests.api.support import pg_admin, pg_url
+from tests.api.support import scratch_pg_database
 
 UTC = dt.UTC
 
@@ -44,14 +43,8 @@ def copied_database(template: str, tmp: Path) -> Iterator[str]:
         shutil.copyfile(template.removeprefix("sqlite:///"), target)
         yield f"sqlite:///{target}"
         return
-    name = f"rk_audits_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.rsplit("/", 1)[1]}"')
-    try:
-        yield pg_url(name)
-    finally:
-        with pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_pg_database("rk_audits", template.rsplit("/", 1)[1]) as url:
+        yield url
 
 
 class World:

@@ -42,7 +42,7 @@ from urllib.parse import urlencode, urljoin
 
 import pytest
 
-from tests.api.support import BACKENDS, pg_admin, pg_url
+from tests.api.support import BACKENDS, scratch_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -470,14 +470,8 @@ def empty_database(backend: str) -> Iterator[str | None]:
     if backend == "sqlite":
         yield None
         return
-    name = f"rk_image_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield pg_url(name)
-    finally:
-        with pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_pg_database("rk_image") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
