@@ -17,7 +17,7 @@ from api.schemas import (
 )
 from riskengine.audits import outbox
 from riskengine.audits.schedule import ScheduleKind
-from riskengine.contract import PROJECT_CODE_PATTERN
+from riskengine.contract import PROJECT_CODE
 
 
 class ScheduleIn(RequestSchema):
@@ -71,7 +71,7 @@ class DeliveryDateOut(ResponseSchema):
 
 
 class RunQuery(Page):
-    project = fields.String(validate=validate.Regexp(PROJECT_CODE_PATTERN))
+    project = fields.String(validate=validate.Regexp(PROJECT_CODE))
 
 
 class DeliveryOut(ResponseSchema):
@@ -140,7 +140,7 @@ class SubscriptionIn(RequestSchema):
         "description": "webhook signing secret (default: generated, shown once)"})
     recipients = fields.List(fields.String(validate=validate.Length(min=1, max=40)),
                              validate=validate.Length(max=50))
-    projects = fields.List(fields.String(validate=validate.Regexp(PROJECT_CODE_PATTERN)),
+    projects = fields.List(fields.String(validate=validate.Regexp(PROJECT_CODE)),
                            validate=validate.Length(max=1000))
 
     @validates_schema

@@ -14,7 +14,7 @@ from riskengine.errors import ChecklistUnreadable
 from riskengine.workbook import MEDIA_TYPE
 
 MAX_PROBLEMS = 20
-_PATH_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_PATH_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 # Valid UTF-8 JSON can carry a NUL or a lone surrogate only as a \u escape (raw control
 # characters are refused by the parser, raw surrogates by the UTF-8 decoder); a body without
 # such an escape needs no walk through its values.

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from riskengine.contract import PROJECT_CODE_PATTERN
+from riskengine.contract import PROJECT_CODE
 from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Severity, Stage
 
 # Set by the service from the caller, the clock or the data: a client sending one gets 422.
@@ -59,7 +59,7 @@ class LangQuery(RequestSchema):
 
 
 class ProjectIn(RequestSchema):
-    code = fields.String(required=True, validate=validate.Regexp(PROJECT_CODE_PATTERN))
+    code = fields.String(required=True, validate=validate.Regexp(PROJECT_CODE))
     name = fields.String(allow_none=True, validate=validate.Length(max=4000))
     city = fields.String(allow_none=True, validate=validate.Length(max=4000))
 
@@ -71,7 +71,7 @@ class ProjectQuery(Page):
 
 
 class FindingQuery(Page, LangQuery):
-    project = fields.String(validate=validate.Regexp(PROJECT_CODE_PATTERN))
+    project = fields.String(validate=validate.Regexp(PROJECT_CODE))
     owner = fields.String(validate=validate.Length(max=16))
     severity = fields.List(fields.String(validate=validate.OneOf(_values(Severity))))
     status = fields.List(fields.String(validate=validate.OneOf(_values(FindingStatus))))

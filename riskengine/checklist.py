@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NoReturn
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 
 from riskengine.catalog import Catalog, CheckSpec
-from riskengine.contract import LISTS, PROJECT_CODE_PATTERN, ItemField, ListSpec
+from riskengine.contract import LISTS, PROJECT_CODE, ItemField, ListSpec
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
 from riskengine.vocabulary import MILESTONES, CheckType, Stage
 
@@ -23,11 +23,12 @@ class Numeric(fields.Field[float | int]):
     """A JSON number kept as given (400 stays 400); booleans and strings are refused."""
 
     default_error_messages = {"invalid": "must be a number"}
+    bound = 1e12
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
             raise self.make_error("invalid")
-        if abs(value) > 1e12:
+        if abs(value) > self.bound:
             raise ValidationError("must be between -1e12 and 1e12")
         return value
 
@@ -84,9 +85,10 @@ class Text(fields.Field[str]):
 
 class Count(fields.Field[int]):
     default_error_messages = {"invalid": "must be a whole number from 0 to 1000000000"}
+    ceiling = 10**9
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if type(value) is not int or not 0 <= value <= 10**9:
+        if type(value) is not int or not 0 <= value <= self.ceiling:
             raise self.make_error("invalid")
         return value
 
@@ -180,7 +182,7 @@ def _checklist_schema(checks: Mapping[str, CheckSpec]) -> Schema:
     check_fields = {k: _typed(c.type, allow_none=True) for k, c in checks.items()}
     project = _Strict.from_dict({
         "code": fields.String(required=True, validate=validate.Regexp(
-            PROJECT_CODE_PATTERN, error="must be 1-40 letters, digits, '_' or '-'")),
+            PROJECT_CODE, error="must be 1-40 letters, digits, '_' or '-'")),
         "name": _text(allow_none=True),
         "city": _text(allow_none=True),
     }, name="project")
@@ -199,6 +201,192 @@ def _checklist_schema(checks: Mapping[str, CheckSpec]) -> Schema:
         limit = MAX_NESTED if spec.nested else MAX_ITEMS
         attrs[name] = Items(spec, limit, load_default=list)
     return _Strict.from_dict(attrs, name="checklist")()
+
+
+# The fast path: each schema compiled once into plain checks that accept a subset of what
+# marshmallow accepts and build the same value from it. Whatever they cannot vouch for goes
+# to marshmallow, which then decides and words every problem (messages, paths, order).
+
+Load = Callable[[Any], Any]
+
+
+class _Unvouched(Exception):
+    """The fast path cannot vouch for a value; marshmallow decides."""
+
+
+def _unvouched(*_: Any) -> NoReturn:
+    raise _Unvouched
+
+
+def _exact(kind: type) -> Load:
+    def load(value: Any) -> Any:
+        if type(value) is kind:
+            return value
+        raise _Unvouched
+    return load
+
+
+def _whole(ceiling: int) -> Load:
+    def load(value: Any) -> int:
+        if type(value) is int and 0 <= value <= ceiling:
+            return value
+        raise _Unvouched
+    return load
+
+
+def _number(bound: float) -> Load:
+    def load(value: Any) -> float | int:
+        # NaN fails every comparison, so it is never vouched for
+        if (type(value) is int or type(value) is float) and abs(value) <= bound:
+            return value
+        raise _Unvouched
+    return load
+
+
+def _text_up_to(limit: int) -> Load:
+    def load(value: Any) -> str:
+        if type(value) is str and len(value) <= limit:
+            return value
+        raise _Unvouched
+    return load
+
+
+def _one_of(choices: frozenset[str]) -> Load:
+    def load(value: Any) -> str:
+        if type(value) is str and value in choices:
+            return value
+        raise _Unvouched
+    return load
+
+
+def _iso_date(value: Any) -> dt.date:
+    # Only a date written back exactly as read: other spellings fromisoformat tolerates are
+    # IsoDate's to judge.
+    if type(value) is str:
+        try:
+            date = dt.date.fromisoformat(value)
+        except ValueError:
+            raise _Unvouched from None
+        if date.isoformat() == value:
+            return date
+    raise _Unvouched
+
+
+def _list_of(load_each: Load) -> Load:
+    def load(value: Any) -> list[Any]:
+        if type(value) is list:
+            return [load_each(each) for each in value]
+        raise _Unvouched
+    return load
+
+
+def _validated(load: Load, validators: list[Callable[[Any], Any]]) -> Load:
+    def load_valid(value: Any) -> Any:
+        out = load(value)
+        for validator in validators:
+            try:
+                if validator(out) is False:
+                    raise _Unvouched
+            except ValidationError as error:
+                raise _Unvouched from error
+        return out
+    return load_valid
+
+
+def _fast_field(field: fields.Field[Any]) -> Load:
+    """A field's value check; None and absence are the container's to judge."""
+    if field.pre_load or field.post_load:
+        return _unvouched
+    load = _fast_value(field)
+    return _validated(load, field.validators) if field.validators else load
+
+
+def _fast_value(field: fields.Field[Any]) -> Load:
+    # Exact classes: a subclass may refuse more than its base, so it is not vouched for.
+    if type(field) is StrictBool:
+        return _exact(bool)
+    if type(field) is Count:
+        return _whole(field.ceiling)
+    if type(field) is Numeric:
+        return _number(field.bound)
+    if type(field) is Text:
+        return _text_up_to(MAX_TEXT)
+    if type(field) is fields.String:  # bytes, which marshmallow decodes, are left to it
+        return _exact(str)
+    if type(field) is Choice:
+        return _one_of(field.choices)
+    if type(field) is IsoDate:
+        return _iso_date
+    if type(field) is fields.List:
+        return _list_of(_fast_field(field.inner))
+    if type(field) is fields.Nested and not field.many and field.unknown is None:
+        return _fast_schema(field.schema)
+    if type(field) is Items:
+        return _fast_items(field)
+    return _unvouched
+
+
+def _fast_items(field: Items) -> Load:
+    loads = {key: _fast_field(f) for key, f in field.item_fields.items()}
+    nullable = frozenset(key for key, f in field.item_fields.items() if f.allow_none)
+    required, limit = field.required_fields, field.limit
+
+    def load_item(item: Any) -> dict[str, Any]:
+        if type(item) is not dict:
+            raise _Unvouched
+        clean: dict[str, Any] = {}
+        for key, value in item.items():  # Items keeps the submitted order
+            if value is None and key in nullable:
+                clean[key] = None
+            else:
+                clean[key] = loads.get(key, _unvouched)(value)
+        for key in required:
+            if clean.get(key) is None:
+                raise _Unvouched
+        return clean
+
+    def load(value: Any) -> list[dict[str, Any]]:
+        if type(value) is not list or len(value) > limit:
+            raise _Unvouched
+        return [load_item(item) for item in value]
+    return load
+
+
+def _when_missing(field: fields.Field[Any]) -> Callable[[], Any] | None:
+    """What an absent field becomes: refused, its load_default, or nothing (None)."""
+    if field.required:
+        return _unvouched
+    default = field.load_default
+    if default is missing:
+        return None
+    return default if callable(default) else lambda: default
+
+
+def _fast_schema(schema: Schema) -> Load:
+    load_fields = schema.load_fields
+    if (schema.unknown != RAISE or schema.many or any(schema._hooks.values())
+            or any(f.data_key is not None or f.attribute is not None or "." in name
+                   for name, f in load_fields.items())):
+        return _unvouched
+    names = frozenset(load_fields)
+    plan = [(name, _fast_field(f), f.allow_none, _when_missing(f))
+            for name, f in load_fields.items()]
+
+    def load(data: Any) -> dict[str, Any]:
+        if type(data) is not dict or not data.keys() <= names:
+            raise _Unvouched
+        out: dict[str, Any] = {}
+        for name, load_field, nullable, when_missing in plan:  # a Schema keeps declared order
+            value = data.get(name, missing)
+            if value is missing:
+                if when_missing is not None:
+                    out[name] = when_missing()
+            elif value is None and nullable:
+                out[name] = None
+            else:
+                out[name] = load_field(value)
+        return out
+    return load
 
 
 def _paths(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -220,17 +408,27 @@ class ChecklistValidator:
     def __init__(self, catalog: Catalog) -> None:
         self.checks = {stage: catalog.checks(stage) for stage in Stage}
         self.schemas = {stage: _checklist_schema(self.checks[stage]) for stage in Stage}
+        self.fast = {stage: _fast_schema(schema) for stage, schema in self.schemas.items()}
         everything = {k: v for stage in Stage for k, v in self.checks[stage].items()}
         self.fallback = _checklist_schema(everything)
 
-    def validate(self, raw: Any) -> dict[str, Any]:
-        """Return the typed checklist, or raise ChecklistInvalid listing every problem."""
+    def validate(self, raw: Any, *, fast: bool = True) -> dict[str, Any]:
+        """Return the typed checklist, or raise ChecklistInvalid listing every problem.
+
+        `fast=False` skips the fast path: marshmallow alone, the reference it must match.
+        """
         if not isinstance(raw, Mapping):
             raise ChecklistInvalid("the checklist must be a JSON object",
                                    {"checklist": [f"got {type(raw).__name__}"]})
         stage = raw.get("stage")
-        schema = self.schemas.get(Stage(stage)) if stage in set(Stage) else self.fallback
-        assert schema is not None
+        known = _stage(stage)
+        if fast and known is not None:
+            try:
+                vouched: dict[str, Any] = self.fast[known](raw)
+                return vouched
+            except _Unvouched:
+                pass
+        schema = self.fallback if known is None else self.schemas[known]
         try:
             loaded: dict[str, Any] = schema.load(raw)
             return loaded
@@ -251,10 +449,19 @@ class ChecklistValidator:
 
     def unknown(self, path: str, stage: Any) -> str:
         parent, _, name = path.rpartition(".")
-        if parent == "checks" and stage in set(Stage):
-            allowed = sorted(self.checks[Stage(stage)])
+        known = _stage(stage)
+        if parent == "checks" and known is not None:
+            allowed = sorted(self.checks[known])
             return f"unknown check key {name!r} for stage {stage}; allowed: {', '.join(allowed)}"
         return f"unknown field {name!r}; the contract does not define it here"
+
+
+def _stage(value: Any) -> Stage | None:
+    """The stage a checklist names, or None (whatever JSON value it holds instead)."""
+    return Stage(value) if isinstance(value, str) and value in _STAGES else None
+
+
+_STAGES = frozenset(s.value for s in Stage)
 
 
 def read_checklist(text: str | bytes) -> Any:

@@ -6,6 +6,7 @@ fingerprints take the identity of an item from it, so the contract is stated exa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from riskengine.vocabulary import CheckType
@@ -114,4 +115,7 @@ LISTS: dict[str, ListSpec] = {
 # Rules written `for_each: defects` see every defect of every inspection.
 NESTED_LISTS: dict[str, tuple[str, str]] = {"defects": ("inspections", "defects")}
 
+# The pattern as JSON Schema (the OpenAPI document) writes it. Python's `$` also matches before
+# a final newline, so code checks use PROJECT_CODE, which ends at the end of the text.
 PROJECT_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+PROJECT_CODE = re.compile(r"[A-Za-z0-9_-]{1,40}\Z")

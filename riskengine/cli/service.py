@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import click
 
 from riskengine.cli import main
-from riskengine.contract import PROJECT_CODE_PATTERN
+from riskengine.contract import PROJECT_CODE
 from riskengine.store.database import Database, default_url, pending, upgrade
 from riskengine.store.tokens import create_token, list_tokens, revoke_token
 from riskengine.vocabulary import Owner
@@ -85,7 +84,7 @@ def tokens_create(role: str, department: str | None, projects: tuple[str, ...],
     if more_projects and not projects:
         raise click.UsageError(f"unexpected arguments: {' '.join(more_projects)}")
     codes = _split(projects + more_projects) or None
-    wrong = [c for c in codes or () if not re.match(PROJECT_CODE_PATTERN, c)]
+    wrong = [c for c in codes or () if not PROJECT_CODE.match(c)]
     if wrong:
         raise click.BadParameter(f"not project codes: {', '.join(wrong)}", param_hint="--projects")
     database = _database()

@@ -171,3 +171,19 @@ def test_deeply_nested_json_is_400(admin: Caller) -> None:
 
 def test_overlong_project_fields_are_422(admin: Caller) -> None:
     envelope(admin.post("/api/v1/projects", {"code": unique_code(), "name": "名" * 4001}), 422)
+
+
+@pytest.mark.parametrize("stage", [["sales"], {"sales": 1}, 1, None], ids=str)
+def test_a_stage_of_another_json_type_is_422(admin: Caller, stage: object) -> None:
+    body = checklist("sales-risky", unique_code())
+    body["stage"] = stage
+    assert "stage" in envelope(admin.post("/api/v1/evaluate", body), 422)["details"]  # type: ignore[operator]
+
+
+def test_a_project_code_with_a_final_newline_is_refused(admin: Caller) -> None:
+    body = checklist("sales-risky", unique_code())
+    body["project"]["code"] += "\n"
+    assert "project.code" in envelope(admin.post("/api/v1/evaluate", body), 422)["details"]  # type: ignore[operator]
+    created = admin.post("/api/v1/projects", {"code": unique_code() + "\n"})
+    assert "code" in envelope(created, 422)["details"]  # type: ignore[operator]
+    assert admin.get("/api/v1/projects/AB%0A").status_code == 404
