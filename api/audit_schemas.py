@@ -14,10 +14,10 @@ from api.schemas import (
     ResponseSchema,
     RulesetRefOut,
     SummaryOut,
+    project_code,
 )
 from riskengine.audits import outbox
 from riskengine.audits.schedule import ScheduleKind
-from riskengine.contract import PROJECT_CODE
 
 
 class ScheduleIn(RequestSchema):
@@ -71,7 +71,7 @@ class DeliveryDateOut(ResponseSchema):
 
 
 class RunQuery(Page):
-    project = fields.String(validate=validate.Regexp(PROJECT_CODE))
+    project = project_code()
 
 
 class DeliveryOut(ResponseSchema):
@@ -140,7 +140,7 @@ class SubscriptionIn(RequestSchema):
         "description": "webhook signing secret (default: generated, shown once)"})
     recipients = fields.List(fields.String(validate=validate.Length(min=1, max=40)),
                              validate=validate.Length(max=50))
-    projects = fields.List(fields.String(validate=validate.Regexp(PROJECT_CODE)),
+    projects = fields.List(project_code(),
                            validate=validate.Length(max=1000))
 
     @validates_schema

@@ -8,13 +8,20 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.datastructures import MultiDict
 
 from api.errors import ApiError, Invalid, NotFound
 from riskengine.errors import ChecklistUnreadable
 from riskengine.workbook import MEDIA_TYPE
 
 MAX_PROBLEMS = 20
+# The contract nests five levels (inspections[].defects[]); the parser's own limit depends on
+# how deep in the stack it runs, and webargs parses the body again deeper than we do: a body
+# just under the limit here would overflow there (a 500). A fixed limit far below both holds
+# wherever the body is read or walked.
+MAX_DEPTH = 64
 _PATH_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+_FILES = frozenset({"static", "web.static"})  # the only paths that are not ids
 # Valid UTF-8 JSON can carry a NUL or a lone surrogate only as a \u escape (raw control
 # characters are refused by the parser, raw surrogates by the UTF-8 decoder); a body without
 # such an escape needs no walk through its values.
@@ -23,6 +30,12 @@ _SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _step(key: str) -> str:
+    """A key as a step of a path in an answer: a lone surrogate, which no answer can encode
+    either, written as its escape."""
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _unstorable(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -38,17 +51,39 @@ def _unstorable(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _unstorable(key, path or "body")
-            yield from _unstorable(item, f"{path}.{key}" if path else str(key))
+            name = _step(key)
+            yield from _unstorable(item, f"{path}.{name}" if path else name)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _unstorable(item, f"{path}[{index}]")
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (walked a level at a time)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [child for node in level
+                 for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, dict | list)]
+    return bool(level)
+
+
+def _too_deep() -> ChecklistUnreadable:
+    return ChecklistUnreadable("the body is nested too deeply",
+                               {"body": [f"objects and arrays nest at most {MAX_DEPTH} levels"]})
+
+
 def parse_json(data: bytes) -> tuple[str, Any]:
-    """Return the body's text and value; 400 when unreadable, 422 when it holds unstorable text."""
+    """Return the body's text and value; 400 when unreadable or nested too deeply, 422 when it
+    holds unstorable text."""
     try:
         text = data.decode("utf-8")
         value = json.loads(text, parse_constant=_refuse_constant)
+        # Nesting deeper than MAX_DEPTH needs that many brackets: most bodies skip the walk.
+        if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+            raise _too_deep()
         problems: dict[str, list[str]] = {}
         suspects = _unstorable(value) if _SUSPECT_ESCAPE.search(text) else ()
         for path, message in suspects:
@@ -59,8 +94,7 @@ def parse_json(data: bytes) -> tuple[str, Any]:
         raise ChecklistUnreadable("the body is not valid UTF-8 JSON",
                                   {"body": [str(error)]}) from error
     except RecursionError as error:
-        raise ChecklistUnreadable("the body is nested too deeply",
-                                  {"body": ["nested too deeply"]}) from error
+        raise _too_deep() from error
     if problems:
         raise Invalid("the body holds text that cannot be stored", problems)
     return text, value
@@ -75,16 +109,29 @@ def body() -> tuple[str, Any]:
 
 
 def _check_url() -> None:
-    """API ids in paths are short plain words: anything else names nothing (nor reaches SQL)."""
-    if not request.path.startswith("/api/"):
+    """Ids in paths, the API's and the pages', are short plain words: anything else names
+    nothing (nor reaches SQL, where PostgreSQL refuses a NUL with a 500)."""
+    if request.endpoint in _FILES:
         return
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and not _PATH_VALUE.match(value):
             raise NotFound(f"no such {name}")
-    bad = {name: ["must not contain NUL characters"]
-           for name, value in request.args.items(multi=True) if "\x00" in value}
+    bad = _with_nul(request.args)
     if bad:
         raise Invalid("the query holds text that cannot be stored", bad)
+
+
+def _check_form() -> None:
+    # The pages' forms reach the same columns as the API's bodies (reasons, comments, ids).
+    if request.method == "POST" and request.blueprint == "web":
+        bad = _with_nul(request.form)
+        if bad:
+            raise Invalid("the form holds text that cannot be stored", bad)
+
+
+def _with_nul(values: MultiDict[str, str]) -> dict[str, list[str]]:
+    return {name: ["must not contain NUL characters"]
+            for name, value in values.items(multi=True) if "\x00" in value}
 
 
 def _check_body() -> Response | None:
@@ -107,4 +154,5 @@ def require_object(value: Any) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     app.before_request(_check_url)
+    app.before_request(_check_form)
     app.before_request(_check_body)

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from riskengine.contract import PROJECT_CODE
+from riskengine.contract import PROJECT_CODE, PROJECT_CODE_PATTERN
 from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Severity, Stage
 
 # Set by the service from the caller, the clock or the data: a client sending one gets 422.
@@ -53,13 +53,20 @@ class Page(RequestSchema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+def project_code(**options: Any) -> fields.String:
+    """A project code: checked up to the end of the text (Python's `$` lets a final newline
+    through), documented with the contract's pattern (`\\Z` is not JSON Schema)."""
+    return fields.String(validate=validate.Regexp(PROJECT_CODE), **options,
+                         metadata={"pattern": PROJECT_CODE_PATTERN})
+
+
 class LangQuery(RequestSchema):
     lang = fields.String(validate=validate.OneOf(_values(Lang)),
                          metadata={"description": "zh (default) or en; Accept-Language also works"})
 
 
 class ProjectIn(RequestSchema):
-    code = fields.String(required=True, validate=validate.Regexp(PROJECT_CODE))
+    code = project_code(required=True)
     name = fields.String(allow_none=True, validate=validate.Length(max=4000))
     city = fields.String(allow_none=True, validate=validate.Length(max=4000))
 
@@ -71,7 +78,7 @@ class ProjectQuery(Page):
 
 
 class FindingQuery(Page, LangQuery):
-    project = fields.String(validate=validate.Regexp(PROJECT_CODE))
+    project = project_code()
     owner = fields.String(validate=validate.Length(max=16))
     severity = fields.List(fields.String(validate=validate.OneOf(_values(Severity))))
     status = fields.List(fields.String(validate=validate.OneOf(_values(FindingStatus))))

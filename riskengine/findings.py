@@ -98,7 +98,10 @@ def due_date(due: Due, checklist: Mapping[str, Any]) -> dt.date:
                if milestones.get(m)]
     if not present:
         return as_of
-    return max(min(present) - dt.timedelta(days=due.lead_days), as_of)
+    # Counted in day numbers: a milestone in the first days of year 1 minus the lead falls
+    # before the calendar begins, which date arithmetic refuses; it is before as_of anyway.
+    day = min(present).toordinal() - due.lead_days
+    return max(dt.date.fromordinal(min(max(day, 1), dt.date.max.toordinal())), as_of)
 
 
 class _Quoted:

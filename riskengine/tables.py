@@ -153,7 +153,8 @@ def _bool(raw: Any) -> Any:
 def _int(raw: Any) -> Any:
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
-    if isinstance(raw, str) and re.fullmatch(r"[+-]?\d+", raw):
+    # Bounded: int() refuses text of more than 4300 digits; far fewer already fail validation.
+    if isinstance(raw, str) and re.fullmatch(r"[+-]?\d{1,30}", raw):
         return int(raw)
     return raw
 

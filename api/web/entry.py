@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from typing import Any
 
@@ -31,6 +32,8 @@ from riskengine.store.idempotency import claim, complete
 from riskengine.tables import TABLES, project_rows
 from riskengine.vocabulary import Stage
 from riskengine.workbook import MEDIA_TYPE, load_checklist, write_template
+
+_FORM_KEY = re.compile(r"[0-9a-f]{32}\Z")
 
 
 def xlsx_response(content: bytes, filename: str) -> Response:
@@ -90,7 +93,7 @@ def submit_form() -> ResponseBase | tuple[str, int]:
     require(Role.SUBMITTER)
     state = service()
     form = from_request(request.form)
-    key = request.form.get("form_key") or uuid.uuid4().hex
+    key = _form_key()
     if request.form.get("add") or request.form.get("switch"):
         return _form_page(form, key=key)
     checklist = checklist_of(form, state.assessor.catalog, state.assessor.validator)
@@ -101,6 +104,16 @@ def submit_form() -> ResponseBase | tuple[str, int]:
     except (ApiError, RiskEngineError, StoreError) as error:
         return _form_page(form, _status(error), _details(error), key)
     return redirect(url_for("web.assessment", assessment_id=assessment_id))
+
+
+def _form_key() -> str:
+    """The key the page drew for this form (a new one on the first post). Any other names no
+    earlier submission and would not fit the stored key."""
+    given = request.form.get("form_key") or uuid.uuid4().hex
+    if not _FORM_KEY.match(given):
+        raise ApiError("the form's key is malformed",
+                       {"form_key": ["32 hexadecimal digits, as the page wrote it"]})
+    return given
 
 
 def _status(error: Exception) -> int:

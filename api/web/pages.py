@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -150,6 +151,9 @@ def assessment(assessment_id: str) -> tuple[str, int]:
                 blocking=blocking_findings(body))
 
 
+# ASCII digits, as many as a version can have: str.isdigit also takes "²", which int()
+# refuses, as it does 5000 digits.
+_VERSION = re.compile(r"[0-9]{1,18}\Z")
 _TARGETS = {"start": FindingStatus.IN_PROGRESS, "resolve": FindingStatus.RESOLVED,
             "reopen": FindingStatus.OPEN, "waive": FindingStatus.WAIVED}
 
@@ -161,8 +165,11 @@ def _change_body(form: Any) -> dict[str, Any]:
         abort(400)
     body: dict[str, Any] = {"status": _TARGETS[action].value,
                             "reason": form.get("reason", "").strip()}
-    if form.get("version", "").isdigit():
-        body["version"] = int(form["version"])
+    version = form.get("version", "")
+    if version:
+        if not _VERSION.match(version):
+            abort(400)  # the page writes the version it showed, a plain number
+        body["version"] = int(version)
     if action == "waive":
         try:
             expires = dt.date.fromisoformat(form.get("expires", ""))

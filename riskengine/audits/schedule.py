@@ -89,11 +89,23 @@ def _check_recurrence(rule: ScheduleRule, policy: AuditPolicy) -> None:
         raise ScheduleInvalid("the recurrence is invalid", problems)
 
 
-def _add_months(day: dt.date, months: int, anchor_day: int) -> dt.date:
-    """Move `months` ahead, keeping the anchor day of month, clamped to the month's length."""
+def _add_days(day: dt.date, days: int) -> dt.date | None:
+    """Move `days` ahead (negative: back), or None past either end of the calendar (years 1
+    to 9999): a client may send any date there, and a slot beyond it cannot exist."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def _add_months(day: dt.date, months: int, anchor_day: int) -> dt.date | None:
+    """Move `months` ahead, keeping the anchor day of month, clamped to the month's length;
+    None past the calendar's last year."""
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
+    if year > dt.MAXYEAR:
+        return None
     return dt.date(year, month, min(anchor_day, calendar.monthrange(year, month)[1]))
 
 
@@ -103,10 +115,10 @@ def recurrence(rule: ScheduleRule) -> list[dt.date]:
     days: list[dt.date] = []
     for step in range(0, 100_000):
         if rule.kind is ScheduleKind.WEEKLY:
-            day = rule.start + dt.timedelta(weeks=step * rule.interval)
+            day = _add_days(rule.start, 7 * step * rule.interval)
         else:
             day = _add_months(rule.start, step * rule.interval, rule.start.day)
-        if day > rule.end:
+        if day is None or day > rule.end:
             break
         days.append(day)
     return days
@@ -122,13 +134,24 @@ def slot_days(rule: ScheduleRule, delivery: dt.date | None) -> list[dt.date]:
             {"contract_delivery_date": [
                 "set it on the project, or submit a delivery checklist with "
                 "milestones.contract_delivery_date"]})
-    return sorted({delivery - dt.timedelta(days=offset) for offset in rule.offsets})
+    shifted = (_add_days(delivery, -offset) for offset in rule.offsets)
+    return sorted({day for day in shifted if day is not None})
+
+
+def _slot(day: dt.date, policy: AuditPolicy) -> Slot | None:
+    """The slot of a date, falling due at the policy's time of day; None when that instant,
+    in UTC, is before year 1 or after 9999 (a date at the calendar's very ends)."""
+    try:
+        return Slot(policy.due_at(day), day)
+    except OverflowError:
+        return None
 
 
 def compute_slots(rule: ScheduleRule, delivery: dt.date | None, policy: AuditPolicy
                   ) -> list[Slot]:
     """Return the slots of a rule: each date falls due at the policy's time of day."""
-    return [Slot(policy.due_at(day), day) for day in slot_days(rule, delivery)]
+    slots = (_slot(day, policy) for day in slot_days(rule, delivery))
+    return [slot for slot in slots if slot is not None]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,6 +38,26 @@ def spec(app: Flask) -> dict[str, Any]:
 def test_every_contract_endpoint_is_documented(spec: dict[str, Any]) -> None:
     documented = {(method, path) for path, item in spec["paths"].items() for method in item}
     assert CONTRACT_PATHS <= documented
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_patterns_are_json_schema_regexes(spec: dict[str, Any]) -> None:
+    """JSON Schema's regexes are ECMA-262: Python-only syntax (\\Z, \\A, (?P<) breaks clients."""
+    found = set(_patterns(spec))
+    assert "^[A-Za-z0-9_-]{1,40}$" in found
+    for pattern in found:
+        assert not re.search(r"\\[AZ]|\(\?P<", pattern), pattern
 
 
 def test_every_operation_documents_its_errors(spec: dict[str, Any]) -> None:
