@@ -25,18 +25,18 @@ lint: install
 	$(BIN)/mypy riskengine
 
 # The suite runs its persistence tests on PostgreSQL too; start the local server when it is
-# installed but stopped (under CI=true a missing PostgreSQL then fails those tests).
+# installed but stopped (without it those tests fail).
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || \
 	  { command -v pg_ctlcluster >/dev/null && \
 	    pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start; } || \
-	  echo "make: PostgreSQL is not running here; its tests fail under CI=true"
+	  echo "make: PostgreSQL is not running here; its tests will fail"
 
 # Browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 browser:
 	@test -x /usr/bin/chromium || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
-	  echo "make: could not install chromium; the browser tests fail under CI=true"
+	  echo "make: could not install chromium; the browser tests will fail"
 
 test: install lint services browser
 	$(BIN)/riskengine rules test

@@ -32,7 +32,7 @@ from api.audit_schemas import (
     SubscriptionListOut,
     SubscriptionOut,
 )
-from api.auth import Role, current, require, require_project, scope
+from api.auth import Principal, Role, current, require, require_project, scope
 from api.errors import NotFound
 from api.idempotency import dump, json_response, page_response, run_write
 from api.openapi import IDEMPOTENCY_KEY, errors
@@ -142,6 +142,11 @@ def _schedules_body(session: Session, project_id: int, code: str) -> dict[str, A
     return {"items": [schedule_body(r, code, slots) for r in rows]}
 
 
+def _locked(session: Session, code: str, principal: Principal) -> m.Project:
+    """The project the caller may see (else 404), locked: its slots change one writer at a time."""
+    return store.lock_project(session, project_or_404(session, code, principal).id)
+
+
 @blp.route("/projects/<code>/audit-schedules")
 class Schedules(MethodView):
     @blp.response(200, ScheduleListOut)
@@ -162,7 +167,7 @@ class Schedules(MethodView):
         rule = make_rule(data, state.policy)
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            project = store.lock_project(session, project_or_404(session, code, principal).id)
+            project = _locked(session, code, principal)
             row = store.create_schedule(session, project, rule, state.policy,
                                         principal.name, state.clock.now())
             session.flush()
@@ -229,7 +234,7 @@ class DeliveryDate(MethodView):
         principal = require_project(code, *WRITERS)
         state = audits()
         with service().database.write() as session:
-            project = store.lock_project(session, project_or_404(session, code, principal).id)
+            project = _locked(session, code, principal)
             store.set_project_delivery(session, project, data["contract_delivery_date"],
                                        state.policy, state.clock.now())
             body = _delivery_date_body(session, project.id, code)

@@ -79,8 +79,6 @@ class TrackedFinding:
 
 @dataclass(frozen=True)
 class Submitted:
-    project_id: int
-    checklist: m.Checklist
     assessment: m.Assessment
     findings: dict[str, TrackedFinding]  # every tracked finding the assessment names, by id
     judged: list[Finding]  # the assessment's findings carrying their tracked statuses
@@ -123,7 +121,7 @@ def submit(session: Session, assessment: Assessment, raw_text: str, project_fiel
     matcher.write(connection)
     connection.execute(_UPDATE_PROJECT, {
         "project_id": project_id, **{f"new_{k}": v for k, v in latest.items()}})
-    return Submitted(project_id, checklist, row, {**matcher.rows, **matcher.resolved}, findings)
+    return Submitted(row, {**matcher.rows, **matcher.resolved}, findings)
 
 
 # The statements of a submission, built once (SQLAlchemy then reuses their compiled form).

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from flask import Flask
@@ -61,16 +68,20 @@ def checklist(name: str, code: str, **changes: Any) -> dict[str, Any]:
     return data
 
 
+def missing(what: str, remedy: str) -> NoReturn:
+    """Fail a test whose real dependency (PostgreSQL, Chromium) is absent: every run tests
+    both databases and the browser, so a missing one is never a silent skip."""
+    pytest.fail(f"{what}; {remedy}", pytrace=False)
+
+
 def pg_admin() -> Any:
-    """A connection to PostgreSQL's admin database; skip (fail when CI=true) if unreachable."""
+    """A connection to PostgreSQL's admin database; the test fails if it is unreachable."""
     import psycopg
     try:
         return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as error:
-        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (mandatory when CI=true)")
-        pytest.skip(message)
+        missing(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {error}",
+                "`make services` starts the local server (or set RISKENGINE_TEST_PG)")
 
 
 @contextmanager
@@ -164,3 +175,36 @@ class Caller:
         """Submit a filled Excel template as the body of the checklists route."""
         return self.request("POST", f"/api/v1/projects/{code}/checklists", data=workbook,
                             headers={"Content-Type": MEDIA_TYPE, **(headers or {})}, **kwargs)
+
+
+# A production-strength key for servers the tests start (the settings refuse weak ones).
+STRONG_KEY = "test-server-" + "0123456789abcdefghijklmnopqrstuv"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def serve_in_background(env: dict[str, str], cwd: Path, port: int, *options: str
+                        ) -> subprocess.Popen[bytes]:
+    """`riskengine serve --port PORT OPTIONS` in its own process group, once /readyz answers
+    (its output in cwd/server.log, shown if it never does)."""
+    command = [sys.executable, "-c", "from riskengine.cli import main; main()", "serve",
+               "--port", str(port), *options]
+    with (cwd / "server.log").open("wb") as log:
+        server = subprocess.Popen(command, env=env, cwd=cwd, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
+    raise AssertionError("server did not start: " + (cwd / "server.log").read_text())

@@ -6,9 +6,7 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -19,36 +17,22 @@ from flask import Flask
 
 from riskengine.store.findings import findings_by_id
 from riskengine.store.projects import get_assessment
-from tests.api.support import RULESETS, checklist, new_token, unique_code
-
-STRONG_KEY = "crash-test-" + "0123456789abcdefghijklmnopqrstuv"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.api.support import (
+    RULESETS,
+    STRONG_KEY,
+    checklist,
+    free_port,
+    new_token,
+    serve_in_background,
+    unique_code,
+)
 
 
 def start_server(db_url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": STRONG_KEY,
            "RISKENGINE_RULESETS": str(RULESETS), "RISKENGINE_ENV": "production",
            "RISKENGINE_LOG_REQUESTS": "0"}
-    command = [sys.executable, "-c", "from riskengine.cli import main; main()", "serve",
-               "--port", str(port), "--workers", "2", "--threads", "2"]
-    with (tmp / "server.log").open("wb") as log:
-        server = subprocess.Popen(command, env=env, cwd=tmp, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    os.killpg(server.pid, signal.SIGKILL)
-    server.wait()
-    raise AssertionError("server did not start: " + (tmp / "server.log").read_text())
+    return serve_in_background(env, tmp, port, "--workers", "2", "--threads", "2")
 
 
 def submit(port: int, token: str, body: dict[str, object]) -> tuple[int, str | None]:

@@ -16,15 +16,20 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.api.support import EXAMPLES, ROOT, RULESETS
-from tests.api.test_crash import STRONG_KEY, free_port
+from tests.api.support import (
+    EXAMPLES,
+    ROOT,
+    RULESETS,
+    STRONG_KEY,
+    free_port,
+    serve_in_background,
+)
 
 SECTION = "### A tour with curl"
 MANUAL = "fill it in Excel"
@@ -53,21 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
     token = riskengine("tokens", "create", "--role", "admin", "--name", "tour",
                        env=env, cwd=home).split()[-1]
     port = free_port()
-    with (home / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from riskengine.cli import main; main()", "serve",
-             "--port", str(port), "--workers", "1"],
-            env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = serve_in_background(env, home, port, "--workers", "1")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError((home / "server.log").read_text()) from None
-                time.sleep(0.1)
         yield f"http://127.0.0.1:{port}/api/v1", token, home
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -21,6 +21,7 @@ from riskengine.audits.models import AuditOutbox
 from riskengine.audits.outbox import Sender, create_subscription
 from riskengine.audits.runner import run_due
 from riskengine.audits.signing import DELIVERY_HEADER, HEADER, verify
+from tests.api.support import free_port
 from tests.audits.support import World, at
 
 D = dt.date
@@ -54,13 +55,6 @@ class Receiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -23,7 +23,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -42,7 +41,7 @@ from urllib.parse import urlencode, urljoin
 
 import pytest
 
-from tests.api.support import BACKENDS, scratch_pg_database
+from tests.api.support import BACKENDS, free_port, scratch_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -328,13 +327,6 @@ def base_python() -> str:
     if found and Path(found).exists():
         return str(found)
     return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,15 @@ def test_tracked_findings_stay_mutable(database: Database, history: str) -> None
 ])
 def test_platform_urls_use_psycopg(given: str, expected: str) -> None:
     assert normalize_url(given) == expected
+
+
+def test_a_submission_reads_and_writes_every_column_of_a_tracked_finding() -> None:
+    """TrackedFinding mirrors the findings table by hand (for typing): a column added to the
+    model must be added there too, or a submission would silently not store it."""
+    from dataclasses import fields
+
+    from riskengine.store.models import Finding
+    from riskengine.store.submissions import TrackedFinding
+
+    assert [f.name for f in fields(TrackedFinding)] == [
+        c.key for c in Finding.__mapper__.column_attrs]
