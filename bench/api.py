@@ -35,7 +35,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / "shared" / "contract" / "examples"
+sys.path.insert(0, str(ROOT))
+
+from tests.shared import EXAMPLES  # noqa: E402
+
 PG_ADMIN = os.environ.get("RISKENGINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGETS = {"throughput": 200.0, "p99_ms_at_4": 40.0, "ratio": 0.7}
 

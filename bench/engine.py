@@ -30,8 +30,7 @@ from bench.floor import compile_floor, evaluate_floor  # noqa: E402
 from riskengine.assessment import Assessor  # noqa: E402
 from riskengine.facts import map_facts  # noqa: E402
 from riskengine.vocabulary import Stage  # noqa: E402
-
-EXAMPLES = ROOT.parent / "shared" / "contract" / "examples"
+from tests.shared import EXAMPLES  # noqa: E402
 
 
 def _example(name: str) -> dict[str, Any]:

@@ -37,7 +37,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-EXAMPLES = ROOT.parent / "shared" / "contract" / "examples"
+from tests.shared import EXAMPLES  # noqa: E402
+
 PG_ADMIN = os.environ.get("RISKENGINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TICK = os.sysconf("SC_CLK_TCK")
 NAMES = ("sales-risky", "sales-ready", "delivery-risky")

@@ -29,9 +29,9 @@ from riskengine.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database, upgrade
 from riskengine.store.tokens import create_token
 from riskengine.workbook import MEDIA_TYPE
+from tests.shared import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / ".." / "shared" / "contract" / "examples"
 RULESETS = Path(os.environ.get("RISKENGINE_RULESETS") or DEFAULT_ROOT)
 PG_ADMIN_URL = os.environ.get("RISKENGINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

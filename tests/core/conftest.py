@@ -14,9 +14,9 @@ from riskengine.assessment import Assessor
 from riskengine.cases import base_checklist
 from riskengine.catalog import DEFAULT_ROOT
 from riskengine.vocabulary import Stage
+from tests.shared import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT.parent / "shared" / "contract" / "examples"
 DATA = Path(__file__).resolve().parent / "data"
 
 

@@ -42,10 +42,11 @@ from urllib.parse import urlencode, urljoin
 import pytest
 
 from tests.api.support import BACKENDS, free_port, scratch_pg_database
+from tests.shared import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
-EXAMPLE = ROOT / ".." / "shared" / "contract" / "examples" / "sales-risky.json"
+EXAMPLE = EXAMPLES / "sales-risky.json"
 INSTANCE = "instance"  # under WORKDIR: the embedded database and its key, the only writable dir
 START_TIMEOUT = 60.0  # seconds for /healthz to answer
 STOP_TIMEOUT = 20.0  # seconds between SIGTERM and SIGKILL

@@ -1,0 +1,38 @@
+"""Where the project's shared folder is: the public contract's examples the tests submit.
+
+The contract is not part of this repository; it sits beside it (`../shared`), which is where
+every checkout of the workspace has it. A clone made elsewhere finds it through the checkout it
+was cloned from (a local `origin`), or through RISKENGINE_SHARED.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _candidates() -> list[Path]:
+    given = os.environ.get("RISKENGINE_SHARED")
+    found = [Path(given)] if given else []
+    found.append(ROOT.parent / "shared")
+    origin = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    if origin and "://" not in origin and Path(origin).is_dir():
+        found.append(Path(origin).resolve().parent / "shared")
+    return found
+
+
+def shared_folder() -> Path:
+    for folder in _candidates():
+        if (folder / "contract" / "examples").is_dir():
+            return folder
+    tried = ", ".join(str(c) for c in _candidates())
+    raise FileNotFoundError(f"the shared folder (contract examples) is not at {tried}; "
+                            "set RISKENGINE_SHARED to it")
+
+
+SHARED = shared_folder()
+EXAMPLES = SHARED / "contract" / "examples"
