@@ -12,11 +12,12 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import audits, auth, bodies, docs, errors, observability, web
+from api import auth, bodies, docs, errors, observability, web
 from api.config import check_secret, from_environment
 from api.openapi import document
 from api.resources import (
     assessments,
+    audits,
     checklists,
     evaluate,
     findings,
@@ -25,15 +26,16 @@ from api.resources import (
     promises,
     reviews,
     rulesets,
+    templates,
 )
 from api.schemas import ErrorSchema
 from api.state import Service
 from riskengine.assessment import Assessor
-from riskengine.ledger import load_ledger
 from riskengine.store.database import Database
+from riskengine.submission import Submissions, load_ledger
 
 BLUEPRINTS = (health, evaluate, projects, checklists, assessments, findings, reviews, promises,
-              rulesets)
+              rulesets, templates)
 
 
 class RiskApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
@@ -69,7 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     database = Database(app.config["DATABASE_URL"], **_pool(app.config))
     app.extensions["riskengine"] = Service(
         assessor=assessor, database=database,
-        ledger=load_ledger(assessor.catalog, root),
+        submissions=Submissions(assessor, load_ledger(assessor.catalog, root)),
         pinned_today=app.config["TODAY"])
     observability.init_app(app)
     auth.init_app(app)

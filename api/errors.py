@@ -10,10 +10,19 @@ from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from riskengine.audits import DeliveryDateUnknown, ScheduleInvalid
-from riskengine.audits import NotFound as AuditNotFound
-from riskengine.errors import ChecklistInvalid, ChecklistUnreadable, RiskEngineError
-from riskengine.store import KeyReused, StaleVersion, StoreError
-from riskengine.store.reviews import AssessmentUnknown, OverrideRefused
+from riskengine.errors import (
+    ChecklistInvalid,
+    ChecklistUnreadable,
+    DatabaseUnavailable,
+    Invalid,
+    KeyReused,
+    NotFound,
+    NotPermitted,
+    Refused,
+    RiskEngineError,
+    StaleVersion,
+    StoreError,
+)
 from riskengine.workbook import WorkbookInvalid
 
 log = logging.getLogger("riskengine.api")
@@ -25,56 +34,51 @@ HTTP_CODES = {
     422: "invalid", 428: "precondition_required", 429: "too_many_requests",
     500: "internal_error", 503: "unavailable",
 }
-# The one table from the exceptions of the core, the store and the audits to HTTP statuses
-# (the first match counts: a subclass before its base).
-STATUSES: dict[type[Exception], int] = {
-    ChecklistInvalid: 422, ChecklistUnreadable: 400, WorkbookInvalid: 422,
-    ScheduleInvalid: 422, DeliveryDateUnknown: 422, AuditNotFound: 404,
-    OverrideRefused: 403, AssessmentUnknown: 404, StaleVersion: 409, KeyReused: 409,
-    StoreError: 409,
-}
 
 
-class ApiError(Exception):
-    """An answer other than success; subclasses fix the status."""
+class ApiError(RiskEngineError):
+    """A refusal only the HTTP layer can make (a header, a role, a body); `headers` go with it."""
 
-    status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, details: Mapping[str, list[str]] | None = None,
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None,
                  code: str | None = None, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message, self.details = message, dict(details or {})
-        self.code = code or self.code
+        super().__init__(message, details, code)
         self.headers = dict(headers or {})
 
 
 class Unauthorized(ApiError):
-    status, code = 401, "unauthorized"
+    code = "unauthorized"
 
 
 class Forbidden(ApiError):
-    status, code = 403, "forbidden"
-
-
-class NotFound(ApiError):
-    status, code = 404, "not_found"
+    code = "forbidden"
 
 
 class Conflict(ApiError):
-    status, code = 409, "conflict"
+    code = "conflict"
 
 
 class PreconditionFailed(ApiError):
-    status, code = 412, "precondition_failed"
+    code = "precondition_failed"
 
 
-class Invalid(ApiError):
-    status, code = 422, "invalid"
+__all__ = ["ApiError", "Conflict", "Forbidden", "Invalid", "NotFound", "PreconditionFailed",
+           "Unauthorized", "status_of"]
+
+# The one table from riskengine's errors to HTTP statuses (the first match counts: a subclass
+# before its base).
+STATUSES: dict[type[Exception], int] = {
+    Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
+    Invalid: 422, ApiError: 400,
+    ChecklistInvalid: 422, ChecklistUnreadable: 400, WorkbookInvalid: 422,
+    ScheduleInvalid: 422, DeliveryDateUnknown: 422, StaleVersion: 409, KeyReused: 409,
+    StoreError: 409, DatabaseUnavailable: 503, NotPermitted: 403, Refused: 409,
+}
 
 
 def error_response(status: int, code: str, message: str,
-                   details: Mapping[str, list[str]] | None = None,
+                   details: Mapping[str, Any] | None = None,
                    headers: Mapping[str, str] | None = None) -> Response:
     body = {"error": {"code": code, "message": message, "details": dict(details or {}),
                       "request_id": g.get("request_id", "")}}
@@ -119,20 +123,19 @@ def handle_http(error: HTTPException) -> Response:
     return error_response(status, HTTP_CODES.get(status, "error"), str(message), details, headers)
 
 
-def handle_api(error: ApiError) -> Response:
-    return error_response(error.status, error.code, error.message, error.details, error.headers)
-
-
 def status_of(error: Exception) -> int:
-    """Return the HTTP status of an exception of the core, the store or the audits."""
+    """Return the HTTP status of one of riskengine's errors."""
     return next((s for t, s in STATUSES.items() if isinstance(error, t)), 500)
 
 
-def handle_domain(error: RiskEngineError | StoreError) -> Response:
+def handle_domain(error: RiskEngineError) -> Response:
     status = status_of(error)
     if status >= 500:
         log.error("request failed: %s", error, extra={"request_id": g.get("request_id")})
-    return error_response(status, error.code, error.message, error.details)
+    headers = dict(getattr(error, "headers", {}) or {})
+    if isinstance(error, DatabaseUnavailable):
+        headers.setdefault("Retry-After", "5")
+    return error_response(status, error.code, error.message, error.details, headers)
 
 
 def handle_unexpected(error: Exception) -> Response:
@@ -142,7 +145,5 @@ def handle_unexpected(error: Exception) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(ApiError, handle_api)
     app.register_error_handler(RiskEngineError, handle_domain)
-    app.register_error_handler(StoreError, handle_domain)
     app.register_error_handler(Exception, handle_unexpected)

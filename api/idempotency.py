@@ -15,7 +15,7 @@ from api.auth import current
 from api.bodies import body
 from api.errors import ApiError
 from api.state import service
-from riskengine.store.idempotency import claim, complete
+from riskengine.idempotency import run_once
 from riskengine.workbook import MEDIA_TYPE
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -58,10 +58,9 @@ def run_write(work: Work) -> Response:
                        {"Idempotency-Key": ["1 to 255 visible ASCII characters"]})
     token_id = current().token_id
     with database.write() as session:
-        replay = claim(session, token_id, key, _fingerprint())
-        if replay is not None:
-            return json_response(replay.body, replay.status, {"Idempotent-Replayed": "true"})
-        status, answer = work(session)
-        text = dump(answer)
-        complete(session, token_id, key, status, text)
-    return json_response(text, status)
+        def once() -> tuple[int, str]:
+            status, answer = work(session)
+            return status, dump(answer)
+        done = run_once(session, token_id, key, _fingerprint(), once)
+    headers = {"Idempotent-Replayed": "true"} if done.replayed else None
+    return json_response(done.body, done.status, headers)

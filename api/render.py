@@ -11,7 +11,7 @@ from flask import request
 from riskengine.assessment import Assessment, RulesetRef
 from riskengine.catalog import Catalog, Rule, Ruleset
 from riskengine.findings import Finding
-from riskengine.gate import decide_gate, is_open
+from riskengine.ruleset import GatePolicy
 from riskengine.store import models as m
 from riskengine.store.records import finding_from_record
 from riskengine.store.submissions import TrackedFinding
@@ -50,22 +50,21 @@ def finding_body(row: m.Finding, project_code: str, waiver: m.Waiver | None, tod
     body.update({
         "id": row.id, "version": row.version, "notes": row.notes, "project_code": project_code,
         "stage": row.stage, "waiver": waiver_body(waiver, today) if waiver else None,
-        "overdue": finding.due_date < today and is_open(finding, today),
+        "overdue": finding.overdue_on(today),
     })
     return body
 
 
 def assessment_body(row: m.Assessment, project_code: str, findings: Sequence[Finding],
                     tracked: Mapping[str, m.Finding | TrackedFinding],
-                    waivers: Mapping[str, m.Waiver],
-                    today: dt.date, lang: Lang, latest_number: int | None = None
-                    ) -> dict[str, Any]:
+                    waivers: Mapping[str, m.Waiver], today: dt.date, lang: Lang,
+                    policy: GatePolicy, latest_number: int | None = None) -> dict[str, Any]:
     """A stored assessment, its findings carrying their current statuses, its gate decided
     today; `findings` are the row's findings in order (rebuilt, or the core's own)."""
-    core = Assessment(
+    core = Assessment.judged(
         project_code=project_code, stage=Stage(row.stage), as_of=row.as_of,
-        rulesets=tuple(RulesetRef(**r) for r in row.rulesets), findings=tuple(findings),
-        gate=decide_gate(findings, today), id=row.id)
+        rulesets=tuple(RulesetRef(**r) for r in row.rulesets), findings=findings,
+        today=today, policy=policy, id=row.id)
     body = core.to_dict(lang)
     for item, entry in zip(body["findings"], row.findings, strict=True):
         tracked_row = tracked[entry["finding_id"]]

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from riskengine.assessment import Assessor
-from riskengine.ledger import Ledger
 from riskengine.store.database import Database
+from riskengine.submission import Submissions
+from riskengine.vocabulary import Stage
+from riskengine.workbook import write_template
 
 
 @dataclass
 class Service:
     assessor: Assessor
     database: Database
-    ledger: Ledger
+    submissions: Submissions
     pinned_today: dt.date | None = None
+
+    templates: dict[Stage, bytes] = field(default_factory=dict)
+
+    def template(self, stage: Stage) -> bytes:
+        """Return a stage's empty Excel template, built once (the catalogue does not change)."""
+        if stage not in self.templates:
+            self.templates[stage] = write_template(self.assessor.catalog, stage)
+        return self.templates[stage]
 
     def today(self) -> dt.date:
         """The date waivers and due dates are judged against (UTC, unless a test pins it)."""

@@ -41,9 +41,10 @@ from riskengine.audits.schedule import make_rule  # noqa: E402
 from riskengine.cases import base_checklist  # noqa: E402
 from riskengine.catalog import DEFAULT_ROOT  # noqa: E402
 from riskengine.store import Actor  # noqa: E402
+from riskengine.store import models as m  # noqa: E402
 from riskengine.store.database import Database, upgrade  # noqa: E402
 from riskengine.store.projects import create_project  # noqa: E402
-from riskengine.store.submissions import submit  # noqa: E402
+from riskengine.submission import Submissions  # noqa: E402
 from riskengine.vocabulary import Stage  # noqa: E402
 
 PG_ADMIN = os.environ.get("RISKENGINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -73,6 +74,7 @@ def populate(database: Database, assessor: Assessor, policy: AuditPolicy, projec
              offset: int) -> None:
     base: dict[str, Any] = json.loads(json.dumps(base_checklist(DEFAULT_ROOT, Stage.DELIVERY),
                                                  default=str))
+    submissions = Submissions.of(assessor)
     for number in range(projects):
         code = f"BENCH-{offset + number:05d}"
         with database.write() as session:
@@ -82,9 +84,9 @@ def populate(database: Database, assessor: Assessor, policy: AuditPolicy, projec
                 raw["milestones"]["contract_delivery_date"] = DELIVERY.isoformat()
                 if number % 4 == 1:
                     raw["checks"]["major_quality_hazards_open"] = 1
-                done = submit(session, assessor.assess(raw), json.dumps(raw), {},
-                              Actor("bench"), DELIVERY)
-                project = done.project
+                done = submissions.submit(session, submissions.receive(raw), Actor("bench"),
+                                          DELIVERY)
+                project = session.get(m.Project, done.row.assessment.project_id)
             else:
                 project = create_project(session, code, code, None, Actor("bench"))
                 session.flush()
@@ -117,7 +119,7 @@ def timed_pass(url: str, evaluator: AuditEvaluator, workers: int) -> tuple[int, 
 
 def bench(backend: str, projects: int, workers: list[int], assessor: Assessor,
           policy: AuditPolicy) -> None:
-    evaluator = AuditEvaluator(assessor, policy)
+    evaluator = AuditEvaluator(Submissions.of(assessor), policy)
     for count in workers:
         with scratch(backend) as url:
             database = Database(url)

@@ -10,11 +10,11 @@ from typing import Any
 
 from riskengine.catalog import DEFAULT_ROOT, Catalog, load_catalog
 from riskengine.checklist import ChecklistValidator
-from riskengine.compiler import compile_ruleset
 from riskengine.engine import Engine
 from riskengine.facts import map_facts
 from riskengine.findings import Finding, FindingBuilder
-from riskengine.gate import Gate, decide_gate, summarize
+from riskengine.gate import DEFAULT_POLICY, Gate, decide_gate, summarize
+from riskengine.ruleset import GatePolicy
 from riskengine.vocabulary import Lang, Stage
 
 
@@ -39,10 +39,21 @@ class Assessment:
     id: str | None = None
     decided_on: dt.date | None = None  # the day the gate was decided; as_of when None
 
-    def regate(self, findings: Sequence[Finding], today: dt.date) -> Assessment:
+    @classmethod
+    def judged(cls, *, project_code: str, stage: Stage, as_of: dt.date,
+               rulesets: tuple[RulesetRef, ...], findings: Sequence[Finding], today: dt.date,
+               policy: GatePolicy, id: str | None = None) -> Assessment:
+        """Return a stored assessment, its findings carrying their current statuses, its gate
+        decided `today`."""
+        return cls(project_code=project_code, stage=stage, as_of=as_of, rulesets=rulesets,
+                   findings=tuple(findings), gate=decide_gate(findings, today, policy), id=id,
+                   decided_on=today)
+
+    def regate(self, findings: Sequence[Finding], today: dt.date,
+               policy: GatePolicy = DEFAULT_POLICY) -> Assessment:
         """Return this assessment with findings carrying stored statuses, its gate decided anew."""
-        return replace(self, findings=tuple(findings), gate=decide_gate(findings, today),
-                       decided_on=today)
+        return replace(self, findings=tuple(findings),
+                       gate=decide_gate(findings, today, policy), decided_on=today)
 
     def to_dict(self, lang: Lang = Lang.ZH) -> dict[str, Any]:
         """Return the contract's assessment object (no `id` when it was not stored)."""
@@ -66,8 +77,7 @@ class Assessor:
         self.validator = ChecklistValidator(catalog)
         self.check_types = {stage: {k: c.type for k, c in catalog.checks(stage).items()}
                             for stage in Stage}
-        self.engine = Engine([compile_ruleset(r, self.check_types[r.stage])
-                              for r in catalog.rulesets])
+        self.engine = Engine([catalog.compiled[r.id] for r in catalog.rulesets])
         self.refs = {stage: tuple(RulesetRef(r.id, r.version, r.content_hash)
                                   for r in catalog.for_stage(stage)) for stage in Stage}
 
@@ -93,4 +103,4 @@ class Assessor:
         return Assessment(
             project_code=checklist["project"]["code"], stage=stage, as_of=as_of,
             rulesets=self.refs[stage], findings=tuple(findings),
-            gate=decide_gate(findings, as_of))
+            gate=decide_gate(findings, as_of, self.catalog.policy.gate))

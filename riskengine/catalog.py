@@ -4,151 +4,44 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
+from riskengine.compiler import RuleProblem, check_rule, compile_ruleset
 from riskengine.errors import RulesetInvalid
-from riskengine.vocabulary import MILESTONES, Category, CheckType, Lang, Owner, Severity, Stage
+from riskengine.rulefiles import StrictSchema, one_of, problem_lines, read_rule_file, texts
+from riskengine.ruleset import (
+    Catalog,
+    CheckSpec,
+    Due,
+    FindingPolicy,
+    GatePolicy,
+    Parameter,
+    Policy,
+    Requirement,
+    Rule,
+    Ruleset,
+    StagePolicy,
+    Text,
+)
+from riskengine.vocabulary import MILESTONES, Category, CheckType, Owner, Severity, Stage
 
-Text = Mapping[str, str]
+__all__ = ["DEFAULT_ROOT", "Catalog", "CheckSpec", "Due", "Parameter", "Policy", "Requirement",
+           "Rule", "Ruleset", "StagePolicy", "Text", "load_catalog", "load_policy"]
 # An installed package has no rulesets beside it: deployments point RISKENGINE_RULESETS at them.
 DEFAULT_ROOT = Path(os.environ.get("RISKENGINE_RULESETS")
                     or Path(__file__).resolve().parent.parent / "rulesets")
 _RULE_ID = r"^(SALES|DELIVERY)-[A-Z0-9]+(-[A-Z0-9]+)*-\d{3}$"
 
 
-@dataclass(frozen=True)
-class Requirement:
-    """A fact a rule cannot decide without; `when` limits it to some cases."""
-
-    path: str
-    when: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Due:
-    milestones: tuple[str, ...]
-    lead_days: int
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    ruleset_id: str
-    title: Text
-    category: Category
-    severity: Severity
-    blocking: bool
-    owner: Owner
-    support: tuple[Owner, ...]
-    due: Due
-    source: Text
-    catalogue: tuple[str, ...]
-    for_each: str | None
-    subject: str | None
-    when: Mapping[str, Any]
-    requires: tuple[Requirement, ...]
-    evidence: tuple[str, ...]
-    message: Text
-    action: Text
-
-
-@dataclass(frozen=True)
-class Parameter:
-    value: Any
-    unit: str
-    description: Text
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    type: CheckType
-    description: Text
-
-
-@dataclass(frozen=True)
-class Ruleset:
-    id: str
-    version: str
-    stage: Stage
-    title: Text
-    parameters: Mapping[str, Parameter]
-    checks: Mapping[str, CheckSpec]
-    rules: tuple[Rule, ...]
-    path: Path
-    content_hash: str
-
-    @property
-    def topic(self) -> str:
-        return self.id.split(".", 1)[1]
-
-
-@dataclass(frozen=True)
-class StagePolicy:
-    label: Text
-    due_milestones: tuple[str, ...]
-    default_lead_days: int
-
-
-@dataclass(frozen=True)
-class Policy:
-    escalation: Mapping[Severity, str]
-    rank: Mapping[Severity, int]
-    stages: Mapping[Stage, StagePolicy]
-    incomplete: Mapping[str, Text]
-    labels: Mapping[str, Mapping[str, Text]]
-
-    def label(self, group: str, value: str, lang: Lang) -> str:
-        """Return the label of a vocabulary value, or the value itself when none is defined."""
-        text = self.labels.get(group, {}).get(value)
-        return text[lang] if text else value
-
-
-@dataclass(frozen=True)
-class Catalog:
-    policy: Policy
-    rulesets: tuple[Ruleset, ...]
-
-    def for_stage(self, stage: Stage) -> tuple[Ruleset, ...]:
-        return tuple(r for r in self.rulesets if r.stage == stage)
-
-    def rules(self, stage: Stage | None = None) -> Iterator[Rule]:
-        for ruleset in self.rulesets:
-            if stage is None or ruleset.stage == stage:
-                yield from ruleset.rules
-
-    def rule(self, rule_id: str) -> Rule | None:
-        return next((r for r in self.rules() if r.id == rule_id), None)
-
-    def ruleset(self, ruleset_id: str) -> Ruleset | None:
-        return next((r for r in self.rulesets if r.id == ruleset_id), None)
-
-    def checks(self, stage: Stage) -> dict[str, CheckSpec]:
-        """Return every `checks` key the rulesets of a stage declare."""
-        out: dict[str, CheckSpec] = {}
-        for ruleset in self.for_stage(stage):
-            out.update(ruleset.checks)
-        return out
-
-
-def _text() -> fields.Dict:
-    return fields.Dict(keys=fields.String(validate=validate.OneOf([lang.value for lang in Lang])),
-                       values=fields.String(validate=validate.Length(min=1)), required=True,
-                       validate=validate.Length(equal=len(Lang)))
-
-
-def _enum(values: Any) -> validate.OneOf:
-    return validate.OneOf([v.value for v in values])
-
-
-class _StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
+_text = texts
+_enum = one_of
+_StrictSchema = StrictSchema
+_flatten = problem_lines
 
 
 class _DueSchema(_StrictSchema):
@@ -197,20 +90,6 @@ class _RulesetSchema(_StrictSchema):
     checks = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]*$")),
                          values=fields.Nested(_CheckSchema), load_default=dict)
     rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=200))
-
-
-def _flatten(messages: Any, prefix: str = "") -> Iterator[str]:
-    """Yield marshmallow's nested error messages as `path: message` lines."""
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        yield from (f"{prefix}: {m}" if prefix else m for m in messages)
-    elif isinstance(messages, list):
-        for item in messages:
-            yield from _flatten(item, prefix)
-    else:
-        yield f"{prefix}: {messages}"
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -296,30 +175,75 @@ def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[str]]) -> 
         rules=tuple(rules), path=path, content_hash=hashlib.sha256(content).hexdigest()[:16])
 
 
-def load_policy(path: Path) -> Policy:
-    """Load policy.yaml: escalation by severity, stage due-date defaults, labels, texts."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        severities = {Severity(k): v for k, v in raw["severities"].items()}
-        stages = {Stage(k): StagePolicy(v["label"], tuple(v["due_milestones"]),
-                                        int(v["default_lead_days"]))
-                  for k, v in raw["stages"].items()}
-        missing = [s.value for s in Severity if s not in severities] + [
-            s.value for s in Stage if s not in stages]
+class _SeveritySchema(_StrictSchema):
+    rank = fields.Integer(required=True, strict=True)
+    escalation = fields.String(required=True, validate=validate.Length(min=1))
+    label = _text()
+
+
+class _StageSchema(_StrictSchema):
+    label = _text()
+    due_milestones = fields.List(fields.String(validate=validate.OneOf(MILESTONES)),
+                                 required=True, validate=validate.Length(min=1))
+    default_lead_days = fields.Integer(required=True, strict=True,
+                                       validate=validate.Range(min=0, max=3650))
+
+
+class _IncompleteSchema(_StrictSchema):
+    title = _text()
+    message = _text()
+    action = _text()
+
+
+class _GateSchema(_StrictSchema):
+    conditional_severities = fields.List(fields.String(validate=_enum(Severity)),
+                                         load_default=lambda: [Severity.HIGH.value])
+
+
+class _FindingsSchema(_StrictSchema):
+    max_waiver_days = fields.Integer(strict=True, load_default=366,
+                                     validate=validate.Range(min=1, max=3650))
+
+
+def _every(enum: Any) -> Any:
+    def check(value: Mapping[str, Any]) -> None:
+        missing = [e.value for e in enum if e.value not in value]
         if missing:
-            raise KeyError(f"missing entries: {missing}")
-        return Policy(
-            escalation={k: str(v["escalation"]) for k, v in severities.items()},
-            rank={k: int(v["rank"]) for k, v in severities.items()},
-            stages=stages, incomplete=raw["incomplete"], labels=raw["labels"])
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as error:
-        raise RulesetInvalid("policy file is invalid", {str(path): [repr(error)]}) from error
+            raise ValidationError(f"missing entries: {missing}")
+    return check
+
+
+class _PolicySchema(_StrictSchema):
+    severities = fields.Dict(keys=fields.String(validate=_enum(Severity)),
+                             values=fields.Nested(_SeveritySchema), required=True,
+                             validate=_every(Severity))
+    stages = fields.Dict(keys=fields.String(validate=_enum(Stage)),
+                         values=fields.Nested(_StageSchema), required=True, validate=_every(Stage))
+    incomplete = fields.Nested(_IncompleteSchema, required=True)
+    gate = fields.Nested(_GateSchema, load_default=lambda: _GateSchema().load({}))
+    findings = fields.Nested(_FindingsSchema, load_default=lambda: _FindingsSchema().load({}))
+    labels = fields.Dict(keys=fields.String(), values=fields.Dict(
+        keys=fields.String(), values=_text()), required=True)
+
+
+def load_policy(path: Path) -> Policy:
+    """Load policy.yaml: escalation by severity, stage due-date defaults, the gate's and the
+    findings' limits, labels, texts; a bad file is refused with every problem at its path."""
+    data, _ = read_rule_file(path, _PolicySchema())
+    severities = {Severity(k): v for k, v in data["severities"].items()}
+    return Policy(
+        escalation={k: v["escalation"] for k, v in severities.items()},
+        rank={k: v["rank"] for k, v in severities.items()},
+        stages={Stage(k): StagePolicy(v["label"], tuple(v["due_milestones"]),
+                                      v["default_lead_days"])
+                for k, v in data["stages"].items()},
+        incomplete=data["incomplete"], labels=data["labels"],
+        gate=GatePolicy(frozenset(Severity(s) for s in data["gate"]["conditional_severities"])),
+        findings=FindingPolicy(data["findings"]["max_waiver_days"]))
 
 
 def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
     """Load every ruleset under `root`; raise RulesetInvalid listing every problem of every file."""
-    from riskengine.compiler import check_rule  # the compiler validates conditions
-
     policy = load_policy(root / "policy.yaml")
     problems: dict[str, list[str]] = {}
     rulesets: list[Ruleset] = []
@@ -330,12 +254,7 @@ def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
             ruleset = load_ruleset(path, policy, problems)
             if ruleset is not None:
                 rulesets.append(ruleset)
-    catalog = Catalog(policy, tuple(rulesets))
-    for ruleset in rulesets:
-        checks = {k: v.type for k, v in catalog.checks(ruleset.stage).items()}
-        for rule in ruleset.rules:
-            for problem in check_rule(rule, ruleset, checks):
-                problems.setdefault(f"{ruleset.path}: {rule.id}", []).append(problem)
+    compiled = _compile(Catalog(policy, tuple(rulesets)), problems)
     _check_declared_checks(rulesets, problems)
     seen: dict[str, str] = {}
     for ruleset in rulesets:
@@ -346,7 +265,22 @@ def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
             seen[rule.id] = str(ruleset.path)
     if problems:
         raise RulesetInvalid(f"{len(problems)} ruleset location(s) have problems", problems)
-    return catalog
+    return Catalog(policy, tuple(rulesets), compiled)
+
+
+def _compile(catalog: Catalog, problems: dict[str, list[str]]) -> dict[str, Any]:
+    """Compile each ruleset once; a ruleset that does not compile is compiled rule by rule,
+    to name every rule that does not fit the language."""
+    compiled: dict[str, Any] = {}
+    for ruleset in catalog.rulesets:
+        checks = {k: v.type for k, v in catalog.checks(ruleset.stage).items()}
+        try:
+            compiled[ruleset.id] = compile_ruleset(ruleset, checks)
+        except RuleProblem:
+            for rule in ruleset.rules:
+                for problem in check_rule(rule, ruleset, checks):
+                    problems.setdefault(f"{ruleset.path}: {rule.id}", []).append(problem)
+    return compiled
 
 
 def _check_declared_checks(rulesets: list[Ruleset], problems: dict[str, list[str]]) -> None:

@@ -1,8 +1,14 @@
-"""The one exception root of riskengine and its documented subclasses."""
+"""The one exception root of riskengine and its documented subclasses.
+
+Every error the core, the store, the audits and the API raise on purpose is a `RiskEngineError`
+with a `code` and structured `details`; `api.errors.STATUSES` is the one table that gives each
+its HTTP status.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from typing import Any
 
 
 class RiskEngineError(Exception):
@@ -10,15 +16,20 @@ class RiskEngineError(Exception):
 
     code = "riskengine_error"
 
-    def __init__(self, message: str, details: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None,
+                 code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.details: dict[str, list[str]] = {k: list(v) for k, v in (details or {}).items()}
+        self.details: dict[str, Any] = {
+            k: list(v) if isinstance(v, list | tuple) else v for k, v in (details or {}).items()}
+        if code is not None:
+            self.code = code
 
     def __str__(self) -> str:
         lines = [self.message]
         for path, problems in sorted(self.details.items()):
-            lines.extend(f"  {path}: {problem}" for problem in problems)
+            items = problems if isinstance(problems, list) else [problems]
+            lines.extend(f"  {path}: {problem}" for problem in items)
         return "\n".join(lines)
 
 
@@ -34,8 +45,15 @@ class ChecklistUnreadable(RiskEngineError):
     code = "unreadable"
 
 
+class WorkbookInvalid(RiskEngineError):
+    """A checklist read from tables (an uploaded workbook, a web form) is unreadable or its
+    values break the contract; details are keyed by cell (`offsite_factors!C4`) or sheet."""
+
+    code = "invalid_workbook"
+
+
 class RulesetInvalid(RiskEngineError):
-    """A ruleset file failed to load; details map `file[: rule]` to its problems."""
+    """A rule file failed to load; details map `file[: rule]` to its problems."""
 
     code = "invalid_ruleset"
 
@@ -44,3 +62,47 @@ class EvaluationError(RiskEngineError):
     """The rule engine failed; an assessment is never produced from a failed evaluation."""
 
     code = "evaluation_failed"
+
+
+class NotFound(RiskEngineError):
+    """What was asked for does not exist, or is not the caller's to see."""
+
+    code = "not_found"
+
+
+class Invalid(RiskEngineError):
+    """A request the domain cannot take as asked; details name each field and what is allowed."""
+
+    code = "invalid"
+
+
+class Refused(RiskEngineError):
+    """A change the domain's rules do not allow (a transition, a waiver, a review)."""
+
+    code = "refused"
+
+
+class NotPermitted(Refused):
+    """The caller's role or department may not do this."""
+
+    code = "forbidden"
+
+
+class StoreError(RiskEngineError):
+    """A write the data refuses; `code` says which refusal, `details` what is allowed."""
+
+    code = "conflict"
+
+
+class StaleVersion(StoreError):
+    code = "version_mismatch"
+
+
+class KeyReused(StoreError):
+    code = "idempotency_key_reused"
+
+
+class DatabaseUnavailable(RiskEngineError):
+    """The database did not answer; the request may be retried once it is back."""
+
+    code = "database_unavailable"

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from riskengine.catalog import Catalog, Due, Policy, Rule, Ruleset
 from riskengine.engine import Match
 from riskengine.facts import FactSet, Subject
-from riskengine.vocabulary import Category, FindingStatus, Lang, Owner, Severity
+from riskengine.ruleset import Catalog, Due, Policy, Rule, Ruleset
+from riskengine.vocabulary import ACTIVE_STATUSES, Category, FindingStatus, Lang, Owner, Severity
 
 _MISSING = object()
 
@@ -47,6 +47,19 @@ class Finding:
                     ) -> Finding:
         return replace(self, status=status, waiver_expires=waiver_expires)
 
+    def waiver_holds(self, today: dt.date) -> bool:
+        """Whether it is waived by a waiver that has not expired by `today`."""
+        return (self.status is FindingStatus.WAIVED and self.waiver_expires is not None
+                and self.waiver_expires >= today)
+
+    def open_on(self, today: dt.date) -> bool:
+        """Whether it counts as open on `today`: worked on, or waived by a lapsed waiver."""
+        return self.status in ACTIVE_STATUSES or (
+            self.status is FindingStatus.WAIVED and not self.waiver_holds(today))
+
+    def overdue_on(self, today: dt.date) -> bool:
+        return self.due_date < today and self.open_on(today)
+
     def to_dict(self, lang: Lang = Lang.ZH) -> dict[str, Any]:
         """Return the finding as the contract's JSON object, texts in `lang`."""
         text = self.texts[lang]
@@ -60,6 +73,25 @@ class Finding:
             "source": text.source, "fingerprint": self.fingerprint, "status": self.status.value,
             **self.extra,
         }
+
+
+def raise_finding(rule: Rule, policy: Policy, *, subject: str, evidence: Mapping[str, Any],
+                  texts: Mapping[Lang, FindingText], due: dt.date, identity: str,
+                  category: Category | None = None, print_rule: str | None = None) -> Finding:
+    """The one factory of findings, for the rules, the promise ledger and the audits: the
+    rule's severity, owners and blocking flag, the policy's escalation, a stable fingerprint
+    of (`print_rule` or the rule's id, the subject's identity)."""
+    return Finding(
+        rule_id=rule.id, ruleset=rule.ruleset_id, category=category or rule.category,
+        severity=rule.severity, blocking=rule.blocking, subject=subject, evidence=evidence,
+        owner=rule.owner, support=rule.support, due_date=due,
+        escalation=policy.escalation[rule.severity],
+        fingerprint=fingerprint(print_rule or rule.id, identity), texts=texts)
+
+
+def sort_findings(findings: Iterable[Finding], policy: Policy) -> list[Finding]:
+    """Return findings in the one order every output uses (`Policy.sort_key`)."""
+    return sorted(findings, key=policy.sort_key)
 
 
 def fingerprint(rule_id: str, subject_identity: str) -> str:
@@ -218,9 +250,7 @@ class FindingBuilder:
             if kept is None or self.outranks(found, kept):
                 missing[found.subject] = found
         findings.extend(missing.values())
-        rank = self.catalog.policy.rank
-        return sorted(findings, key=lambda f: (-rank[f.severity], not f.blocking, f.owner.value,
-                                               f.rule_id, f.subject))
+        return sort_findings(findings, self.catalog.policy)
 
     def outranks(self, one: Finding, other: Finding) -> bool:
         rank = self.catalog.policy.rank
@@ -250,8 +280,9 @@ class FindingBuilder:
         texts = _Texts({"title": rule.title, "message": rule.message, "action": rule.action},
                        values, rule.source, self.catalog.policy)
         identity = subject.identity if subject.path != "checklist" else path
-        return self.assemble(rule, rule.category, path, evidence, texts,
-                             fingerprint(rule.id, identity))
+        return raise_finding(rule, self.catalog.policy, subject=path, evidence=evidence,
+                             texts=texts, due=due_date(rule.due, self.checklist),
+                             identity=identity)
 
     def missing(self, rule: Rule, subject: Subject, path: str) -> Finding:
         full, identity = _owner_of(subject, path)
@@ -259,14 +290,7 @@ class FindingBuilder:
         values = {"path": full, "rule_title": dict(rule.title)}
         texts = _Texts({k: templates[k] for k in ("title", "message", "action")}, values,
                        rule.source, self.catalog.policy)
-        return self.assemble(rule, Category.INFORMATION, full, {path: None}, texts,
-                             fingerprint("missing", identity))
-
-    def assemble(self, rule: Rule, category: Category, subject: str, evidence: dict[str, Any],
-                 texts: Mapping[Lang, FindingText], print_: str) -> Finding:
-        return Finding(
-            rule_id=rule.id, ruleset=rule.ruleset_id, category=category,
-            severity=rule.severity, blocking=rule.blocking, subject=subject, evidence=evidence,
-            owner=rule.owner, support=rule.support, due_date=due_date(rule.due, self.checklist),
-            escalation=self.catalog.policy.escalation[rule.severity], fingerprint=print_,
-            texts=texts)
+        return raise_finding(rule, self.catalog.policy, subject=full, evidence={path: None},
+                             texts=texts, due=due_date(rule.due, self.checklist),
+                             identity=identity, category=Category.INFORMATION,
+                             print_rule="missing")

@@ -1,4 +1,8 @@
-"""Decide the gate from findings and their statuses, and summarise them."""
+"""Decide the gate from findings and their statuses; what a gate decided today implies.
+
+The one place a gate is decided: submissions, gate reviews, project listings, pages, reports
+and audit runs all call `decide_gate` (or `Assessment.regate`, which does).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskengine.findings import Finding
-from riskengine.vocabulary import FindingStatus, GateDecision, Severity
+from riskengine.ruleset import GatePolicy
+from riskengine.vocabulary import ACTIVE_STATUSES, GateDecision, Severity
 
-ACTIVE = frozenset({FindingStatus.OPEN, FindingStatus.IN_PROGRESS})
+ACTIVE = ACTIVE_STATUSES
+
+
+DEFAULT_POLICY = GatePolicy()
 
 
 @dataclass(frozen=True)
@@ -25,26 +33,32 @@ class Gate:
 
 def waiver_holds(finding: Finding, today: dt.date) -> bool:
     """Return whether a finding is waived by a waiver that has not expired by `today`."""
-    return (finding.status is FindingStatus.WAIVED and finding.waiver_expires is not None
-            and finding.waiver_expires >= today)
+    return finding.waiver_holds(today)
 
 
 def is_open(finding: Finding, today: dt.date) -> bool:
     """An expired waiver no longer counts: the finding is open again for every gate."""
-    return finding.status in ACTIVE or (
-        finding.status is FindingStatus.WAIVED and not waiver_holds(finding, today))
+    return finding.open_on(today)
 
 
-def decide_gate(findings: Sequence[Finding], today: dt.date) -> Gate:
-    """Fail on an open unwaived blocking finding; conditional on an open high or a waived
-    blocking one; pass otherwise (risk catalogue, "Severity, escalation, gate")."""
+def decide_gate(findings: Sequence[Finding], today: dt.date,
+                policy: GatePolicy = DEFAULT_POLICY) -> Gate:
+    """Fail on an open unwaived blocking finding; conditional on an open finding of a
+    conditional severity (high) or a waived blocking one; pass otherwise (risk catalogue,
+    "Severity, escalation, gate")."""
     blocking = tuple(f.fingerprint for f in findings if f.blocking and is_open(f, today))
     if blocking:
         return Gate(GateDecision.FAIL, blocking)
     conditional = any(
-        (f.severity is Severity.HIGH and is_open(f, today))
+        (f.severity in policy.conditional_severities and is_open(f, today))
         or (f.blocking and waiver_holds(f, today)) for f in findings)
     return Gate(GateDecision.CONDITIONAL if conditional else GateDecision.PASS, ())
+
+
+def gate_changes_on(findings: Iterable[Finding], today: dt.date) -> dt.date | None:
+    """Return the first day a gate decided today may change by itself: a waiver lapsing."""
+    holding = [f.waiver_expires for f in findings if f.waiver_expires and waiver_holds(f, today)]
+    return min(holding) + dt.timedelta(days=1) if holding else None
 
 
 def summarize(findings: Iterable[Finding], today: dt.date) -> dict[str, dict[str, int]]:

@@ -3,40 +3,32 @@
 A single checklist cannot show that a promise went missing between stages, so the rule engine
 cannot raise this finding; the ledger does, from `rulesets/ledger.yaml` (id, texts, owner and
 severity are data there) and with the core's own Finding, fingerprint and due-date functions.
-Everything here is a pure function of checklists; the store reads them (`store.promises`), and
-the API's submissions and the scheduled audits both judge a delivery checklist through `gaps`.
+Everything here is a pure function of checklists; the store reads the mentions
+(`store.promises`), and the core's submission (`riskengine.submission`), which every entry
+point and the scheduled audits call, judges a delivery checklist through `gaps`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from marshmallow import fields, validate
 
-from riskengine.assessment import Assessment, RulesetRef
-from riskengine.catalog import DEFAULT_ROOT, Catalog, Due, Rule
+from riskengine.assessment import RulesetRef
+from riskengine.catalog import DEFAULT_ROOT
 from riskengine.errors import RulesetInvalid
-from riskengine.findings import Finding, FindingText, due_date, fingerprint
-from riskengine.gate import decide_gate
-from riskengine.vocabulary import Category, Lang, Owner, Severity, Stage
+from riskengine.findings import Finding, FindingText, due_date, fingerprint, raise_finding
+from riskengine.mentions import Mention
+from riskengine.rulefiles import StrictSchema, one_of, read_rule_file, texts
+from riskengine.ruleset import Catalog, Due, Rule, bare_rule
+from riskengine.vocabulary import MILESTONES, Category, Lang, Owner, Severity, Stage
 
 FILE_NAME = "ledger.yaml"
 _EVIDENCE = ("id", "kind", "channel", "status", "due_date")
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A promise as one checklist states it."""
-
-    checklist_id: str
-    stage: str
-    number: int
-    as_of: str
-    promise: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -72,20 +64,10 @@ class Ledger:
             texts[lang] = FindingText(
                 title=self.rule.title[lang], message=self.rule.message[lang].format_map(values),
                 action=self.rule.action[lang], source=self.rule.source[lang])
-        return Finding(
-            rule_id=self.rule.id, ruleset=self.rule.ruleset_id, category=self.rule.category,
-            severity=self.rule.severity, blocking=self.rule.blocking,
-            subject=self.identity(str(promise["id"])), evidence=evidence, owner=self.rule.owner,
-            support=self.rule.support, due_date=due_date(self.rule.due, delivery),
-            escalation=policy.escalation[self.rule.severity],
-            fingerprint=self.fingerprint(str(promise["id"])), texts=texts)
-
-
-def mentions_in(checklist_id: str, stage: str, number: int, as_of: str,
-                checklist: Mapping[str, Any]) -> list[Mention]:
-    """Return the promises one checklist states, as mentions."""
-    return [Mention(checklist_id, stage, number, as_of, promise)
-            for promise in checklist.get("promises") or []]
+        identity = self.identity(str(promise["id"]))
+        return raise_finding(self.rule, policy, subject=identity, evidence=evidence,
+                             texts=texts, due=due_date(self.rule.due, delivery),
+                             identity=identity)
 
 
 def history(mentions: Sequence[Mention], ended: frozenset[str]) -> list[dict[str, Any]]:
@@ -108,43 +90,65 @@ def history(mentions: Sequence[Mention], ended: frozenset[str]) -> list[dict[str
     return list(lines.values())
 
 
-def _rule(**values: Any) -> Rule:
-    # The core's Rule grows fields for the rule engine; those mean nothing for the ledger.
-    unused: dict[str, Any] = {f.name: None for f in fields(Rule) if f.name not in values}
-    return Rule(**values, **unused)
+class _DueSchema(StrictSchema):
+    milestone = fields.List(fields.String(validate=validate.OneOf(MILESTONES)), required=True)
+    lead_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class _LedgerRuleSchema(StrictSchema):
+    id = fields.String(required=True, validate=validate.Length(min=1))
+    title = texts()
+    category = fields.String(required=True, validate=one_of(Category))
+    severity = fields.String(required=True, validate=one_of(Severity))
+    blocking = fields.Boolean(required=True)
+    owner = fields.String(required=True, validate=one_of(Owner))
+    support = fields.List(fields.String(validate=one_of(Owner)), load_default=list)
+    due = fields.Nested(_DueSchema, required=True)
+    source = texts()
+    message = texts()
+    action = texts()
+
+
+class _LedgerSchema(StrictSchema):
+    ruleset = fields.String(required=True)
+    version = fields.String(required=True, validate=validate.Regexp(r"^\d+\.\d+\.\d+$"))
+    title = texts()
+    ended_statuses = fields.List(fields.String(), required=True)
+    rule = fields.Nested(_LedgerRuleSchema, required=True)
 
 
 def load_ledger(catalog: Catalog, root: Path = DEFAULT_ROOT) -> Ledger:
-    """Load `<root>/ledger.yaml`; a bad file stops startup with its path and the problem."""
+    """Load `<root>/ledger.yaml`; a bad file stops startup with its path and every problem."""
     path = root / FILE_NAME
-    try:
-        content = path.read_bytes()
-        data = yaml.safe_load(content)
-        raw = data["rule"]
-        rule = _rule(
-            id=raw["id"], ruleset_id=data["ruleset"], title=raw["title"],
-            category=Category(raw["category"]), severity=Severity(raw["severity"]),
-            blocking=bool(raw["blocking"]), owner=Owner(raw["owner"]),
-            support=tuple(Owner(s) for s in raw.get("support", ())),
-            due=Due(tuple(raw["due"]["milestone"]), int(raw["due"]["lead_days"])),
-            source=raw["source"], catalogue=(), for_each="promises", when={}, requires=(),
-            evidence=_EVIDENCE, message=raw["message"], action=raw["action"])
-        for text in (rule.title, rule.message, rule.action, rule.source):
-            missing = [lang.value for lang in Lang if not text.get(lang)]
-            if missing:
-                raise ValueError(f"texts lack {missing}")
-        for lang in Lang:  # a placeholder the evidence lacks must fail here, not per request
+    data, content = read_rule_file(path, _LedgerSchema())
+    raw = data["rule"]
+    rule = bare_rule(
+        id=raw["id"], ruleset_id=data["ruleset"], title=raw["title"],
+        category=Category(raw["category"]), severity=Severity(raw["severity"]),
+        blocking=raw["blocking"], owner=Owner(raw["owner"]),
+        support=tuple(Owner(s) for s in raw["support"]),
+        due=Due(tuple(raw["due"]["milestone"]), raw["due"]["lead_days"]),
+        source=raw["source"], catalogue=(), for_each="promises", when={}, requires=(),
+        evidence=_EVIDENCE, message=raw["message"], action=raw["action"])
+    problems = []
+    for lang in Lang:  # a placeholder the evidence lacks must fail here, not per request
+        try:
             rule.message[lang].format_map(dict.fromkeys(rule.evidence, ""))
-        ref = RulesetRef(data["ruleset"], str(data["version"]),
-                         hashlib.sha256(content).hexdigest()[:16])
-        return Ledger(rule, ref, frozenset(data["ended_statuses"]), catalog)
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
-        raise RulesetInvalid("the promise ledger file is invalid", {str(path): [repr(error)]}
-                             ) from error
+        except (KeyError, ValueError, IndexError) as error:
+            problems.append(f"rule.message.{lang.value}: unknown placeholder {error}; "
+                            f"allowed: {', '.join(rule.evidence)}")
+    if problems:
+        raise RulesetInvalid("the promise ledger file is invalid", {str(path): problems})
+    ref = RulesetRef(data["ruleset"], data["version"], hashlib.sha256(content).hexdigest()[:16])
+    return Ledger(rule, ref, frozenset(data["ended_statuses"]), catalog)
 
 
-def add_gaps(assessment: Assessment, ledger: Ledger, gaps: Sequence[Finding]) -> Assessment:
-    """Return a delivery assessment that also judged the ledger: its gaps, its ruleset version."""
-    findings = assessment.findings + tuple(gaps)
-    return replace(assessment, findings=findings, rulesets=assessment.rulesets + (ledger.ref,),
-                   gate=decide_gate(findings, assessment.as_of))
+def promise_lines(ledger: Ledger, mentions: Sequence[Mention],
+                  gaps: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return each promise from first mention to latest status, with its gap finding (a
+    tracked finding with `id` and `status`, by fingerprint) if one was raised."""
+    lines = history(mentions, ledger.ended)
+    for line in lines:
+        gap = gaps.get(ledger.fingerprint(line["id"]))
+        line["finding"] = {"id": gap.id, "status": gap.status} if gap else None
+    return lines

@@ -16,7 +16,7 @@ from openpyxl.utils.datetime import from_excel
 from riskengine.catalog import Catalog, CheckSpec
 from riskengine.checklist import ChecklistValidator
 from riskengine.contract import LISTS, ItemField
-from riskengine.errors import ChecklistInvalid
+from riskengine.errors import ChecklistInvalid, WorkbookInvalid
 from riskengine.vocabulary import MILESTONES, CheckType, Lang, Stage
 
 PROJECT, CHECKS = "project", "checks"
@@ -290,12 +290,23 @@ class Assembler:
         self.out.checklist["checks"] = values
 
 
-def check(reading: Reading, validator: ChecklistValidator) -> dict[str, list[str]]:
-    """Return every problem of a reading, the validator's included, keyed by where it is."""
+def check(reading: Reading, validator: ChecklistValidator
+          ) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """Validate a reading once: return the validated checklist (None when it has problems)
+    and every problem, the validator's included, keyed by where it is."""
     details = {k: list(v) for k, v in reading.problems.items()}
+    valid: dict[str, Any] | None = None
     try:
-        validator.validate(reading.checklist)
+        valid = validator.validate(reading.checklist)
     except ChecklistInvalid as error:
         for path, problems in error.details.items():
             details.setdefault(reading.locate(path), []).extend(problems)
-    return details
+    return (None if details else valid), details
+
+
+def validated(reading: Reading, validator: ChecklistValidator) -> dict[str, Any]:
+    """Return a reading's validated checklist; raise WorkbookInvalid with every problem."""
+    valid, details = check(reading, validator)
+    if valid is None:
+        raise WorkbookInvalid("the workbook has invalid values", details)
+    return valid

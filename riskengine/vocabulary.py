@@ -56,6 +56,10 @@ class FindingStatus(StrEnum):
     WAIVED = "waived"
 
 
+# The statuses of a finding still being worked: open for the gate whatever else holds.
+ACTIVE_STATUSES = frozenset({FindingStatus.OPEN, FindingStatus.IN_PROGRESS})
+
+
 class GateDecision(StrEnum):
     FAIL = "fail"
     CONDITIONAL = "conditional"

@@ -24,7 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from riskengine.catalog import Catalog
 from riskengine.checklist import ChecklistValidator
 from riskengine.contract import ItemField
-from riskengine.errors import RiskEngineError
+from riskengine.errors import WorkbookInvalid
 from riskengine.tables import (
     CHECKS,
     EMPTY_LIST,
@@ -33,10 +33,10 @@ from riskengine.tables import (
     Assembler,
     Reading,
     Table,
-    check,
     flat_project,
     items_of,
     project_rows,
+    validated,
 )
 from riskengine.vocabulary import CheckType, Lang, Stage
 
@@ -49,13 +49,6 @@ VOCAB, README = "_vocab", "readme"
 _HEAD_FILL = PatternFill("solid", fgColor="DDE4EE")
 _KEY_FONT = Font(color="7F7F7F", size=8)
 _DATE_FORMAT = "yyyy-mm-dd"
-
-
-class WorkbookInvalid(RiskEngineError):
-    """An uploaded workbook is unreadable or its values break the contract; details are keyed
-    by cell (`offsite_factors!C4`) or by sheet."""
-
-    code = "invalid_workbook"
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -330,7 +323,5 @@ def load_checklist(content: bytes, catalog: Catalog, validator: ChecklistValidat
     """Return the checklist a filled template holds (JSON values, dates as YYYY-MM-DD), checked
     against the contract; raise WorkbookInvalid with every problem at its cell."""
     reading = read_workbook(content, catalog)
-    details = check(reading, validator)
-    if details:
-        raise WorkbookInvalid("the workbook has invalid values", details)
+    validated(reading, validator)
     return reading.checklist

@@ -1,12 +1,12 @@
 """POST /api/v1/projects/{code}/checklists: store a checklist and its assessment.
 
 The body is the checklist as JSON, or a filled Excel template (Content-Type: the .xlsx media
-type) read back by `riskengine.workbook`; either way `store_checklist` stores it.
+type) read back by `riskengine.workbook`; either way the core's `Submissions.submit` judges
+and stores it.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, request
@@ -16,39 +16,28 @@ from sqlalchemy.orm import Session
 
 from api.auth import Role, require_project
 from api.bodies import body
-from api.errors import Invalid, NotFound
 from api.idempotency import json_response, run_write
+from api.lookups import project_or_404, read_project, stored_checklist
 from api.openapi import IDEMPOTENCY_KEY, SUBMISSION_BODY, errors
 from api.render import assessment_body, requested_lang, stamp
-from api.resources.projects import project_or_404, read_project
 from api.schemas import AssessmentOut, LangQuery
-from api.state import Service, service
-from riskengine.store import models as m
-from riskengine.store.checklists import store_checklist
+from api.state import service
 from riskengine.store.findings import waivers_by_id
-from riskengine.store.projects import checklist, checklists
-from riskengine.workbook import MEDIA_TYPE, load_checklist
+from riskengine.store.projects import checklists
+from riskengine.submission import Received, Submissions
+from riskengine.workbook import MEDIA_TYPE
 
 blp = Blueprint("checklists", __name__, url_prefix="/api/v1",
                 description="Checklists, stored exactly as submitted, and their assessments")
 
 
-def stored_checklist(session: Session, project: m.Project, checklist_id: str) -> m.Checklist:
-    """Return a stored checklist of the project; any other is not found."""
-    row = checklist(session, checklist_id)
-    if row is None or row.project_id != project.id:
-        raise NotFound(f"checklist {checklist_id} not found")
-    return row
-
-
-def submitted(state: Service) -> tuple[str, Any]:
-    """Return the text to store and the checklist: a JSON body as sent, or an uploaded
+def received(submissions: Submissions) -> Received:
+    """Return the checklist as received, validated once: a JSON body as sent, or an uploaded
     workbook read back (stored as the JSON it holds); workbook problems are keyed by cell."""
-    if request.mimetype != MEDIA_TYPE:
-        return body()
-    raw = load_checklist(request.get_data(cache=True), state.assessor.catalog,
-                         state.assessor.validator)
-    return json.dumps(raw, ensure_ascii=False), raw
+    if request.mimetype == MEDIA_TYPE:
+        return submissions.receive_workbook(request.get_data(cache=True))
+    text, raw = body()
+    return submissions.receive(raw, text)
 
 
 @blp.route("/projects/<code>/checklists")
@@ -62,20 +51,16 @@ class Checklists(MethodView):
         new, persisting or resolved."""
         principal = require_project(code, Role.SUBMITTER)
         state = service()
-        text, raw = submitted(state)
-        valid = state.assessor.validate(raw)
-        if valid["project"]["code"] != code:
-            raise Invalid("the checklist is for another project",
-                          {"project.code": [f"must be {code}, the project in the path"]})
-        assessment = state.assessor.assess_valid(valid)
+        submissions = state.submissions
+        checklist = received(submissions)
         lang, today = requested_lang(), state.today()
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            done = store_checklist(session, state.ledger, assessment, valid, text,
-                                   principal.actor, today)
+            done = submissions.submit(session, checklist, principal.actor, today, code).row
             waivers = waivers_by_id(session, {f.waiver_id for f in done.findings.values()})
             return 201, assessment_body(done.assessment, code, done.judged, done.findings,
-                                        waivers, today, lang, done.assessment.number)
+                                        waivers, today, lang, submissions.policy.gate,
+                                        done.assessment.number)
         return run_write(work)
 
     @blp.response(200)

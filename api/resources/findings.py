@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 from api.auth import current
 from api.errors import NotFound, PreconditionFailed
 from api.idempotency import dump, json_response, page_response, run_write
-from api.lifecycle import allowed, check_change
 from api.openapi import IDEMPOTENCY_KEY, IF_MATCH, errors
+from api.permissions import check_change
 from api.render import event_body, finding_body, requested_lang
 from api.schemas import FindingDetailOut, FindingPageOut, FindingPatch, FindingQuery, LangQuery
 from api.state import service
+from riskengine.lifecycle import allowed, change_finding
 from riskengine.store import models as m
 from riskengine.store.findings import (
     FindingFilter,
-    apply,
     events,
     get_finding,
     list_findings,
@@ -104,8 +104,11 @@ class FindingView(MethodView):
             if if_match is not None and "*" not in tags and etag(row.version) not in tags:
                 raise PreconditionFailed("the finding changed since you read it",
                                          {"If-Match": [f"current ETag is {etag(row.version)}"]})
-            change = check_change(principal, row, data, state.today())
-            apply(session, row, change, data.get("version"), principal.actor, state.today())
+            policy, today = state.assessor.catalog.policy, state.today()
+            change = check_change(principal, row.owner, FindingStatus(row.status), data, today,
+                                  policy.findings)
+            change_finding(session, row, change, data.get("version"), principal.actor, today,
+                           policy.gate)
             return 200, detail(session, row, code)
         response = run_write(work)
         if response.status_code == 200 and response.is_json:

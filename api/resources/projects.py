@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response
@@ -10,42 +9,22 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, Role, current, require, require_project
-from api.errors import Forbidden, NotFound
-from api.idempotency import dump, json_response, page_response, run_write
+from api.auth import Role, current, require
+from api.errors import Forbidden
+from api.idempotency import page_response, run_write
+from api.lookups import read_project
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import project_body
 from api.schemas import ProjectIn, ProjectOut, ProjectPageOut, ProjectQuery
 from api.state import service
-from riskengine.store import models as m
+from riskengine.standing import list_projects
 from riskengine.store.projects import (
     ProjectFilter,
     create_project,
-    get_project,
     latest_assessments,
-    list_projects,
 )
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects")
-
-
-def project_or_404(session: Session, code: str, principal: Principal,
-                   lock: bool = False) -> m.Project:
-    """Return a project the caller may see; any other is 'not found', so codes can't be probed."""
-    project = get_project(session, code, principal.projects, lock) if principal.sees(code) \
-        else None
-    if project is None:
-        raise NotFound(f"project {code} not found")
-    return project
-
-
-def read_project(code: str, build: Callable[[Session, m.Project], Any]) -> Response:
-    """Answer a read of something of a project the caller may see (any other: 404), built by
-    `build` in one read transaction."""
-    principal = require_project(code)
-    with service().database.read() as session:
-        body = build(session, project_or_404(session, code, principal))
-    return json_response(dump(body), 200)
 
 
 @blp.route("/projects")
@@ -62,7 +41,8 @@ class Projects(MethodView):
         opened = state.database.write() if wanted.gate else state.database.read()
         with opened as session:
             rows, total = list_projects(session, wanted, principal.projects, state.today(),
-                                        query["page"], query["per_page"])
+                                        query["page"], query["per_page"],
+                                        state.assessor.catalog.policy.gate)
             items = [project_body(p) for p in rows]
         return page_response(items, query, total)
 

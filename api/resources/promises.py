@@ -6,11 +6,10 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.lookups import read_project
 from api.openapi import errors
-from api.resources.projects import read_project
 from api.schemas import PromisesOut
 from api.state import service
-from riskengine.store.promises import promise_lines
 
 blp = Blueprint("promises", __name__, url_prefix="/api/v1",
                 description="Promises from sales carried into delivery")
@@ -24,4 +23,4 @@ class Promises(MethodView):
         """Each promise from its first mention to its latest status, with evidence."""
         return read_project(code, lambda session, project: {
             "project_code": code,
-            "promises": promise_lines(session, project.id, service().ledger)})
+            "promises": service().submissions.promises(session, project.id)})

@@ -1,5 +1,5 @@
 """Gate reviews: the recorded go/no-go decision, frozen to the assessment it judged (and, on
-delivery, to the project's latest audit run). `riskengine.store.reviews.review_gate` decides."""
+delivery, to the project's latest audit run). `riskengine.review.review_gate` decides."""
 
 from __future__ import annotations
 
@@ -13,19 +13,14 @@ from sqlalchemy.orm import Session
 from api.auth import Role, require_project
 from api.errors import NotFound
 from api.idempotency import run_write
+from api.lookups import project_or_404, read_project
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import review_body
-from api.resources.projects import project_or_404, read_project
 from api.schemas import ReviewIn, ReviewListOut, ReviewOut, ReviewQuery
 from api.state import service
+from riskengine.review import ReviewRequest, review_gate
 from riskengine.store import models as m
-from riskengine.store.reviews import (
-    ReviewRequest,
-    get_review,
-    latest_numbers,
-    list_reviews,
-    review_gate,
-)
+from riskengine.store.reviews import get_review, latest_numbers, list_reviews
 
 blp = Blueprint("gate_reviews", __name__, url_prefix="/api/v1",
                 description="Gate reviews: recorded once, never changed")
@@ -41,13 +36,14 @@ class Reviews(MethodView):
         """Record a gate decision; pass over a failed gate (the assessment's, or on delivery the
         latest audit run's) needs an admin's written override."""
         principal = require_project(code, Role.REVIEWER)
-        today = service().today()
+        state = service()
+        today, policy = state.today(), state.assessor.catalog.policy.gate
         asked = ReviewRequest(**data)
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             project = project_or_404(session, code, principal, lock=True)
             review = review_gate(session, project, asked, principal.actor,
-                                 principal.role is Role.ADMIN, today)
+                                 principal.role is Role.ADMIN, today, policy)
             return 201, review_body(review, code, {review.stage: review.assessment_number})
         return run_write(work)
 

@@ -29,7 +29,7 @@ class Rulesets(MethodView):
         state, lang = service(), requested_lang()
         catalog = state.assessor.catalog
         rulesets = [ruleset_body(r, lang) for r in catalog.rulesets]
-        ledger = state.ledger
+        ledger = state.submissions.ledger
         rulesets.append({"id": ledger.ref.id, "version": ledger.ref.version,
                          "hash": ledger.ref.hash, "stage": ledger.ref.id.split(".", 1)[0],
                          "title": ledger.rule.title[lang], "rules": [rule_body(ledger.rule, lang)]})
@@ -47,8 +47,8 @@ class RuleView(MethodView):
         current()
         state = service()
         rule = state.assessor.catalog.rule(rule_id)
-        if rule is None and rule_id == state.ledger.rule.id:
-            rule = state.ledger.rule
+        if rule is None and rule_id == state.submissions.ledger.rule.id:
+            rule = state.submissions.ledger.rule
         if rule is None:
             raise NotFound(f"rule {rule_id} not found")
         return json_response(dump(rule_body(rule, requested_lang())), 200)

@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 
 from flask import g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
+from werkzeug.wrappers import Response as ResponseBase
 
 from api.auth import Principal
 from api.state import service
-from api.web import bp, page, t
+from api.web.blueprint import PUBLIC, bp, check_csrf, choose_lang, page, t
 from riskengine.store.tokens import find_token, live_token
 
 
@@ -65,3 +66,15 @@ def login() -> Response | tuple[str, int]:
 def logout() -> Response:
     session.clear()
     return redirect(url_for("web.login"))
+
+
+@bp.before_request
+def _before() -> ResponseBase | None:
+    if request.endpoint == "web.static":
+        return None
+    choose_lang()
+    check_csrf()
+    load_principal()
+    if request.endpoint not in PUBLIC and g.get("principal") is None:
+        return login_redirect()
+    return None

@@ -11,7 +11,7 @@ from flask import current_app, request
 
 from api.auth import current
 from api.state import service
-from api.web import bp, lang, page, t
+from api.web.blueprint import bp, lang, page, t
 from api.web.conditions import describe
 from riskengine.cases import Case, base_checklist, load_cases
 from riskengine.catalog import Catalog, Rule
@@ -89,6 +89,6 @@ def rules() -> tuple[str, int]:
     examples = _examples()
     rulesets = [(r, [_entry(catalog, rule, examples) for rule in r.rules])
                 for r in catalog.for_stage(stage)]
-    ledger = state.ledger.rule if stage is Stage.DELIVERY else None
+    ledger = state.submissions.ledger.rule if stage is Stage.DELIVERY else None
     return page("rules.html", title=t("rules"), stage=stage, rulesets=rulesets,
                 ledger=ledger, count=sum(len(r.rules) for r, _ in rulesets))

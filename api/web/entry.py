@@ -1,7 +1,7 @@
 """Checklist entry: the web form, the Excel template (download, upload), and submission.
 
-A submission goes the API's way: validate, assess, and store with `store_checklist` (which
-judges a delivery checklist with the promise ledger). A per-form key makes a double click
+A submission goes the API's way, through the core's `Submissions` (validated once, judged with
+the promise ledger for delivery, stored) and `run_once`: a per-form key makes a double click
 store once.
 """
 
@@ -17,21 +17,18 @@ from flask import Response, redirect, request, url_for
 from werkzeug.wrappers import Response as ResponseBase
 
 from api.auth import Role, require, require_project
-from api.errors import ApiError, NotFound
-from api.resources.checklists import stored_checklist
-from api.resources.projects import project_or_404
+from api.errors import ApiError, NotFound, status_of
+from api.lookups import project_or_404, stored_checklist
 from api.state import service
-from api.web import bp, page, t
-from api.web.excel import template_bytes
-from api.web.forms import Form, blank, checklist_of, from_checklist, from_request, input_kind
+from api.web.blueprint import bp, page, t
+from api.web.forms import Form, blank, from_checklist, from_request, input_kind, received_of
 from riskengine.contract import ItemField
 from riskengine.errors import RiskEngineError
-from riskengine.store import StoreError
-from riskengine.store.checklists import store_checklist
-from riskengine.store.idempotency import claim, complete
+from riskengine.idempotency import run_once
+from riskengine.submission import Received
 from riskengine.tables import TABLES, project_rows
 from riskengine.vocabulary import Stage
-from riskengine.workbook import MEDIA_TYPE, load_checklist, write_template
+from riskengine.workbook import MEDIA_TYPE, write_template
 
 _FORM_KEY = re.compile(r"[0-9a-f]{32}\Z")
 
@@ -41,23 +38,17 @@ def xlsx_response(content: bytes, filename: str) -> Response:
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def store(checklist: dict[str, Any], form_key: str) -> str:
-    """Assess and store a checklist for the caller; return its assessment's id."""
-    code = str((checklist.get("project") or {}).get("code", ""))
-    principal = require_project(code, Role.SUBMITTER)
+def store(received: Received, form_key: str) -> str:
+    """Judge and store a checklist for the caller; return its assessment's id."""
+    principal = require_project(received.project_code, Role.SUBMITTER)
     state = service()
-    valid = state.assessor.validate(checklist)
-    assessment = state.assessor.assess_valid(valid)
-    text = json.dumps(checklist, ensure_ascii=False)
-    key = f"web-form:{form_key}"
+    request_hash = hashlib.sha256(received.text.encode()).hexdigest()
     with state.database.write() as db:
-        replay = claim(db, principal.token_id, key, hashlib.sha256(text.encode()).hexdigest())
-        if replay is not None:
-            return str(json.loads(replay.body)["id"])
-        done = store_checklist(db, state.ledger, assessment, valid, text, principal.actor,
-                               state.today())
-        complete(db, principal.token_id, key, 201, json.dumps({"id": done.assessment.id}))
-        return done.assessment.id
+        def work() -> tuple[int, str]:
+            done = state.submissions.submit(db, received, principal.actor, state.today())
+            return 201, json.dumps({"id": done.row.assessment.id})
+        answer = run_once(db, principal.token_id, f"web-form:{form_key}", request_hash, work)
+    return str(json.loads(answer.body)["id"])
 
 
 def _form_page(form: Form, status: int = 200, problems: dict[str, list[str]] | None = None,
@@ -96,12 +87,12 @@ def submit_form() -> ResponseBase | tuple[str, int]:
     key = _form_key()
     if request.form.get("add") or request.form.get("switch"):
         return _form_page(form, key=key)
-    checklist = checklist_of(form, state.assessor.catalog, state.assessor.validator)
-    if checklist is None:
+    received = received_of(form, state.submissions)
+    if received is None:
         return _form_page(form, 422, key=key)
     try:
-        assessment_id = store(checklist, key)
-    except (ApiError, RiskEngineError, StoreError) as error:
+        assessment_id = store(received, key)
+    except RiskEngineError as error:
         return _form_page(form, _status(error), _details(error), key)
     return redirect(url_for("web.assessment", assessment_id=assessment_id))
 
@@ -116,10 +107,8 @@ def _form_key() -> str:
     return given
 
 
-def _status(error: Exception) -> int:
-    if isinstance(error, ApiError):
-        return error.status
-    return 409 if isinstance(error, StoreError) else 422
+def _status(error: RiskEngineError) -> int:
+    return status_of(error)
 
 
 def _details(error: Any) -> dict[str, list[str]]:
@@ -139,9 +128,9 @@ def upload() -> ResponseBase | tuple[str, int]:
         return _form_page(form, 400, {"workbook": [t("choose_file")]})
     content = upload_file.read()
     try:
-        checklist = load_checklist(content, state.assessor.catalog, state.assessor.validator)
-        assessment_id = store(checklist, hashlib.sha256(content).hexdigest())
-    except (ApiError, RiskEngineError, StoreError) as error:
+        received = state.submissions.receive_workbook(content)
+        assessment_id = store(received, hashlib.sha256(content).hexdigest())
+    except RiskEngineError as error:
         return _form_page(form, _status(error), _details(error))
     return redirect(url_for("web.assessment", assessment_id=assessment_id))
 
@@ -151,7 +140,7 @@ def template(stage: str) -> Response:
     """The empty Excel template of a stage."""
     if stage not in set(Stage):
         raise NotFound(f"stage {stage} not found")
-    return xlsx_response(template_bytes(Stage(stage)), f"riskengine-{stage}-template.xlsx")
+    return xlsx_response(service().template(Stage(stage)), f"riskengine-{stage}-template.xlsx")
 
 
 @bp.route("/projects/<code>/checklists/<checklist_id>.xlsx")

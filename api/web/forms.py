@@ -16,6 +16,8 @@ from werkzeug.datastructures import MultiDict
 from riskengine.catalog import Catalog
 from riskengine.checklist import ChecklistValidator
 from riskengine.contract import ItemField
+from riskengine.errors import WorkbookInvalid
+from riskengine.submission import Received, Submissions
 from riskengine.tables import (
     TABLES,
     Assembler,
@@ -124,5 +126,15 @@ def checklist_of(form: Form, catalog: Catalog, validator: ChecklistValidator
                  ) -> dict[str, Any] | None:
     """Return the form's checklist when valid; else None, with `form.errors` by input."""
     reading = read(form, catalog)
-    form.errors = check(reading, validator)
-    return None if form.errors else reading.checklist
+    valid, form.errors = check(reading, validator)
+    return None if valid is None else reading.checklist
+
+
+def received_of(form: Form, submissions: Submissions) -> Received | None:
+    """Return the form's checklist as received (validated once) when valid; else None, with
+    `form.errors` by input."""
+    try:
+        return submissions.receive_reading(read(form, submissions.assessor.catalog))
+    except WorkbookInvalid as error:
+        form.errors = error.details
+        return None

@@ -14,31 +14,26 @@ from werkzeug.wrappers import Response
 
 from api.auth import Principal, Role, current, require_project
 from api.errors import ApiError, NotFound, status_of
-from api.lifecycle import check_change
+from api.lookups import project_or_404, render_stored
+from api.permissions import CONTROLS, check_change, controls
 from api.render import review_body
-from api.resources.assessments import render_stored
-from api.resources.projects import project_or_404
 from api.state import service
-from api.web import bp, lang, page, t
+from api.web.blueprint import bp, lang, page, t
 from riskengine.audits.store import next_slots, project_runs
+from riskengine.errors import RiskEngineError, StoreError
+from riskengine.lifecycle import change_finding
 from riskengine.reports import blocking_findings, by_owner, waivers
-from riskengine.store import StoreError
-from riskengine.store.findings import apply, get_finding
+from riskengine.review import ReviewRequest, audit_run_read, review_gate
+from riskengine.standing import list_projects
+from riskengine.store.findings import get_finding
 from riskengine.store.portfolio import assessments, cities, open_counts
 from riskengine.store.projects import (
     ProjectFilter,
     checklists,
     get_assessment,
     latest_assessments,
-    list_projects,
 )
-from riskengine.store.reviews import (
-    ReviewRequest,
-    audit_run_read,
-    latest_numbers,
-    list_reviews,
-    review_gate,
-)
+from riskengine.store.reviews import latest_numbers, list_reviews
 from riskengine.vocabulary import FindingStatus, GateDecision, Stage
 
 PER_PAGE = 25
@@ -66,7 +61,8 @@ def portfolio() -> tuple[str, int]:
                            gate=_choice("gate", set(GateDecision)))
     number = _page_number()
     with state.database.write() as db:  # listing may re-decide gates a lapsed waiver changed
-        rows, total = list_projects(db, wanted, principal.projects, today, number, PER_PAGE)
+        rows, total = list_projects(db, wanted, principal.projects, today, number, PER_PAGE,
+                                    state.assessor.catalog.policy.gate)
         ids = [p.id for p in rows]
         counts, slots = open_counts(db, ids, today), next_slots(db, ids, today)
         items = [{"code": p.code, "name": p.name, "city": p.city, "stage": p.stage,
@@ -112,22 +108,9 @@ def _stored(db: Session, assessment_id: str, principal: Principal) -> tuple[dict
     return body, found[1]
 
 
-def may_work(principal: Principal, owner: str) -> bool:
-    return principal.role is Role.ADMIN or (
-        principal.role is Role.OWNER and principal.department == owner)
-
-
 def actions(principal: Principal, finding: dict[str, Any]) -> list[str]:
     """Return the status controls this caller may use on a finding (the API decides again)."""
-    status = FindingStatus(finding["status"])
-    out = []
-    if may_work(principal, finding["owner"]):
-        out += {FindingStatus.OPEN: ["start"], FindingStatus.IN_PROGRESS: ["resolve"],
-                FindingStatus.RESOLVED: ["reopen"]}.get(status, [])
-    if principal.role in (Role.REVIEWER, Role.ADMIN):
-        out += ["waive"] if status is not FindingStatus.RESOLVED else []
-        out += ["reopen"] if status is FindingStatus.WAIVED else []
-    return out
+    return controls(principal, finding["owner"], FindingStatus(finding["status"]))
 
 
 def severity_groups(findings: list[Any]) -> list[tuple[str, list[Any]]]:
@@ -154,8 +137,7 @@ def assessment(assessment_id: str) -> tuple[str, int]:
 # ASCII digits, as many as a version can have: str.isdigit also takes "²", which int()
 # refuses, as it does 5000 digits.
 _VERSION = re.compile(r"[0-9]{1,18}\Z")
-_TARGETS = {"start": FindingStatus.IN_PROGRESS, "resolve": FindingStatus.RESOLVED,
-            "reopen": FindingStatus.OPEN, "waive": FindingStatus.WAIVED}
+_TARGETS = CONTROLS
 
 
 def _change_body(form: Any) -> dict[str, Any]:
@@ -193,18 +175,21 @@ def finding_status(finding_id: str) -> Response:
             found = get_finding(db, finding_id, principal.projects, lock=True)
             if found is None:
                 raise NotFound(f"finding {finding_id} not found")
-            change = check_change(principal, found[0], body, today)
-            apply(db, found[0], change, body.get("version"), principal.actor, today)
+            row, policy = found[0], state.assessor.catalog.policy
+            change = check_change(principal, row.owner, FindingStatus(row.status), body, today,
+                                  policy.findings)
+            change_finding(db, row, change, body.get("version"), principal.actor, today,
+                           policy.gate)
         flash(t("status_changed"), "ok")
-    except ApiError as error:
-        flash(_problem(error), "error")
     except StoreError as error:  # e.g. someone changed the finding since the page was read
         flash(f"{t('status_not_changed')}: {error.message}", "error")
+    except RiskEngineError as error:
+        flash(_problem(error), "error")
     target = url_for("web.assessment", assessment_id=back) if back else url_for("web.portfolio")
     return redirect(f"{target}#f-{finding_id}")
 
 
-def _problem(error: ApiError) -> str:
+def _problem(error: RiskEngineError) -> str:
     details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items()
                         if k != "allowed")
     return f"{t('status_not_changed')}: {error.message}" + (f" ({details})" if details else "")
@@ -267,8 +252,8 @@ class Problem:
 _REFUSALS = {"gate_failed": "pass_over_fail", "audit_gate_failed": "pass_over_audit_fail"}
 
 
-def _refusal(error: ApiError | StoreError) -> tuple[int, Problem]:
-    status = error.status if isinstance(error, ApiError) else status_of(error)
+def _refusal(error: RiskEngineError) -> tuple[int, Problem]:
+    status = status_of(error)
     key = _REFUSALS.get(error.code)
     if key is not None:
         return status, Problem(t(key), {"decision": [t(key)]})
@@ -286,8 +271,8 @@ def record_gate_review(code: str) -> Response | tuple[str, int]:
         with state.database.write() as db:
             project_row = project_or_404(db, code, principal, lock=True)
             review_gate(db, project_row, asked, principal.actor, principal.role is Role.ADMIN,
-                        state.today())
-    except (ApiError, StoreError) as error:
+                        state.today(), state.assessor.catalog.policy.gate)
+    except RiskEngineError as error:
         status, problem = _refusal(error)
         context = _review_context(code, stage, principal)
         return page("review.html", status, title=t("review_title", code=code),

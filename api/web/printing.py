@@ -6,11 +6,10 @@ from flask import Response
 
 from api.auth import current, require_project
 from api.errors import NotFound
+from api.lookups import project_or_404, render_stored
 from api.render import review_body
-from api.resources.assessments import render_stored
-from api.resources.projects import project_or_404
 from api.state import service
-from api.web import bp, lang, page, t
+from api.web.blueprint import bp, lang, page, t
 from api.web.entry import xlsx_response
 from riskengine.reports import Report, blocking_findings, by_owner, render_pdf, render_xlsx, waivers
 from riskengine.store.projects import get_assessment

@@ -10,7 +10,9 @@ structured `details`); the API's one table (`api.errors.STATUSES`) gives their s
 
 from __future__ import annotations
 
-from riskengine.errors import RiskEngineError
+from riskengine.errors import NotFound, RiskEngineError
+
+__all__ = ["AuditPolicyInvalid", "DeliveryDateUnknown", "NotFound", "ScheduleInvalid"]
 
 
 class AuditPolicyInvalid(RiskEngineError):
@@ -30,8 +32,3 @@ class DeliveryDateUnknown(RiskEngineError):
 
     code = "delivery_date_unknown"
 
-
-class NotFound(RiskEngineError):
-    """The schedule, run or subscription does not exist (or is not the caller's to see)."""
-
-    code = "not_found"

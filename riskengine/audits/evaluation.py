@@ -1,6 +1,6 @@
-"""Evaluate a project at a slot: its latest delivery checklist under the current rulesets and
-the promise ledger (as a delivery submission is judged), plus the audit's own findings (stale,
-missing or no longer valid checklist) from audit.yaml."""
+"""Evaluate a project at a slot: its latest delivery checklist judged by the core's submission
+use case (current rulesets and the promise ledger, as a delivery submission is), plus the
+audit's own findings (stale, missing or no longer valid checklist) from audit.yaml."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from riskengine.assessment import Assessor, RulesetRef
+from riskengine.assessment import RulesetRef
 from riskengine.audits.policy import AuditPolicy, FindingSpec
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
-from riskengine.findings import Finding, FindingText, fingerprint, render
+from riskengine.findings import Finding, FindingText, raise_finding, render, sort_findings
 from riskengine.gate import Gate, decide_gate
-from riskengine.ledger import Ledger, Mention, load_ledger
+from riskengine.mentions import Mention
+from riskengine.ruleset import Catalog, bare_rule
+from riskengine.submission import Submissions
 from riskengine.vocabulary import FindingStatus, Lang, Stage
 
 
@@ -45,21 +47,20 @@ class Evaluation:
     checklist_age_days: int | None
 
 
-def audit_finding(spec: FindingSpec, policy: AuditPolicy, assessor: Assessor, subject: str,
+def audit_finding(spec: FindingSpec, policy: AuditPolicy, catalog: Catalog, subject: str,
                   evidence: Mapping[str, Any], slot: dt.date) -> Finding:
-    """Build one of the audit's own findings; its texts come from audit.yaml."""
+    """Raise one of the audit's own findings; its texts come from audit.yaml."""
     values = {**evidence, "slot_date": slot.isoformat(), "param.max_age_days": policy.max_age_days}
-    labels = assessor.catalog.policy
-    escalation = labels.escalation[spec.severity]
-    return Finding(
-        rule_id=spec.id, ruleset=policy.ruleset, category=spec.category, severity=spec.severity,
-        blocking=spec.blocking, subject=subject, evidence=dict(evidence), owner=spec.owner,
-        support=spec.support, due_date=slot, escalation=escalation,
-        fingerprint=fingerprint(spec.id, subject),
-        texts={lang: FindingText(
-            title=spec.title[lang], message=render(spec.message[lang], values, labels, lang),
-            action=render(spec.action[lang], values, labels, lang), source=spec.source[lang])
-            for lang in Lang})
+    labels = catalog.policy
+    rule = bare_rule(id=spec.id, ruleset_id=policy.ruleset, category=spec.category,
+                     severity=spec.severity, blocking=spec.blocking, owner=spec.owner,
+                     support=spec.support)
+    texts = {lang: FindingText(
+        title=spec.title[lang], message=render(spec.message[lang], values, labels, lang),
+        action=render(spec.action[lang], values, labels, lang), source=spec.source[lang])
+        for lang in Lang}
+    return raise_finding(rule, labels, subject=subject, evidence=dict(evidence), texts=texts,
+                         due=slot, identity=subject)
 
 
 def _problems(error: ChecklistInvalid | ChecklistUnreadable) -> str:
@@ -68,19 +69,18 @@ def _problems(error: ChecklistInvalid | ChecklistUnreadable) -> str:
 
 
 class AuditEvaluator:
-    """Evaluates projects at their slots with one assessor (one per process); `ledger`
-    defaults to the one beside the bundled (or RISKENGINE_RULESETS) rulesets."""
+    """Evaluates projects at their slots with the core's submission use case (one per
+    process): a checklist is judged exactly as a delivery submission is."""
 
-    def __init__(self, assessor: Assessor, policy: AuditPolicy, ledger: Ledger | None = None
-                 ) -> None:
-        self.assessor, self.policy = assessor, policy
-        self.ledger = ledger or load_ledger(assessor.catalog)
-        self.refs = (*assessor.refs[Stage.DELIVERY], self.ledger.ref,
+    def __init__(self, submissions: Submissions, policy: AuditPolicy) -> None:
+        self.submissions, self.policy = submissions, policy
+        self.catalog = submissions.assessor.catalog
+        self.refs = (*submissions.assessor.refs[Stage.DELIVERY], submissions.ledger.ref,
                      RulesetRef(policy.ruleset, policy.version, policy.content_hash))
 
     def _own(self, kind: str, subject: str, evidence: Mapping[str, Any], slot: dt.date
              ) -> Finding:
-        return audit_finding(self.policy.findings[kind], self.policy, self.assessor, subject,
+        return audit_finding(self.policy.findings[kind], self.policy, self.catalog, subject,
                              evidence, slot)
 
     def raised(self, checklist: ChecklistSnapshot | None, slot: dt.date,
@@ -94,11 +94,11 @@ class AuditEvaluator:
         age = (slot - checklist.as_of).days
         as_of = checklist.as_of.isoformat()
         try:
-            findings = list(self.assessor.assess(checklist.raw).findings)
+            received = self.submissions.receive(checklist.raw, "")
         except (ChecklistInvalid, ChecklistUnreadable) as error:
             evidence = {"as_of": as_of, "problems": _problems(error)}
             return [self._own("invalid", "checklist", evidence, slot)], age
-        findings += self.ledger.gaps(checklist.promises, checklist.raw)
+        findings = list(self.submissions.judge(received, checklist.promises).findings)
         if age > self.policy.max_age_days:
             evidence = {"as_of": as_of, "age_days": age, "max_age_days": self.policy.max_age_days}
             findings.append(self._own("stale", "checklist.as_of", evidence, slot))
@@ -111,7 +111,7 @@ class AuditEvaluator:
         findings = [f.with_status(tracked[f.fingerprint].status,
                                   tracked[f.fingerprint].waiver_expires)
                     if f.fingerprint in tracked else f for f in found]
-        rank = self.assessor.catalog.policy.rank
-        findings.sort(key=lambda f: (-rank[f.severity], not f.blocking, f.owner.value,
-                                     f.rule_id, f.subject))
-        return Evaluation(tuple(findings), decide_gate(findings, slot), self.refs, age)
+        policy = self.catalog.policy
+        findings = sort_findings(findings, policy)
+        return Evaluation(tuple(findings), decide_gate(findings, slot, policy.gate), self.refs,
+                          age)

@@ -22,9 +22,9 @@ from riskengine.catalog import DEFAULT_ROOT
 from riskengine.cli import main
 from riskengine.cli.assess import load_assessor
 from riskengine.errors import RiskEngineError
-from riskengine.ledger import Ledger, load_ledger
 from riskengine.store.database import Database, default_url, pending
 from riskengine.store.projects import get_project
+from riskengine.submission import Submissions
 
 EXIT_FAILED, EXIT_ERROR = 1, 3
 _RULESETS = click.option("--rulesets", type=click.Path(exists=True, file_okay=False,
@@ -64,9 +64,9 @@ def _policy(root: Path) -> AuditPolicy:
         sys.exit(EXIT_ERROR)
 
 
-def _ledger(assessor: Assessor, root: Path) -> Ledger:
+def _submissions(assessor: Assessor, root: Path) -> Submissions:
     try:
-        return load_ledger(assessor.catalog, root)
+        return Submissions.of(assessor, root)
     except RiskEngineError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_ERROR)
@@ -76,7 +76,7 @@ def _auditor(rulesets: Path | None, clock: Clock) -> Auditor:
     root = rulesets or DEFAULT_ROOT
     policy = _policy(root)
     assessor = _assessor(root)
-    evaluator = AuditEvaluator(assessor, policy, _ledger(assessor, root))
+    evaluator = AuditEvaluator(_submissions(assessor, root), policy)
     return Auditor(_database(), evaluator, clock, outbox.Sender(policy))
 
 

@@ -6,6 +6,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from riskengine.errors import KeyReused, StaleVersion, StoreError
+
+__all__ = ["Actor", "KeyReused", "StaleVersion", "StoreError", "new_id", "utcnow"]
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -13,25 +17,6 @@ class Actor:
 
     name: str
     token_id: int | None = None
-
-
-class StoreError(Exception):
-    """A write the data refuses; `code` says which refusal, `details` what is allowed."""
-
-    code = "conflict"
-
-    def __init__(self, message: str, details: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-
-
-class StaleVersion(StoreError):
-    code = "version_mismatch"
-
-
-class KeyReused(StoreError):
-    code = "idempotency_key_reused"
 
 
 def new_id() -> str:

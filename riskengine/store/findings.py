@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from riskengine.store import Actor, StaleVersion, new_id, utcnow
 from riskengine.store import models as m
-from riskengine.store.projects import Query, refresh_gate, visible
-from riskengine.vocabulary import FindingStatus
+from riskengine.store.projects import Query, visible
+from riskengine.vocabulary import ACTIVE_STATUSES, FindingStatus
 
-ACTIVE = (FindingStatus.OPEN.value, FindingStatus.IN_PROGRESS.value)
+ACTIVE = tuple(s.value for s in ACTIVE_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -119,14 +119,17 @@ def waivers_by_id(session: Session, ids: set[str | None]) -> dict[str, m.Waiver]
 
 
 def apply(session: Session, row: m.Finding, change: Change, expected_version: int | None,
-          actor: Actor, today: dt.date) -> m.Finding:
-    """Apply a change to a locked finding, one event per field changed; bump its version."""
+          actor: Actor) -> bool:
+    """Apply a change to a locked finding, one event per field changed, and bump its version;
+    return whether anything changed (a change to what it already is writes nothing)."""
     if expected_version is not None and expected_version != row.version:
         raise StaleVersion("the finding changed since you read it",
                            {"version": [f"current version is {row.version}"]})
     now = utcnow()
+    recorded: list[str] = []
 
     def record(action: str, to_status: str | None, details: dict[str, Any]) -> None:
+        recorded.append(action)
         session.add(m.FindingEvent(
             finding_id=row.id, at=now, actor=actor.name, token_id=actor.token_id, action=action,
             from_status=row.status, to_status=to_status, reason=change.reason,
@@ -148,10 +151,11 @@ def apply(session: Session, row: m.Finding, change: Change, expected_version: in
         record("status", change.status.value, {})
         row.status = change.status.value
         row.waiver_id = row.waiver_expires = None
+    if not recorded:
+        return False
     row.version += 1
     row.updated_at = now
-    refresh_gate(session, row.project_id, today)
-    return row
+    return True
 
 
 def by_fingerprints(session: Session, project_id: int, stage: str, prints: set[str]

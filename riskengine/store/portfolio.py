@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from riskengine.gate import ACTIVE
 from riskengine.store import models as m
-from riskengine.vocabulary import FindingStatus, Severity
+from riskengine.vocabulary import ACTIVE_STATUSES, FindingStatus, Severity
 
 
 @dataclass
@@ -28,7 +27,7 @@ def open_on(today: dt.date) -> Any:
     """Return `riskengine.gate.is_open` as SQL on findings: active, or waived by a waiver that
     has lapsed by `today` (an expired waiver no longer counts)."""
     lapsed = and_(m.Finding.status == FindingStatus.WAIVED.value, m.Finding.waiver_expires < today)
-    return or_(m.Finding.status.in_([s.value for s in ACTIVE]), lapsed)
+    return or_(m.Finding.status.in_([s.value for s in ACTIVE_STATUSES]), lapsed)
 
 
 def open_counts(session: Session, project_ids: Iterable[int], today: dt.date

@@ -10,10 +10,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from riskengine.gate import decide_gate
+from riskengine.findings import Finding
 from riskengine.store import Actor, StoreError, utcnow
 from riskengine.store import models as m
-from riskengine.store.records import gate_changes_on, with_statuses
+from riskengine.store.records import with_statuses
 
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 
@@ -48,10 +48,8 @@ def get_project(session: Session, code: str, projects: frozenset[str] | None,
 
 
 def list_projects(session: Session, wanted: ProjectFilter, projects: frozenset[str] | None,
-                  today: dt.date, page: int, per_page: int) -> tuple[list[m.Project], int]:
-    """Return one page of visible projects; gates a lapsed waiver changed are decided first."""
-    if wanted.gate:
-        refresh_lapsed_gates(session, today)
+                  page: int, per_page: int) -> tuple[list[m.Project], int]:
+    """Return one page of visible projects (decide lapsed gates first: `riskengine.standing`)."""
     query = visible(select(m.Project), projects)
     for column, value in ((m.Project.city, wanted.city), (m.Project.stage, wanted.stage),
                           (m.Project.gate, wanted.gate)):
@@ -63,24 +61,28 @@ def list_projects(session: Session, wanted: ProjectFilter, projects: frozenset[s
     return list(rows), total
 
 
-def refresh_lapsed_gates(session: Session, today: dt.date) -> None:
-    lapsed = select(m.Project.id).where(m.Project.gate_changes_on <= today)
-    for project_id in session.scalars(lapsed):
-        refresh_gate(session, project_id, today)
+def lapsed_gates(session: Session, today: dt.date) -> list[int]:
+    """Return the projects whose stored gate may have changed by itself by `today`."""
+    return list(session.scalars(select(m.Project.id).where(m.Project.gate_changes_on <= today)))
 
 
-def refresh_gate(session: Session, project_id: int, today: dt.date) -> None:
-    """Decide the project's gate anew from its latest assessment and the findings' statuses."""
+def latest_judged(session: Session, project_id: int) -> list[Finding] | None:
+    """Return the findings of the project's latest assessment with their current statuses
+    (None when it has none)."""
     project = session.get(m.Project, project_id)
     latest = session.get(m.Assessment, project.latest_assessment_id) if project and \
         project.latest_assessment_id else None
-    if project is None or latest is None:
-        return
+    if latest is None:
+        return None
     rows = {f.id: f for f in session.scalars(select(m.Finding).where(
         m.Finding.id.in_({e["finding_id"] for e in latest.findings})))}
-    findings = with_statuses(latest.findings, rows)
-    project.gate = decide_gate(findings, today).decision.value
-    project.gate_changes_on = gate_changes_on(findings, today)
+    return with_statuses(latest.findings, rows)
+
+
+def set_gate(session: Session, project_id: int, gate: str, changes_on: dt.date | None) -> None:
+    project = session.get(m.Project, project_id)
+    if project is not None:
+        project.gate, project.gate_changes_on = gate, changes_on
 
 
 def get_assessment(session: Session, assessment_id: str, projects: frozenset[str] | None

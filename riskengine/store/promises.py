@@ -1,16 +1,14 @@
-"""The promises a project's stored checklists state: the ledger's input, and its history."""
+"""The promises a project's stored checklists state: what the promise ledger judges."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from riskengine.ledger import Ledger, Mention, history, mentions_in
+from riskengine.mentions import Mention, mentions_in
 from riskengine.store import models as m
-from riskengine.store.findings import by_fingerprints
 from riskengine.vocabulary import Stage
 
 
@@ -35,14 +33,3 @@ def sales_mentions(session: Session, project: int | str) -> list[Mention]:
         return _read(session, query.where(m.Checklist.project_id == project))
     return _read(session, query.join(m.Project, m.Project.id == m.Checklist.project_id)
                  .where(m.Project.code == project))
-
-
-def promise_lines(session: Session, project_id: int, ledger: Ledger) -> list[dict[str, Any]]:
-    """Return each promise from first mention to latest status, with its gap finding if any."""
-    lines = history(mentions(session, project_id), ledger.ended)
-    gaps = by_fingerprints(session, project_id, Stage.DELIVERY.value,
-                           {ledger.fingerprint(line["id"]) for line in lines})
-    for line in lines:
-        gap = gaps.get(ledger.fingerprint(line["id"]))
-        line["finding"] = {"id": gap.id, "status": gap.status} if gap else None
-    return lines

@@ -10,7 +10,6 @@ from typing import Any
 
 from riskengine.assessment import RulesetRef
 from riskengine.findings import Finding, FindingText
-from riskengine.gate import waiver_holds
 from riskengine.vocabulary import Category, FindingStatus, Lang, Owner, Severity
 
 
@@ -70,9 +69,3 @@ def with_statuses(entries: Iterable[Mapping[str, Any]], rows: Mapping[str, Any])
         findings.append(finding_from_record(entry).with_status(
             FindingStatus(row.status), row.waiver_expires))
     return findings
-
-
-def gate_changes_on(findings: Iterable[Finding], today: dt.date) -> dt.date | None:
-    """Return the first day a gate decided today may change by itself: a waiver lapsing."""
-    holding = [f.waiver_expires for f in findings if f.waiver_expires and waiver_holds(f, today)]
-    return min(holding) + dt.timedelta(days=1) if holding else None

@@ -12,6 +12,7 @@ gained nothing: the cost is CPU, not round trips on loopback.)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +22,11 @@ from sqlalchemy.orm import Session
 
 from riskengine.assessment import Assessment
 from riskengine.findings import Finding
-from riskengine.gate import decide_gate
 from riskengine.store import Actor, new_id, utcnow
 from riskengine.store import models as m
 from riskengine.store.records import (
     content_hash,
     finding_record,
-    gate_changes_on,
     sha256_text,
 )
 from riskengine.vocabulary import FindingStatus
@@ -84,9 +83,35 @@ class Submitted:
     judged: list[Finding]  # the assessment's findings carrying their tracked statuses
 
 
-def submit(session: Session, assessment: Assessment, raw_text: str, project_fields: dict[str, Any],
-           actor: Actor, today: dt.date) -> Submitted:
-    """Store a checklist and its assessment; each finding is new, persisting, or resolved."""
+@dataclass
+class Pending:
+    """A submission matched to its project's tracked findings and not yet written: the core
+    decides its gate from `judged`, then `write` stores everything in a few statements."""
+
+    connection: Connection
+    project_id: int
+    checklist: m.Checklist
+    row: m.Assessment
+    matcher: _Matcher
+    judged: list[Finding]
+
+    def write(self, gate: str, gate_changes_on: dt.date | None) -> Submitted:
+        """Store the checklist, the assessment, its findings' changes and the project's gate."""
+        self.row.gate_at_submission = gate
+        connection = self.connection
+        connection.execute(_INSERT_CHECKLIST, _values(self.checklist, _CHECKLIST_COLUMNS))
+        connection.execute(_INSERT_ASSESSMENT, _values(self.row, _ASSESSMENT_COLUMNS))
+        self.matcher.write(connection)
+        connection.execute(_UPDATE_PROJECT, {
+            "project_id": self.project_id, "new_stage": self.row.stage, "new_gate": gate,
+            "new_gate_changes_on": gate_changes_on, "new_latest_assessment_id": self.row.id})
+        return Submitted(self.row, {**self.matcher.rows, **self.matcher.resolved}, self.judged)
+
+
+def begin(session: Session, assessment: Assessment, raw_text: str,
+          project_fields: Mapping[str, Any], actor: Actor) -> Pending:
+    """Lock the project (created if new), number the checklist, and match the assessment's
+    findings to the tracked ones: each is new, persisting, or resolved."""
     connection = session.connection()
     project_id = _locked_project(session, connection, assessment.project_code, project_fields,
                                  actor)
@@ -109,19 +134,10 @@ def submit(session: Session, assessment: Assessment, raw_text: str, project_fiel
     row.resolved = matcher.resolve_absent(before)
     row.content_hash = content_hash(checklist.sha256, assessment.rulesets,
                                     [_frozen(e) for e in row.findings])
-    findings = [f.with_status(FindingStatus(matcher.rows[e["finding_id"]].status),
-                              matcher.rows[e["finding_id"]].waiver_expires)
-                for f, e in zip(assessment.findings, row.findings, strict=True)]
-    gate = decide_gate(findings, today)
-    row.gate_at_submission = gate.decision.value
-    latest = {"stage": stage, "gate": gate.decision.value,
-              "gate_changes_on": gate_changes_on(findings, today), "latest_assessment_id": row.id}
-    connection.execute(_INSERT_CHECKLIST, _values(checklist, _CHECKLIST_COLUMNS))
-    connection.execute(_INSERT_ASSESSMENT, _values(row, _ASSESSMENT_COLUMNS))
-    matcher.write(connection)
-    connection.execute(_UPDATE_PROJECT, {
-        "project_id": project_id, **{f"new_{k}": v for k, v in latest.items()}})
-    return Submitted(row, {**matcher.rows, **matcher.resolved}, findings)
+    judged = [f.with_status(FindingStatus(matcher.rows[e["finding_id"]].status),
+                            matcher.rows[e["finding_id"]].waiver_expires)
+              for f, e in zip(assessment.findings, row.findings, strict=True)]
+    return Pending(connection, project_id, checklist, row, matcher, judged)
 
 
 # The statements of a submission, built once (SQLAlchemy then reuses their compiled form).
@@ -153,7 +169,7 @@ _TRACKED = select(
 
 
 def _locked_project(session: Session, connection: Connection, code: str,
-                    fields: dict[str, Any], actor: Actor) -> int:
+                    fields: Mapping[str, Any], actor: Actor) -> int:
     """Return the project's id, the project created if new and locked either way, so its
     submissions are numbered one by one: one statement when it exists (the usual case)."""
     found = connection.execute(_LOCK_PROJECT, {"code": code}).scalar()

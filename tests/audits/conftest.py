@@ -18,6 +18,7 @@ from riskengine.audits.policy import AuditPolicy, load_audit_policy
 from riskengine.cases import base_checklist
 from riskengine.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database
+from riskengine.submission import Submissions
 from riskengine.vocabulary import Stage
 from tests.api.support import BACKENDS, database_url, shared_assessor
 from tests.audits.support import World, at, copied_database
@@ -36,7 +37,7 @@ def policy() -> AuditPolicy:
 
 @pytest.fixture(scope="session")
 def evaluator(assessor: Assessor, policy: AuditPolicy) -> AuditEvaluator:
-    return AuditEvaluator(assessor, policy)
+    return AuditEvaluator(Submissions.of(assessor), policy)
 
 
 def _base(stage: Stage) -> dict[str, Any]:

@@ -4,7 +4,6 @@ projects, checklists and schedules written through the same functions the servic
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -22,9 +21,9 @@ from riskengine.audits.policy import AuditPolicy
 from riskengine.audits.runner import Auditor
 from riskengine.audits.schedule import make_rule
 from riskengine.store import Actor
-from riskengine.store.checklists import store_checklist
 from riskengine.store.database import Database
 from riskengine.store.projects import create_project
+from riskengine.submission import Submissions
 from tests.api.support import scratch_pg_database
 
 UTC = dt.UTC
@@ -53,7 +52,7 @@ class World:
     def __init__(self, database: Database, assessor: Assessor, policy: AuditPolicy,
                  clock: ManualClock) -> None:
         self.database, self.assessor, self.policy, self.clock = database, assessor, policy, clock
-        self.evaluator = AuditEvaluator(assessor, policy)
+        self.evaluator = AuditEvaluator(Submissions.of(assessor), policy)
 
     def auditor(self, clock: Clock | None = None, database: Database | None = None
                 ) -> Auditor:
@@ -66,12 +65,10 @@ class World:
 
     def submit(self, raw: dict[str, Any]) -> None:
         """Store a checklist as the API does (a delivery one judged with the promise ledger)."""
-        valid = self.assessor.validate(raw)
-        assessment = self.assessor.assess_valid(valid)
+        submissions = self.evaluator.submissions
         with self.database.write() as session:
-            store_checklist(session, self.evaluator.ledger, assessment, valid,
-                            json.dumps(raw, ensure_ascii=False), Actor("pm.test"),
-                            dt.date.fromisoformat(raw["as_of"]))
+            submissions.submit(session, submissions.receive(raw), Actor("pm.test"),
+                               dt.date.fromisoformat(raw["as_of"]))
 
     def schedule(self, code: str, spec: dict[str, Any] | None = None) -> int:
         with self.database.write() as session:

@@ -91,6 +91,7 @@ _KILLABLE_WORKER = textwrap.dedent("""
     from riskengine.audits.policy import load_audit_policy
     from riskengine.audits.runner import Auditor, run_due
     from riskengine.store.database import Database
+    from riskengine.submission import Submissions
     from tests.audits.support import at
 
     url, marker = sys.argv[1], Path(sys.argv[2])
@@ -105,8 +106,8 @@ _KILLABLE_WORKER = textwrap.dedent("""
     runner.enqueue = stall
     policy = load_audit_policy()
     clock = ManualClock(at("2027-04-01", 1))
-    run_due(Auditor(Database(url), AuditEvaluator(Assessor.from_path(), policy), clock,
-                    Sender(policy, smtp=None)))
+    evaluator = AuditEvaluator(Submissions.of(Assessor.from_path()), policy)
+    run_due(Auditor(Database(url), evaluator, clock, Sender(policy, smtp=None)))
 """)
 
 

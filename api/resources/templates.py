@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -11,16 +11,7 @@ from api.errors import NotFound
 from api.openapi import errors
 from api.state import service
 from riskengine.vocabulary import Stage
-from riskengine.workbook import MEDIA_TYPE, write_template
-
-
-def template_bytes(stage: Stage) -> bytes:
-    """Return a stage's empty template, built once per app (the catalogue does not change)."""
-    cache: dict[str, bytes] = current_app.extensions.setdefault("riskengine.templates", {})
-    if stage.value not in cache:
-        cache[stage.value] = write_template(service().assessor.catalog, stage)
-    return cache[stage.value]
-
+from riskengine.workbook import MEDIA_TYPE
 
 blp = Blueprint("templates", __name__, url_prefix="/api/v1",
                 description="Excel templates of the checklist, one per stage")
@@ -41,5 +32,5 @@ class TemplateView(MethodView):
         current()
         if stage not in set(Stage):
             raise NotFound(f"stage {stage} not found", {"stage": ["sales or delivery"]})
-        return Response(template_bytes(Stage(stage)), mimetype=MEDIA_TYPE, headers={
+        return Response(service().template(Stage(stage)), mimetype=MEDIA_TYPE, headers={
             "Content-Disposition": f'attachment; filename="riskengine-{stage}-template.xlsx"'})

@@ -35,9 +35,9 @@ from api.audit_schemas import (
 from api.auth import Principal, Role, current, require, require_project, scope
 from api.errors import NotFound
 from api.idempotency import dump, json_response, page_response, run_write
+from api.lookups import project_or_404, read_project
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import requested_lang, stamp
-from api.resources.projects import project_or_404, read_project
 from api.schemas import LangQuery
 from api.state import service
 from riskengine.audits import outbox, store
@@ -323,8 +323,8 @@ def init_app(app: Flask, api: Api) -> None:
     policy = load_audit_policy(Path(app.config["RULESETS_DIR"]))
     clock: Clock = app.config.get("AUDIT_CLOCK") or SystemClock()
     state = app.extensions["riskengine"]
-    auditor = Auditor(state.database, AuditEvaluator(state.assessor, policy, state.ledger), clock,
-                      outbox.Sender(policy))
+    evaluator = AuditEvaluator(state.submissions, policy)
+    auditor = Auditor(state.database, evaluator, clock, outbox.Sender(policy))
     scheduler = Scheduler(auditor, app.config.get("AUDIT_SCHEDULER_INTERVAL")
                           or policy.scheduler_interval)
     app.extensions["riskengine.audits"] = AuditService(policy, clock, scheduler)

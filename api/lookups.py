@@ -1,0 +1,61 @@
+"""Scoped look-ups: every object a route or a page touches is resolved here, through the
+caller's project scope (an object of a project outside it is simply not found, so codes and
+ids cannot be probed), and the stored reads both the JSON API and the pages render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, require_project
+from api.errors import NotFound
+from api.idempotency import dump, json_response
+from api.render import assessment_body
+from api.state import service
+from riskengine.store import models as m
+from riskengine.store.findings import findings_by_id, waivers_by_id
+from riskengine.store.projects import checklist, get_project
+from riskengine.store.records import with_statuses
+from riskengine.store.reviews import latest_numbers
+from riskengine.vocabulary import Lang
+
+
+def project_or_404(session: Session, code: str, principal: Principal,
+                   lock: bool = False) -> m.Project:
+    """Return a project the caller may see; any other is 'not found', so codes can't be probed."""
+    project = get_project(session, code, principal.projects, lock) if principal.sees(code) \
+        else None
+    if project is None:
+        raise NotFound(f"project {code} not found")
+    return project
+
+
+def read_project(code: str, build: Callable[[Session, m.Project], Any]) -> Response:
+    """Answer a read of something of a project the caller may see (any other: 404), built by
+    `build` in one read transaction."""
+    principal = require_project(code)
+    with service().database.read() as session:
+        body = build(session, project_or_404(session, code, principal))
+    return json_response(dump(body), 200)
+
+
+def stored_checklist(session: Session, project: m.Project, checklist_id: str) -> m.Checklist:
+    """Return a stored checklist of the project; any other is not found."""
+    row = checklist(session, checklist_id)
+    if row is None or row.project_id != project.id:
+        raise NotFound(f"checklist {checklist_id} not found")
+    return row
+
+
+def render_stored(session: Session, row: m.Assessment, project: m.Project, today: dt.date,
+                  lang: Lang) -> dict[str, Any]:
+    """Load what a stored assessment's answer needs and build it."""
+    tracked = findings_by_id(session, {e["finding_id"] for e in row.findings} | set(row.resolved))
+    waivers = waivers_by_id(session, {f.waiver_id for f in tracked.values()})
+    latest = latest_numbers(session, project.id).get(row.stage)
+    return assessment_body(row, project.code, with_statuses(row.findings, tracked), tracked,
+                           waivers, today, lang, service().assessor.catalog.policy.gate, latest)

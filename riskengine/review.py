@@ -1,0 +1,123 @@
+"""Record a gate review: the one implementation, for the API and the pages.
+
+The stage's latest assessment is judged, its gate decided today; a delivery review also reads
+the project's latest audit run. `pass` over a failed gate (either) needs an admin's override,
+and so does any decision more lenient than the computed gate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from riskengine.audits.models import AuditRun
+from riskengine.audits.store import previous_run
+from riskengine.errors import NotFound, NotPermitted, Refused
+from riskengine.gate import Gate, decide_gate
+from riskengine.ruleset import GatePolicy
+from riskengine.store import Actor
+from riskengine.store import models as m
+from riskengine.store.findings import findings_by_id
+from riskengine.store.projects import latest_assessments
+from riskengine.store.records import with_statuses
+from riskengine.store.reviews import Verdict, record_review
+from riskengine.vocabulary import GateDecision, Stage
+
+
+class ReviewRefused(Refused):
+    """The review cannot be recorded as asked; `code` says why: `no_assessment`, `superseded`,
+    `gate_failed` (pass over a failed gate), `audit_gate_failed` (over a failed audit run)."""
+
+    def __init__(self, code: str, message: str, details: dict[str, list[str]] | None = None
+                 ) -> None:
+        super().__init__(message, details)
+        self.code = code
+
+
+class AssessmentUnknown(NotFound):
+    """The assessment named is not one of this project and stage."""
+
+    code = "not_found"
+
+
+class OverrideRefused(NotPermitted):
+    """Only an admin may override a failed gate."""
+
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What a reviewer asks to record."""
+
+    stage: str
+    decision: str
+    comments: str = ""
+    assessment_id: str | None = None  # the assessment judged; None: the stage's latest
+    override_justification: str | None = None
+
+
+def judged(session: Session, project: m.Project, stage: str, wanted: str | None
+           ) -> m.Assessment:
+    """Return the assessment a review judges: the stage's latest; an older one is refused."""
+    latest = latest_assessments(session, project.id).get(stage)
+    if latest is None:
+        raise ReviewRefused("no_assessment",
+                            f"project {project.code} has no {stage} assessment to review",
+                            {"stage": ["submit a checklist for this stage first"]})
+    if wanted and wanted != latest.id:
+        found = session.get(m.Assessment, wanted)
+        if found is None or found.project_id != project.id or found.stage != stage:
+            raise AssessmentUnknown(f"assessment {wanted} not found for this project and stage")
+        raise ReviewRefused("superseded", "a newer checklist superseded this assessment",
+                            {"assessment_id": [f"the latest is {latest.id}"]})
+    return latest
+
+
+def current_gate(session: Session, assessment: m.Assessment, today: dt.date,
+                 policy: GatePolicy) -> Gate:
+    """Decide an assessment's gate today, from its findings' tracked statuses."""
+    tracked = findings_by_id(session, {e["finding_id"] for e in assessment.findings})
+    return decide_gate(with_statuses(assessment.findings, tracked), today, policy)
+
+
+def audit_run_read(session: Session, project_id: int, stage: str) -> AuditRun | None:
+    """Return the audit run a review of `stage` reads: the project's latest, for delivery."""
+    return previous_run(session, project_id) if stage == Stage.DELIVERY.value else None
+
+
+def _refuse_pass(request: ReviewRequest, gate: Gate, run: AuditRun | None) -> None:
+    override = request.override_justification
+    if request.decision != GateDecision.PASS or (override and override.strip()):
+        return
+    if gate.decision is GateDecision.FAIL:
+        raise ReviewRefused(
+            "gate_failed", "the computed gate is fail: pass needs an admin override",
+            {"decision": ["pass refused while the gate is fail"],
+             "blocking": list(gate.blocking)})
+    if run is not None and run.gate == GateDecision.FAIL:
+        raise ReviewRefused(
+            "audit_gate_failed",
+            "the latest audit run's gate is fail: pass needs an admin override",
+            {"decision": ["pass refused while the latest audit run's gate is fail"],
+             "audit_run": [run.id], "blocking": list(run.body["gate"]["blocking"])})
+
+
+def review_gate(session: Session, project: m.Project, request: ReviewRequest, actor: Actor,
+                may_override: bool, today: dt.date, policy: GatePolicy) -> m.GateReview:
+    """Record a gate decision on the stage's latest assessment (and, for delivery, the latest
+    audit run); `pass` over a failed gate needs an override, which only an admin may give."""
+    if request.override_justification is not None and not may_override:
+        raise OverrideRefused("only an admin may override the computed gate",
+                              {"override_justification": ["admin only"]})
+    assessment = judged(session, project, request.stage, request.assessment_id)
+    gate = current_gate(session, assessment, today, policy)
+    run = audit_run_read(session, project.id, request.stage)
+    _refuse_pass(request, gate, run)
+    return record_review(session, assessment, Verdict(
+        request.stage, request.decision, gate.decision.value, request.comments,
+        request.override_justification), actor, run)
+
+

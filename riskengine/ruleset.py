@@ -1,0 +1,160 @@
+"""The rule files as the core reads them: rules, rulesets, the policy, the catalogue.
+
+Plain frozen data: `catalog` loads and validates the files into these, `compiler` turns a
+ruleset into durable_rules JSON, and everything downstream reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from riskengine.vocabulary import Category, CheckType, Lang, Owner, Severity, Stage
+
+Text = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A fact a rule cannot decide without; `when` limits it to some cases."""
+
+    path: str
+    when: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Due:
+    milestones: tuple[str, ...]
+    lead_days: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    ruleset_id: str
+    title: Text
+    category: Category
+    severity: Severity
+    blocking: bool
+    owner: Owner
+    support: tuple[Owner, ...]
+    due: Due
+    source: Text
+    catalogue: tuple[str, ...]
+    for_each: str | None
+    subject: str | None
+    when: Mapping[str, Any]
+    requires: tuple[Requirement, ...]
+    evidence: tuple[str, ...]
+    message: Text
+    action: Text
+
+
+@dataclass(frozen=True)
+class Parameter:
+    value: Any
+    unit: str
+    description: Text
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    type: CheckType
+    description: Text
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    id: str
+    version: str
+    stage: Stage
+    title: Text
+    parameters: Mapping[str, Parameter]
+    checks: Mapping[str, CheckSpec]
+    rules: tuple[Rule, ...]
+    path: Path
+    content_hash: str
+
+    @property
+    def topic(self) -> str:
+        return self.id.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class StagePolicy:
+    label: Text
+    due_milestones: tuple[str, ...]
+    default_lead_days: int
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """What makes a gate conditional when nothing blocks it (policy.yaml `gate`)."""
+
+    conditional_severities: frozenset[Severity] = frozenset({Severity.HIGH})
+
+
+@dataclass(frozen=True)
+class FindingPolicy:
+    """Limits on working a finding (policy.yaml `findings`)."""
+
+    max_waiver_days: int = 366
+
+
+@dataclass(frozen=True)
+class Policy:
+    escalation: Mapping[Severity, str]
+    rank: Mapping[Severity, int]
+    stages: Mapping[Stage, StagePolicy]
+    incomplete: Mapping[str, Text]
+    labels: Mapping[str, Mapping[str, Text]]
+    gate: GatePolicy = GatePolicy()
+    findings: FindingPolicy = FindingPolicy()
+
+    def sort_key(self, finding: Any) -> tuple[Any, ...]:
+        """The one order of findings: most severe first, blocking first, then by owner, rule
+        and subject (stable across runs)."""
+        return (-self.rank[finding.severity], not finding.blocking, finding.owner.value,
+                finding.rule_id, finding.subject)
+
+    def label(self, group: str, value: str, lang: Lang) -> str:
+        """Return the label of a vocabulary value, or the value itself when none is defined."""
+        text = self.labels.get(group, {}).get(value)
+        return text[lang] if text else value
+
+
+@dataclass(frozen=True)
+class Catalog:
+    policy: Policy
+    rulesets: tuple[Ruleset, ...]
+    compiled: Mapping[str, Any] = field(default_factory=dict)  # ruleset id -> CompiledRuleset
+
+    def for_stage(self, stage: Stage) -> tuple[Ruleset, ...]:
+        return tuple(r for r in self.rulesets if r.stage == stage)
+
+    def rules(self, stage: Stage | None = None) -> Iterator[Rule]:
+        for ruleset in self.rulesets:
+            if stage is None or ruleset.stage == stage:
+                yield from ruleset.rules
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules() if r.id == rule_id), None)
+
+    def ruleset(self, ruleset_id: str) -> Ruleset | None:
+        return next((r for r in self.rulesets if r.id == ruleset_id), None)
+
+    def checks(self, stage: Stage) -> dict[str, CheckSpec]:
+        """Return every `checks` key the rulesets of a stage declare."""
+        out: dict[str, CheckSpec] = {}
+        for ruleset in self.for_stage(stage):
+            out.update(ruleset.checks)
+        return out
+
+
+def bare_rule(**values: Any) -> Rule:
+    """A rule that raises findings without being compiled (the promise ledger's, the audits'
+    own): the fields only the rule engine reads stay empty."""
+    unused: dict[str, Any] = {f.name: None for f in fields(Rule) if f.name not in values}
+    return Rule(**values, **unused)
