@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint bench clean services browser
+.PHONY: install run test lint bench clean services browser fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Python 3.11 or 3.12 is required (durable-rules)"'
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+run: install fonts
 	$(BIN)/riskengine db upgrade
 	$(BIN)/riskengine serve --dev
 
@@ -38,7 +38,17 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
 	  echo "make: could not install chromium; the browser tests will fail"
 
-test: install lint services browser
+# PDF reports embed WenQuanYi Micro Hei, a TrueType CJK font from Debian's fonts-wqy-microhei
+# (riskengine/reports.py finds it, or RISKENGINE_CJK_FONT); the PDF tests render pages with
+# pdftoppm (poppler-utils).
+CJK_FONT_FILE := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	@{ test -f $(CJK_FONT_FILE) && command -v pdftoppm >/dev/null; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      fonts-wqy-microhei poppler-utils >/dev/null; } || \
+	  echo "make: could not install fonts-wqy-microhei poppler-utils; PDF reports will fail"
+
+test: install lint services browser fonts
 	$(BIN)/riskengine rules test
 	$(BIN)/pytest -q
 
