@@ -8,6 +8,7 @@ contract's assessment object (as the API answers it), so they never query anythi
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,18 +19,39 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from reportlab.lib import colors
+from reportlab.lib.fonts import addMapping
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from riskengine.catalog import Catalog
+from riskengine.errors import RiskEngineError
 from riskengine.vocabulary import Lang, Owner, Severity
-from riskengine.workbook import put
+from riskengine.workbook import print_setup, put
 
-CJK_FONT = "STSong-Light"  # built into reportlab (Adobe CID font): no font file to ship
+# The PDF embeds (a subset of) a TrueType CJK font, so a printed or forwarded report looks the
+# same on a machine without Chinese fonts. WenQuanYi Micro Hei (Debian's fonts-wqy-microhei,
+# Apache-2.0 or GPLv3 with the font exception) has TrueType outlines, which reportlab embeds,
+# and proportional Latin glyphs; RISKENGINE_CJK_FONT names another TrueType file (.ttf/.ttc).
+CJK_FONT = "WenQuanYiMicroHei"
+CJK_FONT_ENV = "RISKENGINE_CJK_FONT"
+CJK_FONT_PATHS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian, Ubuntu: fonts-wqy-microhei
+    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",  # Fedora
+    "/usr/share/fonts/wenquanyi/wqy-microhei.ttc",  # Arch
+)
 SEVERITY_COLOURS = {"critical": "B42318", "high": "B54708", "medium": "175CD3", "low": "475467"}
 GATE_COLOURS = {"fail": "B42318", "conditional": "B54708", "pass": "067647"}
 
@@ -95,7 +117,19 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "no": {Lang.ZH: "否", Lang.EN: "no"},
     "summary": {Lang.ZH: "概要", Lang.EN: "Summary"},
     "review": {Lang.ZH: "闸口评审", Lang.EN: "Gate review"},
+    "signoff": {Lang.ZH: "评审决定与签字", Lang.EN: "Decision and sign-off"},
+    "review_date": {Lang.ZH: "评审日期", Lang.EN: "Review date"},
+    "reviewer_signature": {Lang.ZH: "评审人签字", Lang.EN: "Reviewer's signature"},
+    "countersign": {Lang.ZH: "会签（评审委员会）", Lang.EN: "Countersignatures (review board)"},
+    "name": {Lang.ZH: "姓名", Lang.EN: "Name"},
+    "department": {Lang.ZH: "部门", Lang.EN: "Department"},
+    "signature": {Lang.ZH: "签字", Lang.EN: "Signature"},
+    "date": {Lang.ZH: "日期", Lang.EN: "Date"},
+    "content_hash": {Lang.ZH: "内容哈希", Lang.EN: "Content hash"},
+    "page_of": {Lang.ZH: "第 {page} 页 / 共 {pages} 页", Lang.EN: "Page {page} of {pages}"},
 }
+PAGE_SIZE = landscape(A4)
+COUNTERSIGN_LINES = 6  # blank lines for the board members' countersignatures
 _COLUMNS = ("owner", "owner_code", "severity", "blocking", "status", "due_date", "rule_id",
             "title_col", "message", "subject", "evidence", "action", "support", "escalation",
             "source", "fingerprint")
@@ -273,6 +307,8 @@ def render_xlsx(report: Report, catalog: Catalog, lang: Lang) -> bytes:
                           waiver.get("expires"), word("yes" if waiver.get("holds") else "no",
                                                       lang)])
             put(sheet.cell(row=sheet.max_row, column=3), waiver.get("justification", ""))
+    for sheet in book.worksheets:  # the summary is key/value rows: no header row to repeat
+        print_setup(sheet, None if sheet is summary else "1:1")
     book.properties.title = f"{word(report.title_key, lang)} {report.project.get('code', '')}"
     out = io.BytesIO()
     book.save(out)
@@ -282,9 +318,34 @@ def render_xlsx(report: Report, catalog: Catalog, lang: Lang) -> bytes:
 # --- PDF ---------------------------------------------------------------------------------------
 
 
+class ReportFontMissing(RiskEngineError):
+    """The CJK TrueType font the PDF embeds is not installed."""
+
+    code = "report_font_missing"
+
+
+def font_path() -> str:
+    """Return the CJK TrueType font file the PDF embeds: RISKENGINE_CJK_FONT, else the first
+    installed of CJK_FONT_PATHS."""
+    configured = os.environ.get(CJK_FONT_ENV)
+    candidates = (configured,) if configured else CJK_FONT_PATHS
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise ReportFontMissing(
+        "PDF reports embed the font WenQuanYi Micro Hei, which is not installed: run "
+        "`make fonts` (Debian package fonts-wqy-microhei) or set RISKENGINE_CJK_FONT to a "
+        "TrueType font file with Chinese glyphs",
+        {CJK_FONT_ENV: [f"not found: {', '.join(candidates)}"]})
+
+
 def _font() -> str:
     if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+        # subfont 0 of the collection is the proportional face (1 is its monospaced twin)
+        pdfmetrics.registerFont(TTFont(CJK_FONT, font_path(), subfontIndex=0))
+        for bold in (0, 1):  # one weight only: <b> keeps the face (colour marks severity)
+            for italic in (0, 1):
+                addMapping(CJK_FONT, bold, italic, CJK_FONT)
     return CJK_FONT
 
 
@@ -296,6 +357,7 @@ class _Styles:
         self.small = ParagraphStyle("small", parent=self.body, fontSize=7.5, leading=10)
         self.head = ParagraphStyle("head", parent=self.body, fontSize=8.5, textColor=colors.white)
         self.h1 = ParagraphStyle("h1", parent=self.body, fontSize=16, leading=22, spaceAfter=6)
+        self.decision = ParagraphStyle("decision", parent=self.body, fontSize=12, leading=16)
         self.h2 = ParagraphStyle("h2", parent=self.body, fontSize=12, leading=16, spaceBefore=8,
                                  spaceAfter=4, keepWithNext=1)
 
@@ -307,10 +369,12 @@ def _p(text: Any, style: ParagraphStyle) -> Paragraph:
 
 
 def _table(rows: list[list[Any]], widths: list[float], styles: _Styles,
-           header: bool = True) -> Table:
+           header: bool = True, heights: list[float | None] | None = None) -> Table:
     table = Table([[c if isinstance(c, (Flowable, list)) else _p(c, styles.body) for c in row]
-                   for row in rows], colWidths=widths, repeatRows=1 if header else 0)
+                   for row in rows], colWidths=widths, rowHeights=heights,
+                  repeatRows=1 if header else 0)
     commands: list[Any] = [
+        ("FONTNAME", (0, 0), (-1, -1), _font()),  # a cell's default is Helvetica, not embedded
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#98A2B3")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
@@ -340,15 +404,88 @@ def _pdf_findings(findings: Sequence[Mapping[str, Any]], catalog: Catalog, lang:
     return _table(rows, widths, styles)
 
 
+def _signoff(review: Mapping[str, Any], lang: Lang, styles: _Styles) -> Flowable:
+    """The block the board signs: the decision, the reviewer's signature, countersignatures."""
+    colour = GATE_COLOURS.get(review["decision"], "000000")
+    decision = Paragraph(f'<font color="#{colour}">{term("gate", review["decision"], lang)}'
+                         "</font>", styles.decision)
+    rows: list[list[Any]] = [
+        [word("decision", lang), decision],
+        [word("reviewer", lang), review.get("reviewer", "")],
+        [word("review_date", lang), str(review.get("created_at") or "")[:10]],
+    ]
+    if review.get("override_justification"):
+        rows.append([word("override", lang), review["override_justification"]])
+    rows.append([word("reviewer_signature", lang), ""])
+    heights: list[float | None] = [None] * (len(rows) - 1) + [16 * mm]
+    decided = _table(rows, [60 * mm, 210 * mm], styles, header=False, heights=heights)
+    heads = [_p(word(k, lang), styles.head) for k in ("name", "department", "signature", "date")]
+    lines: list[list[Any]] = [heads] + [[""] * 4 for _ in range(COUNTERSIGN_LINES)]
+    board = _table(lines, [60 * mm, 70 * mm, 90 * mm, 50 * mm], styles,
+                   heights=[None] + [12 * mm] * COUNTERSIGN_LINES)
+    return KeepTogether([_p(word("signoff", lang), styles.h2), decided, Spacer(1, 3 * mm),
+                         _p(word("countersign", lang), styles.h2), board])
+
+
+def footer_text(report: Report, lang: Lang) -> str:
+    """The footer's left part: what the report is and which stored record it prints."""
+    data = report.assessment
+    judged = (report.review or {}).get("assessment") or {}
+    digest = data.get("content_hash") or judged.get("content_hash")
+    record = " #".join(str(v) for v in (data.get("id"), data.get("number")) if v)
+    parts = [f"{word(report.title_key, lang)} {report.project.get('code', '')}".strip()]
+    if record:
+        parts.append(f"{word('assessment', lang)} {record}")
+    if digest:
+        parts.append(f"{word('content_hash', lang)} {digest}")
+    return " · ".join(parts)
+
+
+def _numbered_canvas(footer: str, lang: Lang) -> type[Canvas]:
+    """A canvas that holds its pages back until the end, so each footer can say "of y"."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._held: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802 (reportlab's name)
+            self._held.append(dict(self.__dict__))
+            self._startPage()  # type: ignore[attr-defined]  # reportlab's own page reset
+
+        def save(self) -> None:
+            pages = len(self._held)
+            for state in self._held:
+                self.__dict__.update(state)
+                self._footer(pages)
+                super().showPage()
+            super().save()
+
+        def _footer(self, pages: int) -> None:
+            width = PAGE_SIZE[0]
+            self.saveState()
+            self.setFont(_font(), 7)
+            self.setFillColor(colors.HexColor("#475467"))
+            self.drawString(12 * mm, 6 * mm, footer)
+            self.drawRightString(width - 12 * mm, 6 * mm, word("page_of", lang).format(
+                page=self.getPageNumber(), pages=pages))
+            self.restoreState()
+
+    return NumberedCanvas
+
+
 def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
-    """Return the report as a printable A4 PDF, Chinese text included."""
+    """Return the report as a printable A4 PDF: its font embedded, a footer on every page that
+    names the stored record (assessment id, content hash) and says "page x of y"; a gate
+    review ends with the block the board signs."""
     styles = _Styles()
     out = io.BytesIO()
     code = str(report.project.get("code", ""))
-    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm,
+    doc = SimpleDocTemplate(out, pagesize=PAGE_SIZE, leftMargin=12 * mm,
                             rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
                             title=f"{word(report.title_key, lang)} {code}", author="riskengine",
-                            subject=code)
+                            subject=code,
+                            initialFontName=_font())  # else each page names Helvetica
     story: list[Flowable] = [_p(f"{word(report.title_key, lang)} — {code}", styles.h1)]
     summary = [[_p(k, styles.body), _p(v, styles.body)]
                for k, v in _summary_rows(report, catalog, lang) if v not in (None, "")]
@@ -378,12 +515,7 @@ def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
                         f"({owner}) / {len(group)}", styles.h2))
         story.append(_pdf_findings(group, catalog, lang, styles))
     story.append(Spacer(1, 4 * mm))
-    doc.build(story, onFirstPage=_page_number, onLaterPages=_page_number)
+    if report.review:
+        story.append(_signoff(report.review, lang, styles))
+    doc.build(story, canvasmaker=_numbered_canvas(footer_text(report, lang), lang))
     return out.getvalue()
-
-
-def _page_number(canvas: Any, doc: Any) -> None:
-    canvas.saveState()
-    canvas.setFont(_font(), 7)
-    canvas.drawRightString(doc.pagesize[0] - 12 * mm, 6 * mm, f"riskengine {doc.page}")
-    canvas.restoreState()

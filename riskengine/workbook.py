@@ -19,6 +19,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from riskengine.catalog import Catalog
@@ -72,6 +73,8 @@ class _Writer:
         for sheet in TABLES:
             self.list_sheet(sheet, data)
         self.checks(data.get("checks") or {})
+        for page in self.book.worksheets:  # rows 2-3: the Chinese and English headers
+            print_setup(page, None if page.title in (README, VOCAB) else "2:3")
         self.book.properties.title = f"riskengine checklist template ({self.stage.value})"
         self.book.properties.keywords = f"riskengine-template;stage={self.stage.value}"
         out = io.BytesIO()
@@ -198,6 +201,21 @@ class _Writer:
                 sheet[f"{column}{row}"] = choice
             self.vocab[choices] = f"{VOCAB}!${column}$1:${column}${len(choices)}"
         return self.vocab[choices]
+
+
+def print_setup(sheet: Worksheet, title_rows: str | None) -> None:
+    """Print a sheet on A4 landscape, all columns on the page width (as many pages down as it
+    takes), `title_rows` (such as "1:1") repeated at the top of every page."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    properties = sheet.sheet_properties
+    if properties.pageSetUpPr is None:
+        properties.pageSetUpPr = PageSetupProperties()
+    properties.pageSetUpPr.fitToPage = True
+    if title_rows:
+        sheet.print_title_rows = title_rows
 
 
 def put(cell: Cell | MergedCell, value: Any) -> None:
