@@ -81,10 +81,12 @@ def _copy(table: str, columns: list[str], **changed: str) -> str:
 
 
 def _statement(form: str, table: str, columns: list[str]) -> str:
+    """The statement `form` against the table's row; a `…unique_key:a,b` form takes the row's
+    unique key (a, b) with a new id."""
+    form, _, key = form.partition(":")
     row, column, value = TARGETS[table]
     forged = _copy(table, columns, **{column: value})
     other = _copy(table, columns, id=NEW_ID.get(table, "'h-other'"), **{column: value})
-    key = ", ".join(_unique_keys(table)[0]) if _unique_keys(table) else ""
     return {
         "update": f"UPDATE {table} SET {column} = {value} WHERE id = {row}",
         "update_all": f"UPDATE {table} SET id = id",
@@ -117,8 +119,14 @@ BARE = ["replace", "insert_or_replace", "insert_or_replace_unique_key", "upsert"
 
 
 def _cases(forms: list[str]) -> list[Any]:
-    return [pytest.param(table, form, id=f"{table}-{form}") for table in HISTORY_TABLES
-            for form in forms if "unique_key" not in form or _unique_keys(table)]
+    """(table, form) for each history table and form; a unique-key form once per unique key."""
+    cases = []
+    for table in HISTORY_TABLES:
+        for form in forms:
+            keyed = [f"{form}:{','.join(key)}" for key in _unique_keys(table)]
+            for case in keyed if "unique_key" in form else [form]:
+                cases.append(pytest.param(table, case, id=f"{table}-{case}"))
+    return cases
 
 
 def _seeded(backend: str, tmp: Path) -> Iterator[Database]:
@@ -147,7 +155,7 @@ def _snapshot(engine: Engine, table: str) -> list[tuple[Any, ...]]:
                 connection.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id")]
 
 
-def _columns(engine: Engine, table: str) -> list[str]:
+def _columns(table: str) -> list[str]:
     return list(Base.metadata.tables[table].columns.keys())
 
 
@@ -156,7 +164,7 @@ def _refused(engine: Engine, table: str, form: str) -> None:
     assert before, f"{table} has no row to protect"
     with pytest.raises(DBAPIError, match="append-only"):
         with engine.begin() as connection:
-            connection.exec_driver_sql(_statement(form, table, _columns(engine, table)))
+            connection.exec_driver_sql(_statement(form, table, _columns(table)))
     assert _snapshot(engine, table) == before
 
 
@@ -182,7 +190,7 @@ def test_sqlite_refuses_without_recursive_triggers(on_sqlite: Database, table: s
         assert connection.execute("PRAGMA recursive_triggers").fetchone() == (0,)
         before = _snapshot(on_sqlite.engine, table)
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            connection.execute(_statement(form, table, _columns(on_sqlite.engine, table)))
+            connection.execute(_statement(form, table, _columns(table)))
         assert _snapshot(on_sqlite.engine, table) == before
     finally:
         connection.close()
