@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from flask import Flask, g, request
 
+from api import throttle
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.state import service
 from riskengine.store import Actor
@@ -92,13 +93,18 @@ def _authenticate() -> None:
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("a bearer token is required",
                            headers={"WWW-Authenticate": 'Bearer realm="riskengine"'})
+    secret = secret.strip()
+    attempt = throttle.attempt(secret)
     with service().database.look_up() as connection:
-        token = find_token(connection, secret.strip())
+        throttle.throttle().check(connection, attempt)  # 429 while locked, valid token or not
+        token = find_token(connection, secret)
     if token is None:
+        throttle.throttle().failed(attempt)
         raise Unauthorized("the token is unknown or revoked",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     g.principal = Principal.of(token)
 
 
 def init_app(app: Flask) -> None:
+    throttle.init_app(app)
     app.before_request(_authenticate)

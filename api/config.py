@@ -37,6 +37,13 @@ def from_environment() -> dict[str, Any]:
         "DB_POOL_SIZE": _int("RISKENGINE_DB_POOL_SIZE", 5),
         "TODAY": None,  # tests pin the date that waivers and due dates are judged against
         "PER_PAGE_MAX": 100,
+        # Failed authentication (api/throttle.py): after this many failures in one window from
+        # one client address, or with one token prefix, attempts get 429 until it ends.
+        "AUTH_THROTTLE_WINDOW_SECONDS": _int("RISKENGINE_AUTH_THROTTLE_WINDOW_SECONDS", 60),
+        "AUTH_THROTTLE_ADDRESS_FAILURES": _int("RISKENGINE_AUTH_THROTTLE_ADDRESS_FAILURES", 10),
+        "AUTH_THROTTLE_PREFIX_FAILURES": _int("RISKENGINE_AUTH_THROTTLE_PREFIX_FAILURES", 5),
+        # Proxies in front that append to X-Forwarded-For: the throttle's client address.
+        "TRUSTED_PROXIES": _int("RISKENGINE_TRUSTED_PROXIES", 0),
         "API_TITLE": "riskengine",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -95,7 +95,7 @@ def document(api: Api, catalog: Catalog) -> None:
 def errors(blp: Blueprint, *codes: int) -> Callable[[Any], Any]:
     """Document the error answers of an operation (every one is the error envelope)."""
     def decorate(view: Any) -> Any:
-        for code in sorted({*codes, 401}, reverse=True):
+        for code in sorted({*codes, 401, 429}, reverse=True):  # 429: api/throttle.py
             view = blp.alt_response(code, response=HTTPStatus(code).name,
                                     description=HTTP_CODES.get(code, ""))(view)
         return view

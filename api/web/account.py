@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import g, redirect, request, session, url_for
+from flask import g, make_response, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 from werkzeug.wrappers import Response as ResponseBase
 
+from api import throttle
 from api.auth import Principal
 from api.state import service
 from api.web.blueprint import PUBLIC, bp, check_csrf, choose_lang, page, t
@@ -49,17 +50,33 @@ def login() -> Response | tuple[str, int]:
         return page("login.html", title=t("login"), next=request.args.get("next", ""),
                     failed=False)
     secret = request.form.get("token", "").strip()
+    attempt = throttle.attempt(secret)
     with service().database.read() as db:
-        row = find_token(db.connection(), secret) if secret else None
+        # The API's throttle (api/throttle.py): a locked address or prefix is refused, even
+        # with a valid token, until its window ends.
+        lock = throttle.throttle().refusal(db.connection(), attempt) if secret else None
+        row = find_token(db.connection(), secret) if secret and lock is None else None
         if row is not None:
             token_id, token_hash = row.id, row.token_hash
+    if lock is not None:
+        return _throttled(lock.retry_after)
     if row is None:
+        if secret:
+            throttle.throttle().failed(attempt)
         return page("login.html", 401, title=t("login"), next=request.form.get("next", ""),
                     failed=True)
     session.clear()  # a fresh session (and form token) for the new user
     session.permanent = True
     session.update(token_id=token_id, token_hash=token_hash)
     return redirect(_safe_next(request.form.get("next")))
+
+
+def _throttled(seconds: int) -> Response:
+    response = make_response(page("login.html", 429, title=t("login"),
+                                  next=request.form.get("next", ""), failed=False,
+                                  retry_after=seconds))
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

@@ -29,6 +29,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "Log in with the API token you were given (riskengine tokens create); it "
                    "decides your role and the projects you see."),
     "login_failed": ("令牌无效或已被撤销。", "The token is unknown or revoked."),
+    "login_throttled": ("登录失败次数过多，请在 {seconds} 秒后重试。",
+                        "Too many failed log-ins; try again in {seconds} seconds."),
     "token": ("API 令牌", "API token"),
     "error": ("出错了", "Something went wrong"),
     "error_400": ("请求无效", "Bad request"),

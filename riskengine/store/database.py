@@ -93,7 +93,10 @@ def _ping_idle_connections(engine: Engine) -> None:
 def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+    # recursive_triggers: a REPLACE deleting a row fires its DELETE triggers, so the history
+    # tables' DELETE triggers refuse it (riskengine.store.history); SQLite skips them without.
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
+                   "recursive_triggers=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
