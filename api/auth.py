@@ -8,9 +8,9 @@ from enum import StrEnum
 
 from flask import Flask, g, request
 
-from api import throttle
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.state import service
+from api.throttle import init_throttle, throttle, throttled_attempt
 from riskengine.store import Actor
 from riskengine.store import models as m
 from riskengine.store.tokens import LiveToken, find_token
@@ -94,17 +94,17 @@ def _authenticate() -> None:
         raise Unauthorized("a bearer token is required",
                            headers={"WWW-Authenticate": 'Bearer realm="riskengine"'})
     secret = secret.strip()
-    attempt = throttle.attempt(secret)
+    attempt = throttled_attempt(secret)
     with service().database.look_up() as connection:
-        throttle.throttle().check(connection, attempt)  # 429 while locked, valid token or not
+        throttle().check(connection, attempt)  # 429 while locked, valid token or not
         token = find_token(connection, secret)
     if token is None:
-        throttle.throttle().failed(attempt)
+        throttle().failed(attempt)
         raise Unauthorized("the token is unknown or revoked",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     g.principal = Principal.of(token)
 
 
 def init_app(app: Flask) -> None:
-    throttle.init_app(app)
+    init_throttle(app)
     app.before_request(_authenticate)

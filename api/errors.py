@@ -63,14 +63,18 @@ class PreconditionFailed(ApiError):
     code = "precondition_failed"
 
 
+class TooManyRequests(ApiError):
+    code = "too_many_requests"
+
+
 __all__ = ["ApiError", "Conflict", "Forbidden", "Invalid", "NotFound", "PreconditionFailed",
-           "Unauthorized", "status_of"]
+           "TooManyRequests", "Unauthorized", "status_of"]
 
 # The one table from riskengine's errors to HTTP statuses (the first match counts: a subclass
 # before its base).
 STATUSES: dict[type[Exception], int] = {
     Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
-    Invalid: 422, ApiError: 400,
+    Invalid: 422, TooManyRequests: 429, ApiError: 400,
     ChecklistInvalid: 422, ChecklistUnreadable: 400, WorkbookInvalid: 422,
     ScheduleInvalid: 422, DeliveryDateUnknown: 422, StaleVersion: 409, KeyReused: 409,
     StoreError: 409, DatabaseUnavailable: 503, NotPermitted: 403, Refused: 409,

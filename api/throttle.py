@@ -34,16 +34,12 @@ from flask import Flask, current_app, request
 from sqlalchemy import Connection
 
 from api.config import ConfigError
-from api.errors import ApiError
+from api.errors import TooManyRequests
 from api.state import service
 from riskengine.store.throttle import ADDRESS, PREFIX, Lock, Policy, keys, locked, record_failure
 
 log = logging.getLogger("riskengine.api")
 EXTENSION = "riskengine.throttle"
-
-
-class TooManyRequests(ApiError):
-    status, code = 429, "too_many_requests"
 
 
 @dataclass
@@ -82,7 +78,7 @@ def throttle() -> Throttle:
     return found
 
 
-def attempt(secret: str | None) -> dict[str, str]:
+def throttled_attempt(secret: str | None) -> dict[str, str]:
     """The keys the current request's attempt with `secret` counts against."""
     return keys(client_address(throttle().trusted_proxies), secret)
 
@@ -99,7 +95,7 @@ def client_address(trusted_proxies: int) -> str | None:
     return request.remote_addr
 
 
-def init_app(app: Flask) -> None:
+def init_throttle(app: Flask) -> None:
     policy = {name: int(app.config[f"AUTH_THROTTLE_{name.upper()}"])
               for name in ("window_seconds", "address_failures", "prefix_failures")}
     for name, value in policy.items():

@@ -9,9 +9,9 @@ from flask import g, make_response, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 from werkzeug.wrappers import Response as ResponseBase
 
-from api import throttle
 from api.auth import Principal
 from api.state import service
+from api.throttle import throttle, throttled_attempt
 from api.web.blueprint import PUBLIC, bp, check_csrf, choose_lang, page, t
 from riskengine.store.tokens import find_token, live_token
 
@@ -50,11 +50,11 @@ def login() -> Response | tuple[str, int]:
         return page("login.html", title=t("login"), next=request.args.get("next", ""),
                     failed=False)
     secret = request.form.get("token", "").strip()
-    attempt = throttle.attempt(secret)
+    attempt = throttled_attempt(secret)
     with service().database.read() as db:
         # The API's throttle (api/throttle.py): a locked address or prefix is refused, even
         # with a valid token, until its window ends.
-        lock = throttle.throttle().refusal(db.connection(), attempt) if secret else None
+        lock = throttle().refusal(db.connection(), attempt) if secret else None
         row = find_token(db.connection(), secret) if secret and lock is None else None
         if row is not None:
             token_id, token_hash = row.id, row.token_hash
@@ -62,7 +62,7 @@ def login() -> Response | tuple[str, int]:
         return _throttled(lock.retry_after)
     if row is None:
         if secret:
-            throttle.throttle().failed(attempt)
+            throttle().failed(attempt)
         return page("login.html", 401, title=t("login"), next=request.form.get("next", ""),
                     failed=True)
     session.clear()  # a fresh session (and form token) for the new user
