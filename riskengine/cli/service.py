@@ -157,7 +157,7 @@ def tokens_list() -> None:
               help="Processes (default: one per core this process may run on).")
 @click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True,
               envvar="RISKENGINE_THREADS", show_envvar=True,
-              help="Threads per process; 1 runs sync workers.")
+              help="Threads per process running the app (requests are read whole before).")
 @click.option("--dev", is_flag=True, help="Local use: embedded database, a printed admin token.")
 def serve(host: str | None, port: int, workers: int | None, threads: int, dev: bool) -> None:
     """Serve the HTTP API with gunicorn (production settings unless --dev)."""
