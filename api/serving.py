@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import secrets
+import sys
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import tornado.httpserver
+import tornado.ioloop
+import tornado.wsgi
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gtornado import TornadoWorker
+from tornado import httputil
 
 from api import create_app
+from api.observability import API_CSP, SECURITY_HEADERS
 
 
 class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -29,6 +40,111 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type h
         if self.app is None:
             self.app = create_app()
         return self.app
+
+
+# What one request may take to arrive before its connection is closed: slow clients wait on the
+# event loop, never in a thread, and are cut off here.
+HEADER_TIMEOUT = 10.0  # seconds for the request line and headers (and a kept-alive idle time)
+BODY_TIMEOUT = 30.0  # seconds for the whole body (1 MiB at 35 KB/s)
+MAX_HEADER_BYTES = 64 * 1024  # request line and headers together
+
+
+class _BodyLimit(httputil.HTTPMessageDelegate):
+    """Refuses a body over the app's limit with the app's own answer, `413 too_large`, however
+    it is sent (a declared Content-Length, or chunks adding up past it), before the app is
+    called: tornado alone would answer a bare 400. The rest of the body is read and dropped
+    until the answer is sent, then the connection closes."""
+
+    def __init__(self, delegate: httputil.HTTPMessageDelegate,
+                 connection: httputil.HTTPConnection, limit: int) -> None:
+        self.delegate, self.connection, self.limit = delegate, connection, limit
+        self.received, self.refused = 0, False
+
+    def headers_received(self, start_line: Any, headers: httputil.HTTPHeaders
+                         ) -> Awaitable[None] | None:
+        # The limit is counted here, so tornado's own check (a bare 400) never fires.
+        cast(Any, self.connection).set_max_body_size(sys.maxsize)
+        declared = headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            return self._refuse()
+        return self.delegate.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if self.refused:
+            return None
+        self.received += len(chunk)
+        if self.received > self.limit:
+            return self._refuse()
+        return self.delegate.data_received(chunk)
+
+    def finish(self) -> None:
+        if not self.refused:
+            self.delegate.finish()
+
+    def on_connection_close(self) -> None:
+        if not self.refused:
+            self.delegate.on_connection_close()
+
+    def _refuse(self) -> Awaitable[None]:
+        self.refused = True
+        body = json.dumps({"error": {
+            "code": "too_large", "message": f"the body is larger than {self.limit} bytes",
+            "details": {"body": [f"at most {self.limit} bytes"]}, "request_id": ""}}).encode()
+        headers = httputil.HTTPHeaders({
+            **SECURITY_HEADERS, "Content-Security-Policy": API_CSP, "Cache-Control": "no-store",
+            "Content-Type": "application/json", "Content-Length": str(len(body)),
+            "Connection": "close"})
+        written = self.connection.write_headers(
+            httputil.ResponseStartLine("HTTP/1.1", 413, "Content Too Large"), headers, body)
+        self.connection.finish()  # tornado drops what still arrives, then closes
+        return written
+
+
+class BufferingWorker(TornadoWorker):  # type: ignore[misc]  # gunicorn ships no type hints
+    """A gunicorn worker whose event loop (tornado's HTTP server) reads each request whole,
+    headers and body, within the limits above; only then does one of its `threads` run the app.
+
+    gunicorn's gthread worker hands a connection to a thread as soon as its first byte arrives,
+    and the thread then blocks reading the rest: a few clients sending a byte a second hold
+    every thread. Here they hold only a buffer on the event loop.
+    """
+
+    def run(self) -> None:
+        # gunicorn's TornadoWorker.run, with the app on a thread pool and the limits set.
+        self.ioloop = tornado.ioloop.IOLoop.current()
+        self.alive, self.server_alive = True, False
+        self.callbacks = [tornado.ioloop.PeriodicCallback(self.watchdog, 1000),
+                          tornado.ioloop.PeriodicCallback(self.heartbeat, 1000)]
+        for callback in self.callbacks:
+            callback.start()
+        # The app's own log line covers every request; tornado's would repeat it.
+        logging.getLogger("tornado.access").disabled = True
+        container = tornado.wsgi.WSGIContainer(
+            self.wsgi, executor=ThreadPoolExecutor(self.cfg.threads, "riskengine"))
+        worker = self
+
+        limit = int(self.wsgi.config["MAX_CONTENT_LENGTH"])
+
+        class _Server(tornado.httpserver.HTTPServer):
+            def start_request(self, server_conn: object,
+                              request_conn: httputil.HTTPConnection
+                              ) -> httputil.HTTPMessageDelegate:
+                return _BodyLimit(super().start_request(server_conn, request_conn),
+                                  request_conn, limit)
+
+            def on_close(self, server_conn: Any) -> None:
+                worker.handle_request()  # counts toward max_requests
+                super().on_close(server_conn)
+
+        self.server = _Server(
+            container, no_keep_alive=self.cfg.keepalive <= 0,
+            idle_connection_timeout=HEADER_TIMEOUT, body_timeout=BODY_TIMEOUT,
+            max_header_size=MAX_HEADER_BYTES)
+        self.server_alive = True
+        for listener in self.sockets:
+            listener.setblocking(False)
+            self.server.add_socket(listener)
+        self.ioloop.start()
 
 
 def _after_fork(server: Any, worker: Any) -> None:
@@ -52,16 +168,13 @@ def local_secret(instance: Path) -> str:
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve until stopped; the settings come from the environment (see the README).
 
-    `threads` > 1 runs gthread workers: keep-alive, and a slow client holds a thread, not a
-    process. A kept-alive connection stays with the worker that accepted it, though, and a
-    burst of new connections (a client pool starting) often lands on one worker while another
-    idles. `threads` = 1 runs sync workers instead: a worker accepts a connection only when it
-    is idle, one request per connection, so load spreads evenly; give them two processes per
-    core (database waits) and a buffering proxy in front (slow clients).
+    `workers` processes (the rule engine holds the GIL: processes scale it), each reading
+    requests whole on its event loop and running the app on `threads` threads (database waits
+    overlap). A kept-alive connection stays with the worker that accepted it.
     """
     Server({
         "bind": f"{host}:{port}", "workers": workers, "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": f"{__name__}.{BufferingWorker.__name__}",
         "preload_app": True, "post_fork": _after_fork,
         "timeout": 30, "graceful_timeout": 10, "keepalive": 5, "accesslog": None,
         "errorlog": "-", "loglevel": "info", "proc_name": "riskengine",

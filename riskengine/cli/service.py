@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from riskengine.cli import main
 from riskengine.contract import PROJECT_CODE
@@ -27,7 +28,26 @@ def _api(module: str) -> Any:
 
 
 def _database() -> Database:
-    return Database(default_url())
+    """The service's database, once it answers; if it does not, one line and exit code 3."""
+    database = Database(default_url())
+    try:
+        with database.engine.connect():
+            pass
+    except OperationalError as error:
+        url = database.engine.url
+        where = f"{url.host}:{url.port or 5432}" if url.host else str(url.database)
+        reason = _reason(error)
+        click.echo(f"数据库不可达：{where}（{reason}）/ database unreachable: {where} ({reason})",
+                   err=True)
+        sys.exit(EXIT_ERROR)
+    return database
+
+
+def _reason(error: OperationalError) -> str:
+    # The driver's own words, on one line: psycopg ends its first line with the cause
+    # ("… port 1 failed: Connection refused"), SQLite says it in one phrase.
+    first = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else "no answer"
+    return first.rsplit("failed: ", 1)[-1].strip()
 
 
 def _require_current(database: Database) -> None:
@@ -137,7 +157,7 @@ def tokens_list() -> None:
               help="Processes (default: one per core this process may run on).")
 @click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True,
               envvar="RISKENGINE_THREADS", show_envvar=True,
-              help="Threads per process; 1 runs sync workers.")
+              help="Threads per process running the app (requests are read whole before).")
 @click.option("--dev", is_flag=True, help="Local use: embedded database, a printed admin token.")
 def serve(host: str | None, port: int, workers: int | None, threads: int, dev: bool) -> None:
     """Serve the HTTP API with gunicorn (production settings unless --dev)."""
