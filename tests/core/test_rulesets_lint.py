@@ -45,6 +45,18 @@ def test_every_text_is_given_in_zh_and_en(catalog: Catalog) -> None:
         assert re.search(r"[\u4e00-\u9fff]", rule.title["zh"]), f"{rule.id}: zh title in Chinese"
 
 
+# What a person reads names a source by its title (risk-catalogue.md "Provenance"), never by the
+# workspace's file names for the source documents or by a seed number.
+FORBIDDEN_IN_SOURCE = ("种子", "seed", "000", "001", ".txt")
+
+
+def test_sources_name_documents_by_title(catalog: Catalog) -> None:
+    offending = [(rule.id, lang, text) for rule in _rules(catalog)
+                 for lang, text in rule.source.items()
+                 if any(word in text.lower() for word in FORBIDDEN_IN_SOURCE)]
+    assert offending == []
+
+
 def test_critical_rules_block(catalog: Catalog) -> None:
     assert [r.id for r in _rules(catalog)
             if r.severity is Severity.CRITICAL and not r.blocking] == []
