@@ -15,7 +15,7 @@ from riskengine.catalog import DEFAULT_ROOT
 from riskengine.errors import RiskEngineError
 from riskengine.vocabulary import Stage
 
-_EXPECT_KEYS = {"rule", "subject", "severity", "category", "blocking", "owner"}
+_EXPECT_KEYS = {"rule", "subject", "severity", "category", "blocking", "owner", "in_force"}
 
 
 @dataclass(frozen=True)

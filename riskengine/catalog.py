@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Mapping
@@ -44,6 +45,16 @@ _StrictSchema = StrictSchema
 _flatten = problem_lines
 
 
+def _a_date(value: Any) -> None:
+    """YAML reads an unquoted date as a date; a quoted one must be YYYY-MM-DD."""
+    if value is None or isinstance(value, dt.date):
+        return
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError as error:
+        raise ValidationError("must be a date, YYYY-MM-DD") from error
+
+
 class _DueSchema(_StrictSchema):
     milestone = fields.Raw(required=True)
     lead_days = fields.Integer(load_default=None, validate=validate.Range(min=0, max=3650))
@@ -65,6 +76,7 @@ class _RuleSchema(_StrictSchema):
     when = fields.Dict(required=True)
     requires = fields.List(fields.Raw(), load_default=list)
     evidence = fields.List(fields.String(), load_default=list)
+    effective_on = fields.Raw(load_default=None, validate=_a_date)
     message = _text()
     action = _text()
 
@@ -90,6 +102,12 @@ class _RulesetSchema(_StrictSchema):
     checks = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]*$")),
                          values=fields.Nested(_CheckSchema), load_default=dict)
     rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=200))
+
+
+def _day(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -120,7 +138,8 @@ def _build_rule(data: Mapping[str, Any], ruleset_id: str, stage: StagePolicy) ->
         source=data["source"], catalogue=_as_tuple(data["catalogue"]),
         for_each=data["for_each"], subject=data["subject"], when=data["when"],
         requires=tuple(_requirement(r) for r in data["requires"]),
-        evidence=tuple(data["evidence"]), message=data["message"], action=data["action"])
+        evidence=tuple(data["evidence"]), message=data["message"], action=data["action"],
+        effective_on=_day(data["effective_on"]))
 
 
 def _load_rules(raw_rules: list[Any], ruleset_id: str, stage: StagePolicy,

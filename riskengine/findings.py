@@ -42,6 +42,8 @@ class Finding:
     status: FindingStatus = FindingStatus.OPEN
     waiver_expires: dt.date | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    effective_on: dt.date | None = None  # the rule's, when it has one
+    in_force: bool = True  # False: reported, but not counted toward the gate yet
 
     def with_status(self, status: FindingStatus, waiver_expires: dt.date | None = None
                     ) -> Finding:
@@ -71,13 +73,19 @@ class Finding:
             "support": [s.value for s in self.support], "action": text.action,
             "due_date": self.due_date.isoformat(), "escalation": self.escalation,
             "source": text.source, "fingerprint": self.fingerprint, "status": self.status.value,
-            **self.extra,
+            **self.extra, **self._in_force(),
         }
+
+    def _in_force(self) -> dict[str, Any]:
+        if self.effective_on is None:
+            return {}
+        return {"effective_on": self.effective_on.isoformat(), "in_force": self.in_force}
 
 
 def raise_finding(rule: Rule, policy: Policy, *, subject: str, evidence: Mapping[str, Any],
                   texts: Mapping[Lang, FindingText], due: dt.date, identity: str,
-                  category: Category | None = None, print_rule: str | None = None) -> Finding:
+                  category: Category | None = None, print_rule: str | None = None,
+                  as_of: dt.date | None = None) -> Finding:
     """The one factory of findings, for the rules, the promise ledger and the audits: the
     rule's severity, owners and blocking flag, the policy's escalation, a stable fingerprint
     of (`print_rule` or the rule's id, the subject's identity)."""
@@ -86,7 +94,9 @@ def raise_finding(rule: Rule, policy: Policy, *, subject: str, evidence: Mapping
         severity=rule.severity, blocking=rule.blocking, subject=subject, evidence=evidence,
         owner=rule.owner, support=rule.support, due_date=due,
         escalation=policy.escalation[rule.severity],
-        fingerprint=fingerprint(print_rule or rule.id, identity), texts=texts)
+        fingerprint=fingerprint(print_rule or rule.id, identity), texts=texts,
+        effective_on=rule.effective_on,
+        in_force=as_of is None or rule.in_force_on(as_of))
 
 
 def sort_findings(findings: Iterable[Finding], policy: Policy) -> list[Finding]:
@@ -282,7 +292,7 @@ class FindingBuilder:
         identity = subject.identity if subject.path != "checklist" else path
         return raise_finding(rule, self.catalog.policy, subject=path, evidence=evidence,
                              texts=texts, due=due_date(rule.due, self.checklist),
-                             identity=identity)
+                             identity=identity, as_of=self.checklist["as_of"])
 
     def missing(self, rule: Rule, subject: Subject, path: str) -> Finding:
         full, identity = _owner_of(subject, path)
@@ -293,4 +303,4 @@ class FindingBuilder:
         return raise_finding(rule, self.catalog.policy, subject=full, evidence={path: None},
                              texts=texts, due=due_date(rule.due, self.checklist),
                              identity=identity, category=Category.INFORMATION,
-                             print_rule="missing")
+                             print_rule="missing", as_of=self.checklist["as_of"])

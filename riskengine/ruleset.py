@@ -6,6 +6,7 @@ ruleset into durable_rules JSON, and everything downstream reads them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -50,6 +51,12 @@ class Rule:
     evidence: tuple[str, ...]
     message: Text
     action: Text
+    # The first day the rule counts toward the gate; before it, its findings are reported,
+    # marked not yet in force (a new guideline is announced before it blocks). None: always.
+    effective_on: dt.date | None = None
+
+    def in_force_on(self, day: dt.date) -> bool:
+        return self.effective_on is None or day >= self.effective_on
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,10 @@ def shared_folder() -> Path:
 
 SHARED = shared_folder()
 EXAMPLES = SHARED / "contract" / "examples"
+
+# The answers, all of them safe, to the facts of the guidelines released after the contract's
+# examples were written (rules effective 2027-01-01): a sales example with these raises nothing.
+NEWER_SALES_FACTS = {
+    "sales_progress_presented_truthfully": True, "show_flat_beyond_delivery_standard": False,
+    "contract_terms_explained_at_signing": True, "title_certificate_process_explained": True,
+}

@@ -25,6 +25,8 @@ def finding_record(finding: Finding) -> dict[str, Any]:
         "texts": {lang.value: {"title": t.title, "message": t.message, "action": t.action,
                                "source": t.source} for lang, t in finding.texts.items()},
         "extra": dict(finding.extra),
+        **({"effective_on": finding.effective_on.isoformat(), "in_force": finding.in_force}
+           if finding.effective_on else {}),
     }
 
 
@@ -39,7 +41,10 @@ def finding_from_record(record: Mapping[str, Any]) -> Finding:
         due_date=dt.date.fromisoformat(record["due_date"]), escalation=record["escalation"],
         fingerprint=record["fingerprint"],
         texts={Lang(lang): FindingText(**text) for lang, text in record["texts"].items()},
-        extra=record.get("extra") or {})
+        extra=record.get("extra") or {},
+        effective_on=dt.date.fromisoformat(record["effective_on"])
+        if record.get("effective_on") else None,
+        in_force=bool(record.get("in_force", True)))
 
 
 def content_hash(checklist_sha256: str, rulesets: Sequence[RulesetRef],

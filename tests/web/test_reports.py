@@ -13,6 +13,7 @@ from riskengine.assessment import Assessor
 from riskengine.reports import COUNTERSIGN_LINES, Report, by_owner, render_pdf, render_xlsx
 from riskengine.vocabulary import Lang, Stage
 from riskengine.workbook import write_template
+from tests.shared import NEWER_SALES_FACTS
 from tests.web.conftest import checklist
 
 HASH = "c0ffee" * 10 + "0a1b"  # 64 hex digits, as stored
@@ -153,6 +154,7 @@ def test_xlsx_of_a_review_has_its_decision(assessor: Assessor) -> None:
 
 def test_an_assessment_without_findings_reports_none(assessor: Assessor) -> None:
     data = checklist("sales-ready")
+    data["checks"].update(NEWER_SALES_FACTS)
     clean = Report(assessor.assess(data).to_dict(Lang.ZH), data["project"])
     assert "SZ-LH-01" in pdf_text(render_pdf(clean, assessor.catalog, Lang.ZH))
     book = load_workbook(io.BytesIO(render_xlsx(clean, assessor.catalog, Lang.ZH)))
