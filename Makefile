@@ -22,7 +22,7 @@ run: install fonts
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy riskengine
+	$(BIN)/mypy riskengine api
 
 # The suite runs its persistence tests on PostgreSQL too (postgres@127.0.0.1:5432, no password).
 # On a fresh Debian machine this installs Debian's postgresql, creates and starts its cluster,

@@ -38,7 +38,7 @@ BLUEPRINTS = (health, evaluate, projects, checklists, assessments, findings, rev
               rulesets, templates)
 
 
-class RiskApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
+class RiskApi(Api):
     """flask-smorest, answering its errors (404, 405, webargs' 422) in our envelope."""
 
     ERROR_SCHEMA = ErrorSchema

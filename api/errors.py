@@ -22,8 +22,8 @@ from riskengine.errors import (
     RiskEngineError,
     StaleVersion,
     StoreError,
+    WorkbookInvalid,
 )
-from riskengine.workbook import WorkbookInvalid
 
 log = logging.getLogger("riskengine.api")
 

@@ -24,7 +24,7 @@ from api import create_app
 from api.observability import API_CSP, SECURITY_HEADERS
 
 
-class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+class Server(BaseApplication):
     """gunicorn with the app built once in the master (the rulesets compile once) and forked."""
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -100,7 +100,7 @@ class _BodyLimit(httputil.HTTPMessageDelegate):
         return written
 
 
-class BufferingWorker(TornadoWorker):  # type: ignore[misc]  # gunicorn ships no type hints
+class BufferingWorker(TornadoWorker):
     """A gunicorn worker whose event loop (tornado's HTTP server) reads each request whole,
     headers and body, within the limits above; only then does one of its `threads` run the app.
 
