@@ -25,7 +25,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     RISKENGINE_RULESETS=/app/rulesets \
     RISKENGINE_ENV=production
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin riskengine
-# The PDF reports embed this CJK TrueType font (riskengine/reports.py finds it here).
+# The PDF reports embed this CJK TrueType font (riskengine/output/reports.py finds it here).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/*

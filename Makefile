@@ -66,7 +66,7 @@ browser:
 	  echo "make: could not install chromium fonts-noto-cjk; the browser tests will fail"
 
 # PDF reports embed WenQuanYi Micro Hei, a TrueType CJK font from Debian's fonts-wqy-microhei
-# (riskengine/reports.py finds it, or RISKENGINE_CJK_FONT); the PDF tests render pages with
+# (riskengine/output/reports.py finds it, or RISKENGINE_CJK_FONT); the PDF tests render pages with
 # pdftoppm (poppler-utils).
 CJK_FONT_FILE := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 fonts:

@@ -30,7 +30,7 @@ from api.resources import (
 )
 from api.schemas import ErrorSchema
 from api.state import Service
-from riskengine.assessment import Assessor
+from riskengine.assessment.assessor import Assessor
 from riskengine.store.database import Database
 from riskengine.submission import Submissions, load_ledger
 

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from api.errors import ApiError, Invalid, NotFound
 from riskengine.errors import ChecklistUnreadable
-from riskengine.workbook import MEDIA_TYPE
+from riskengine.output.workbook import MEDIA_TYPE
 
 MAX_PROBLEMS = 20
 # The contract nests five levels (inspections[].defects[]); the parser's own limit depends on

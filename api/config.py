@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from riskengine.catalog import DEFAULT_ROOT
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import default_url
 
 MIN_SECRET_LENGTH = 32

@@ -16,7 +16,7 @@ from api.bodies import body
 from api.errors import ApiError
 from api.state import service
 from riskengine.idempotency import run_once
-from riskengine.workbook import MEDIA_TYPE
+from riskengine.output.workbook import MEDIA_TYPE
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 Work = Callable[[Session], tuple[int, dict[str, Any]]]

@@ -9,10 +9,10 @@ from typing import Any
 from flask_smorest import Api, Blueprint
 
 from api.errors import HTTP_CODES
-from riskengine.catalog import Catalog
-from riskengine.contract import LISTS, PROJECT_CODE_PATTERN, ItemField, ListSpec
+from riskengine.checklist.contract import LISTS, PROJECT_CODE_PATTERN, ItemField, ListSpec
+from riskengine.output.workbook import MEDIA_TYPE
+from riskengine.rules.catalog import Catalog
 from riskengine.vocabulary import MILESTONES, CheckType, Stage
-from riskengine.workbook import MEDIA_TYPE
 
 _TYPES: dict[str, dict[str, Any]] = {
     CheckType.BOOL: {"type": "boolean"}, CheckType.INT: {"type": "integer", "minimum": 0},

@@ -11,7 +11,7 @@ from typing import Any
 from api.auth import Principal, Role
 from api.errors import Forbidden
 from riskengine.lifecycle import TRANSITIONS, plan_change, target_of, touches_waiver
-from riskengine.ruleset import FindingPolicy
+from riskengine.rules.model import FindingPolicy
 from riskengine.store.findings import Change
 from riskengine.vocabulary import FindingStatus
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import request
 
-from riskengine.assessment import Assessment, RulesetRef
-from riskengine.catalog import Catalog, Rule, Ruleset
-from riskengine.findings import Finding
-from riskengine.ruleset import GatePolicy
+from riskengine.assessment.assessor import Assessment, RulesetRef
+from riskengine.assessment.findings import Finding
+from riskengine.rules.catalog import Catalog, Rule, Ruleset
+from riskengine.rules.model import GatePolicy
 from riskengine.store import models as m
 from riskengine.store.records import finding_from_record
 from riskengine.store.submissions import TrackedFinding

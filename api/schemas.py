@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from riskengine.contract import PROJECT_CODE, PROJECT_CODE_PATTERN
+from riskengine.checklist.contract import PROJECT_CODE, PROJECT_CODE_PATTERN
 from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Severity, Stage
 
 # Set by the service from the caller, the clock or the data: a client sending one gets 422.

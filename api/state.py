@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from riskengine.assessment import Assessor
+from riskengine.assessment.assessor import Assessor
+from riskengine.output.workbook import write_template
 from riskengine.store.database import Database
 from riskengine.submission import Submissions
 from riskengine.vocabulary import Stage
-from riskengine.workbook import write_template
 
 
 @dataclass

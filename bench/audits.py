@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from riskengine.assessment import Assessor  # noqa: E402
+from riskengine.assessment.assessor import Assessor  # noqa: E402
 from riskengine.audits import store  # noqa: E402
 from riskengine.audits.clock import ManualClock  # noqa: E402
 from riskengine.audits.evaluation import AuditEvaluator  # noqa: E402
@@ -38,8 +38,8 @@ from riskengine.audits.outbox import Sender  # noqa: E402
 from riskengine.audits.policy import AuditPolicy, load_audit_policy  # noqa: E402
 from riskengine.audits.runner import Auditor, run_due  # noqa: E402
 from riskengine.audits.schedule import make_rule  # noqa: E402
-from riskengine.cases import base_checklist  # noqa: E402
-from riskengine.catalog import DEFAULT_ROOT  # noqa: E402
+from riskengine.rules.cases import base_checklist  # noqa: E402
+from riskengine.rules.catalog import DEFAULT_ROOT  # noqa: E402
 from riskengine.store import Actor  # noqa: E402
 from riskengine.store import models as m  # noqa: E402
 from riskengine.store.database import Database, upgrade  # noqa: E402

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.floor import compile_floor, evaluate_floor  # noqa: E402
-from riskengine.assessment import Assessor  # noqa: E402
-from riskengine.facts import map_facts  # noqa: E402
+from riskengine.assessment.assessor import Assessor  # noqa: E402
+from riskengine.assessment.facts import map_facts  # noqa: E402
 from riskengine.vocabulary import Stage  # noqa: E402
 from tests.shared import EXAMPLES  # noqa: E402
 

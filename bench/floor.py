@@ -10,8 +10,8 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from riskengine.catalog import Catalog, Ruleset
-from riskengine.compiler import CHECKLIST
+from riskengine.rules.catalog import Catalog, Ruleset
+from riskengine.rules.compiler import CHECKLIST
 from riskengine.vocabulary import Stage
 
 Fact = Mapping[str, Any]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from riskengine.errors import Invalid, Refused
-from riskengine.ruleset import FindingPolicy, GatePolicy
+from riskengine.rules.model import FindingPolicy, GatePolicy
 from riskengine.standing import refresh_gate
 from riskengine.store import Actor
 from riskengine.store import models as m

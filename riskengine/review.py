@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from riskengine.assessment.gate import Gate, decide_gate
 from riskengine.audits.models import AuditRun
 from riskengine.audits.store import previous_run
 from riskengine.errors import NotFound, NotPermitted, Refused
-from riskengine.gate import Gate, decide_gate
-from riskengine.ruleset import GatePolicy
+from riskengine.rules.model import GatePolicy
 from riskengine.store import Actor
 from riskengine.store import models as m
 from riskengine.store.findings import findings_by_id

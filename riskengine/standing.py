@@ -7,8 +7,8 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from riskengine.gate import decide_gate, gate_changes_on
-from riskengine.ruleset import GatePolicy
+from riskengine.assessment.gate import decide_gate, gate_changes_on
+from riskengine.rules.model import GatePolicy
 from riskengine.store import models as m
 from riskengine.store import projects
 

@@ -18,20 +18,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from riskengine.assessment import Assessment, Assessor
-from riskengine.catalog import DEFAULT_ROOT
+from riskengine.assessment.assessor import Assessment, Assessor
+from riskengine.assessment.findings import sort_findings
+from riskengine.assessment.gate import Gate, decide_gate, gate_changes_on
+from riskengine.assessment.ledger import Ledger, load_ledger, promise_lines
+from riskengine.assessment.mentions import Mention
+from riskengine.checklist.tables import Reading, validated
 from riskengine.errors import Invalid
-from riskengine.findings import sort_findings
-from riskengine.gate import Gate, decide_gate, gate_changes_on
-from riskengine.ledger import Ledger, load_ledger, promise_lines
-from riskengine.mentions import Mention
+from riskengine.output.workbook import read_workbook
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store import Actor
 from riskengine.store import submissions as stored
 from riskengine.store.findings import by_fingerprints
 from riskengine.store.promises import mentions, sales_mentions
-from riskengine.tables import Reading, validated
 from riskengine.vocabulary import Stage
-from riskengine.workbook import read_workbook
 
 __all__ = ["Received", "Submissions", "Submitted", "load_ledger"]
 

@@ -1,7 +1,7 @@
 """POST /api/v1/projects/{code}/checklists: store a checklist and its assessment.
 
 The body is the checklist as JSON, or a filled Excel template (Content-Type: the .xlsx media
-type) read back by `riskengine.workbook`; either way the core's `Submissions.submit` judges
+type) read back by `riskengine.output.workbook`; either way the core's `Submissions.submit` judges
 and stores it.
 """
 
@@ -22,10 +22,10 @@ from api.openapi import IDEMPOTENCY_KEY, SUBMISSION_BODY, errors
 from api.render import assessment_body, requested_lang, stamp
 from api.schemas import AssessmentOut, LangQuery
 from api.state import service
+from riskengine.output.workbook import MEDIA_TYPE
 from riskengine.store.findings import waivers_by_id
 from riskengine.store.projects import checklists
 from riskengine.submission import Received, Submissions
-from riskengine.workbook import MEDIA_TYPE
 
 blp = Blueprint("checklists", __name__, url_prefix="/api/v1",
                 description="Checklists, stored exactly as submitted, and their assessments")

@@ -10,8 +10,8 @@ from api.auth import current
 from api.errors import NotFound
 from api.openapi import errors
 from api.state import service
+from riskengine.output.workbook import MEDIA_TYPE
 from riskengine.vocabulary import Stage
-from riskengine.workbook import MEDIA_TYPE
 
 blp = Blueprint("templates", __name__, url_prefix="/api/v1",
                 description="Excel templates of the checklist, one per stage")

@@ -24,7 +24,7 @@ from api.errors import status_of
 from api.state import service
 from api.web.messages import MESSAGES, message
 from riskengine.errors import RiskEngineError
-from riskengine.reports import term
+from riskengine.output.reports import term
 from riskengine.vocabulary import Lang
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",

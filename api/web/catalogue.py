@@ -13,8 +13,8 @@ from api.auth import current
 from api.state import service
 from api.web.blueprint import bp, lang, page, t
 from api.web.conditions import describe
-from riskengine.cases import Case, base_checklist, load_cases
-from riskengine.catalog import Catalog, Rule
+from riskengine.rules.cases import Case, base_checklist, load_cases
+from riskengine.rules.catalog import Catalog, Rule
 from riskengine.vocabulary import Stage
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from riskengine.catalog import Catalog, Rule, Ruleset
+from riskengine.rules.catalog import Catalog, Rule, Ruleset
 from riskengine.vocabulary import Lang
 
 _OPS = {

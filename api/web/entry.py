@@ -22,13 +22,13 @@ from api.lookups import project_or_404, stored_checklist
 from api.state import service
 from api.web.blueprint import bp, page, t
 from api.web.forms import Form, blank, from_checklist, from_request, input_kind, received_of
-from riskengine.contract import ItemField
+from riskengine.checklist.contract import ItemField
+from riskengine.checklist.tables import TABLES, project_rows
 from riskengine.errors import RiskEngineError
 from riskengine.idempotency import run_once
+from riskengine.output.workbook import MEDIA_TYPE, write_template
 from riskengine.submission import Received
-from riskengine.tables import TABLES, project_rows
 from riskengine.vocabulary import Stage
-from riskengine.workbook import MEDIA_TYPE, write_template
 
 _FORM_KEY = re.compile(r"[0-9a-f]{32}\Z")
 

@@ -13,12 +13,8 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from riskengine.catalog import Catalog
-from riskengine.checklist import ChecklistValidator
-from riskengine.contract import ItemField
-from riskengine.errors import WorkbookInvalid
-from riskengine.submission import Received, Submissions
-from riskengine.tables import (
+from riskengine.checklist.contract import ItemField
+from riskengine.checklist.tables import (
     TABLES,
     Assembler,
     Reading,
@@ -29,6 +25,10 @@ from riskengine.tables import (
     items_of,
     project_rows,
 )
+from riskengine.checklist.validation import ChecklistValidator
+from riskengine.errors import WorkbookInvalid
+from riskengine.rules.catalog import Catalog
+from riskengine.submission import Received, Submissions
 from riskengine.vocabulary import CheckType, Stage
 
 MAX_FORM_ROWS = 200  # rows per list in the form (the Excel template takes more)

@@ -1,5 +1,6 @@
 """The pages' own words in Chinese and English. Vocabulary labels (owners, categories, kinds,
-fields) come from rulesets/policy.yaml; severities, gates and statuses from riskengine.reports."""
+fields) come from rulesets/policy.yaml; severities, gates and statuses from
+riskengine.output.reports."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from api.web.blueprint import bp, lang, page, t
 from riskengine.audits.store import next_slots, project_runs
 from riskengine.errors import RiskEngineError, StoreError
 from riskengine.lifecycle import change_finding
-from riskengine.reports import blocking_findings, by_owner, waivers
+from riskengine.output.reports import blocking_findings, by_owner, waivers
 from riskengine.review import ReviewRequest, audit_run_read, review_gate
 from riskengine.standing import list_projects
 from riskengine.store.findings import get_finding

@@ -11,7 +11,14 @@ from api.render import review_body
 from api.state import service
 from api.web.blueprint import bp, lang, page, t
 from api.web.entry import xlsx_response
-from riskengine.reports import Report, blocking_findings, by_owner, render_pdf, render_xlsx, waivers
+from riskengine.output.reports import (
+    Report,
+    blocking_findings,
+    by_owner,
+    render_pdf,
+    render_xlsx,
+    waivers,
+)
 from riskengine.store.projects import get_assessment
 from riskengine.store.reviews import get_review, latest_numbers
 

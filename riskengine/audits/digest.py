@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskengine.assessment.findings import Finding
+from riskengine.assessment.gate import is_open
 from riskengine.audits.comparison import Comparison
 from riskengine.audits.escalation import Escalation
-from riskengine.findings import Finding
-from riskengine.gate import is_open
 from riskengine.vocabulary import Lang
 
 SECTIONS = ("new", "due_soon", "overdue", "escalated")

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from riskengine.assessment.findings import Finding
+from riskengine.assessment.gate import is_open
 from riskengine.audits.policy import EscalationStep
-from riskengine.findings import Finding
-from riskengine.gate import is_open
 from riskengine.vocabulary import Severity
 
 

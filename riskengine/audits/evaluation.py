@@ -9,13 +9,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from riskengine.assessment import RulesetRef
+from riskengine.assessment.assessor import RulesetRef
+from riskengine.assessment.findings import (
+    Finding,
+    FindingText,
+    raise_finding,
+    render,
+    sort_findings,
+)
+from riskengine.assessment.gate import Gate, decide_gate
+from riskengine.assessment.mentions import Mention
 from riskengine.audits.policy import AuditPolicy, FindingSpec
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
-from riskengine.findings import Finding, FindingText, raise_finding, render, sort_findings
-from riskengine.gate import Gate, decide_gate
-from riskengine.mentions import Mention
-from riskengine.ruleset import Catalog, bare_rule
+from riskengine.rules.model import Catalog, bare_rule
 from riskengine.submission import Submissions
 from riskengine.vocabulary import FindingStatus, Lang, Stage
 

@@ -14,7 +14,7 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from riskengine.audits import AuditPolicyInvalid
-from riskengine.catalog import DEFAULT_ROOT
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.vocabulary import Category, Lang, Owner, Severity
 
 FILE_NAME = "audit.yaml"

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from riskengine.assessment.gate import summarize
 from riskengine.audits import store
 from riskengine.audits.clock import Clock
 from riskengine.audits.comparison import compare
@@ -27,7 +28,6 @@ from riskengine.audits.models import AuditRun, AuditSchedule, AuditSlot
 from riskengine.audits.outbox import Sender, deliver_due, enqueue
 from riskengine.audits.policy import AuditPolicy
 from riskengine.audits.schedule import RECURRING, ScheduleKind
-from riskengine.gate import summarize
 from riskengine.store import new_id, utcnow
 from riskengine.store.database import Database
 from riskengine.store.promises import sales_mentions

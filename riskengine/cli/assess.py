@@ -8,11 +8,11 @@ from typing import BinaryIO
 
 import click
 
-from riskengine.assessment import Assessor
-from riskengine.checklist import read_checklist
+from riskengine.assessment.assessor import Assessor
+from riskengine.checklist.validation import read_checklist
 from riskengine.cli import main
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable, RiskEngineError
-from riskengine.formats import render_json, render_junit, render_sarif, render_table
+from riskengine.output.formats import render_json, render_junit, render_sarif, render_table
 from riskengine.vocabulary import GateDecision, Lang
 
 EXIT_PASS, EXIT_FAIL, EXIT_INVALID, EXIT_ERROR = 0, 1, 2, 3

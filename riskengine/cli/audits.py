@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from riskengine.assessment import Assessor
+from riskengine.assessment.assessor import Assessor
 from riskengine.audits import AuditPolicyInvalid, outbox, store
 from riskengine.audits.clock import Clock, ManualClock, SystemClock, aware
 from riskengine.audits.evaluation import AuditEvaluator
@@ -18,10 +18,10 @@ from riskengine.audits.policy import AuditPolicy, load_audit_policy
 from riskengine.audits.runner import Auditor, run_due
 from riskengine.audits.schedule import make_rule
 from riskengine.audits.scheduler import Scheduler
-from riskengine.catalog import DEFAULT_ROOT
 from riskengine.cli import main
 from riskengine.cli.assess import load_assessor
 from riskengine.errors import RiskEngineError
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database, default_url, pending
 from riskengine.store.projects import get_project
 from riskengine.submission import Submissions

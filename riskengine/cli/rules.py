@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from riskengine import template
-from riskengine.cases import load_cases, run_case
-from riskengine.catalog import DEFAULT_ROOT
 from riskengine.cli import main
 from riskengine.cli.assess import EXIT_FAIL, load_assessor
+from riskengine.output import template
+from riskengine.rules.cases import load_cases, run_case
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.vocabulary import Lang, Stage
 
 _STAGE = click.Choice([s.value for s in Stage])

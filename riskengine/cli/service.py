@@ -11,8 +11,8 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError
 
+from riskengine.checklist.contract import PROJECT_CODE
 from riskengine.cli import main
-from riskengine.contract import PROJECT_CODE
 from riskengine.store.database import Database, default_url, pending, upgrade
 from riskengine.store.tokens import create_token, list_tokens, revoke_token
 from riskengine.vocabulary import Owner

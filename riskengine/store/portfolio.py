@@ -24,8 +24,8 @@ class Counts:
 
 
 def open_on(today: dt.date) -> Any:
-    """Return `riskengine.gate.is_open` as SQL on findings: active, or waived by a waiver that
-    has lapsed by `today` (an expired waiver no longer counts)."""
+    """Return `riskengine.assessment.gate.is_open` as SQL on findings: active, or waived by a
+    waiver that has lapsed by `today` (an expired waiver no longer counts)."""
     lapsed = and_(m.Finding.status == FindingStatus.WAIVED.value, m.Finding.waiver_expires < today)
     return or_(m.Finding.status.in_([s.value for s in ACTIVE_STATUSES]), lapsed)
 

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from riskengine.findings import Finding
+from riskengine.assessment.findings import Finding
 from riskengine.store import Actor, StoreError, utcnow
 from riskengine.store import models as m
 from riskengine.store.records import with_statuses

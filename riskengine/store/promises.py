@@ -7,7 +7,7 @@ import json
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from riskengine.mentions import Mention, mentions_in
+from riskengine.assessment.mentions import Mention, mentions_in
 from riskengine.store import models as m
 from riskengine.vocabulary import Stage
 

@@ -8,8 +8,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from riskengine.assessment import RulesetRef
-from riskengine.findings import Finding, FindingText
+from riskengine.assessment.assessor import RulesetRef
+from riskengine.assessment.findings import Finding, FindingText
 from riskengine.vocabulary import Category, FindingStatus, Lang, Owner, Severity
 
 

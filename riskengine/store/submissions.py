@@ -20,8 +20,8 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from riskengine.assessment import Assessment
-from riskengine.findings import Finding
+from riskengine.assessment.assessor import Assessment
+from riskengine.assessment.findings import Finding
 from riskengine.store import Actor, new_id, utcnow
 from riskengine.store import models as m
 from riskengine.store.records import (

@@ -24,11 +24,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from riskengine.assessment import Assessor
-from riskengine.catalog import DEFAULT_ROOT
+from riskengine.assessment.assessor import Assessor
+from riskengine.output.workbook import MEDIA_TYPE
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database, upgrade
 from riskengine.store.tokens import create_token
-from riskengine.workbook import MEDIA_TYPE
 from tests.shared import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]

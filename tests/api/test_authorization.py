@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from riskengine.output.workbook import write_template
 from riskengine.vocabulary import Stage
-from riskengine.workbook import write_template
 from tests.api.support import Caller, checklist, new_token, shared_assessor, unique_code
 
 ROLES = ("submitter", "owner", "reviewer", "auditor", "admin")

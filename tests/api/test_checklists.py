@@ -137,7 +137,8 @@ def test_listing_projects_filters_and_pages(admin: Caller, caller: Callable[...,
 
 
 def test_two_items_with_one_identity_stay_two_tracked_findings(admin: Caller) -> None:
-    # The core keeps twins apart (the second item's identity is `key#2`, riskengine.facts):
+    # The core keeps twins apart (the second item's identity is `key#2`,
+    # riskengine.assessment.facts):
     # each is tracked on its own, and re-submitting the same checklist changes nothing.
     body = checklist("sales-risky", unique_code())
     body["offsite_factors"].append(dict(body["offsite_factors"][0]))

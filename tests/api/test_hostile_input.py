@@ -32,12 +32,12 @@ from werkzeug.test import TestResponse
 from api.bodies import MAX_DEPTH, parse_json
 from api.errors import ApiError, status_of
 from api.idempotency import dump
+from riskengine.assessment.findings import due_date
 from riskengine.audits.policy import load_audit_policy
 from riskengine.audits.schedule import ScheduleKind, ScheduleRule, compute_slots
-from riskengine.catalog import Due
-from riskengine.contract import LISTS, ItemField, ListSpec
+from riskengine.checklist.contract import LISTS, ItemField, ListSpec
 from riskengine.errors import RiskEngineError
-from riskengine.findings import due_date
+from riskengine.rules.catalog import Due
 from riskengine.vocabulary import MILESTONES, CheckType, Lang
 from tests.api.support import (
     RULESETS,

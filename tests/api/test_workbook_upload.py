@@ -9,8 +9,8 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from riskengine.output.workbook import write_template
 from riskengine.vocabulary import Stage
-from riskengine.workbook import write_template
 from tests.api.support import Caller, checklist, shared_assessor, unique_code
 
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from riskengine.assessment import Assessor
+from riskengine.assessment.assessor import Assessor
 from riskengine.audits.clock import ManualClock
 from riskengine.audits.evaluation import AuditEvaluator
 from riskengine.audits.policy import AuditPolicy, load_audit_policy
-from riskengine.cases import base_checklist
-from riskengine.catalog import DEFAULT_ROOT
+from riskengine.rules.cases import base_checklist
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database
 from riskengine.submission import Submissions
 from riskengine.vocabulary import Stage

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from riskengine.assessment import Assessor
+from riskengine.assessment.assessor import Assessor
 from riskengine.audits import store
 from riskengine.audits.clock import Clock, ManualClock
 from riskengine.audits.evaluation import AuditEvaluator

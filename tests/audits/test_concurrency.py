@@ -83,7 +83,7 @@ def test_eight_workers_over_200_due_slots_run_each_exactly_once(
 _KILLABLE_WORKER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from riskengine.assessment import Assessor
+    from riskengine.assessment.assessor import Assessor
     from riskengine.audits import runner
     from riskengine.audits.clock import ManualClock
     from riskengine.audits.evaluation import AuditEvaluator

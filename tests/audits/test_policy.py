@@ -13,7 +13,7 @@ import yaml
 
 from riskengine.audits import AuditPolicyInvalid
 from riskengine.audits.policy import load_audit_policy
-from riskengine.catalog import DEFAULT_ROOT, load_catalog
+from riskengine.rules.catalog import DEFAULT_ROOT, load_catalog
 from riskengine.vocabulary import Severity
 
 

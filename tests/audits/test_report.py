@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from riskengine.assessment.findings import Finding
 from riskengine.audits.comparison import compare
 from riskengine.audits.digest import build_digests
 from riskengine.audits.escalation import escalate
 from riskengine.audits.evaluation import AuditEvaluator, ChecklistSnapshot
 from riskengine.audits.policy import AuditPolicy
-from riskengine.findings import Finding
 from riskengine.vocabulary import FindingStatus, Severity
 
 D = dt.date

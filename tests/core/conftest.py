@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from riskengine.assessment import Assessor
-from riskengine.cases import base_checklist
-from riskengine.catalog import DEFAULT_ROOT
+from riskengine.assessment.assessor import Assessor
+from riskengine.rules.cases import base_checklist
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.vocabulary import Stage
 from tests.shared import EXAMPLES
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from riskengine.catalog import Catalog, Rule, Ruleset
-from riskengine.compiler import CHECKLIST
-from riskengine.facts import FactSet
+from riskengine.assessment.facts import FactSet
+from riskengine.rules.catalog import Catalog, Rule, Ruleset
+from riskengine.rules.compiler import CHECKLIST
 
 _ABSENT = object()
 

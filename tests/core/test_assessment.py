@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from riskengine.assessment import Assessor
-from riskengine.gate import decide_gate
+from riskengine.assessment.assessor import Assessor
+from riskengine.assessment.gate import decide_gate
 from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Severity
 
 Load = Callable[[str], dict[str, Any]]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from riskengine.assessment import Assessor
-from riskengine.checklist import read_checklist
+from riskengine.assessment.assessor import Assessor
+from riskengine.checklist.validation import read_checklist
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
 
 Base = Callable[[str], dict[str, Any]]

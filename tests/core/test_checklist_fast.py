@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from bench.engine import large_delivery, large_sales
-from riskengine.assessment import Assessor
-from riskengine.checklist import MAX_ITEMS, MAX_NESTED, MAX_TEXT, ChecklistValidator
-from riskengine.contract import LISTS, ItemField, ListSpec
+from riskengine.assessment.assessor import Assessor
+from riskengine.checklist.contract import LISTS, ItemField, ListSpec
+from riskengine.checklist.validation import MAX_ITEMS, MAX_NESTED, MAX_TEXT, ChecklistValidator
 from riskengine.errors import RiskEngineError
 from riskengine.vocabulary import MILESTONES, Stage
 

@@ -106,7 +106,7 @@ def test_rules_list_and_test() -> None:
 
 
 def test_template_lists_every_check_key_and_json_template_validates() -> None:
-    from riskengine.assessment import Assessor
+    from riskengine.assessment.assessor import Assessor
 
     text = _run("template", "--stage", "delivery", "--lang", "en").stdout
     assessor = Assessor.from_path()

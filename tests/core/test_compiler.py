@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from riskengine.catalog import Catalog, load_catalog
-from riskengine.compiler import RuleProblem, compile_rule, compile_ruleset
 from riskengine.errors import RulesetInvalid
+from riskengine.rules.catalog import Catalog, load_catalog
+from riskengine.rules.compiler import RuleProblem, compile_rule, compile_ruleset
 
 from .conftest import DATA
 

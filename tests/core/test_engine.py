@@ -1,4 +1,4 @@
-"""Every trap of the durable_rules field notes, reproduced against riskengine.engine."""
+"""Every trap of the durable_rules field notes, reproduced against riskengine.rules.engine."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 import durable_rules_engine
 import pytest
 
-from riskengine.assessment import Assessor
-from riskengine.checklist import MAX_ITEMS, MAX_NESTED
-from riskengine.contract import LISTS
-from riskengine.engine import Engine, check_collisions, fnv1a32
+from riskengine.assessment.assessor import Assessor
+from riskengine.checklist.contract import LISTS
+from riskengine.checklist.validation import MAX_ITEMS, MAX_NESTED
 from riskengine.errors import EvaluationError
+from riskengine.rules.engine import Engine, check_collisions, fnv1a32
 
 Base = Callable[[str], dict[str, Any]]
 # Found by a birthday search over positional ids; both hash to the same 32-bit FNV-1a value.
@@ -142,7 +142,7 @@ def test_an_evaluation_that_runs_no_action_is_an_error_not_a_pass(
 
 
 def test_a_bad_compiled_ruleset_is_refused_clearly() -> None:
-    from riskengine.compiler import CompiledRuleset
+    from riskengine.rules.compiler import CompiledRuleset
 
     bad = CompiledRuleset("sales.bad", {"r": {"all": [{"m": {"$in": {"a": 1}}}]}}, {},
                           frozenset())

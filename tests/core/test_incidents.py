@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from riskengine.assessment import Assessor
-from riskengine.findings import Finding
+from riskengine.assessment.assessor import Assessor
+from riskengine.assessment.findings import Finding
 
 Load = Callable[[str], dict[str, Any]]
 

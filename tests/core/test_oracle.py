@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskengine.assessment import Assessor
-from riskengine.contract import LISTS, ItemField, ListSpec
-from riskengine.facts import map_facts
+from riskengine.assessment.assessor import Assessor
+from riskengine.assessment.facts import map_facts
+from riskengine.checklist.contract import LISTS, ItemField, ListSpec
 from riskengine.vocabulary import MILESTONES, CheckType, Stage
 
 from .oracle import expected_matches

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from riskengine.assessment import Assessor
-from riskengine.cases import Case, load_cases, run_case
+from riskengine.assessment.assessor import Assessor
+from riskengine.rules.cases import Case, load_cases, run_case
 
 CASES = list(load_cases())
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from riskengine.assessment import Assessor
-from riskengine.cases import load_cases
-from riskengine.catalog import DEFAULT_ROOT, Catalog, Rule
-from riskengine.compiler import compile_ruleset, fact_fields
-from riskengine.engine import MAX_PROPERTIES, count_properties
-from riskengine.facts import map_facts
+from riskengine.assessment.assessor import Assessor
+from riskengine.assessment.facts import map_facts
+from riskengine.rules.cases import load_cases
+from riskengine.rules.catalog import DEFAULT_ROOT, Catalog, Rule
+from riskengine.rules.compiler import compile_ruleset, fact_fields
+from riskengine.rules.engine import MAX_PROPERTIES, count_properties
 from riskengine.vocabulary import Lang, Severity, Stage
 
 

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from riskengine.assessment import Assessor
+from riskengine.assessment.assessor import Assessor
 from riskengine.vocabulary import Lang
 from tests.api.support import BACKENDS, database_url, example, make_app, new_token, shared_assessor
 

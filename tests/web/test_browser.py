@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from riskengine.assessment import Assessor
+from riskengine.assessment.assessor import Assessor
+from riskengine.output.workbook import write_template
 from riskengine.vocabulary import Stage
-from riskengine.workbook import write_template
 from tests.api.support import database_url, make_app, missing, new_token
 from tests.web.conftest import TODAY, checklist
 

@@ -9,8 +9,8 @@ from werkzeug.datastructures import MultiDict
 
 from api.web.conditions import describe
 from api.web.forms import checklist_of, from_checklist, from_request
-from riskengine.assessment import Assessor
-from riskengine.contract import LISTS
+from riskengine.assessment.assessor import Assessor
+from riskengine.checklist.contract import LISTS
 from riskengine.vocabulary import Lang
 from tests.web.conftest import checklist
 

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 
 from api.web.messages import MESSAGES
-from riskengine.assessment import Assessor
+from riskengine.assessment.assessor import Assessor
+from riskengine.output.workbook import write_template
 from riskengine.vocabulary import Stage
-from riskengine.workbook import write_template
 from tests.web.conftest import Visitor, assessment_id, checklist, unique
 
 Make = Callable[..., Visitor]
@@ -235,8 +235,8 @@ def test_the_delivery_review_reads_the_latest_audit_run(web_app: Flask, visitor:
     from riskengine.audits import store
     from riskengine.audits.runner import run_due
     from riskengine.audits.schedule import make_rule
-    from riskengine.cases import base_checklist
-    from riskengine.catalog import DEFAULT_ROOT
+    from riskengine.rules.cases import base_checklist
+    from riskengine.rules.catalog import DEFAULT_ROOT
     from riskengine.store.projects import get_project
     from tests.api.support import Caller, new_token
     from tests.audits.support import at

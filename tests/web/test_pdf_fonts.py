@@ -16,8 +16,8 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
-from riskengine.assessment import Assessor
-from riskengine.reports import render_pdf, word
+from riskengine.assessment.assessor import Assessor
+from riskengine.output.reports import render_pdf, word
 from riskengine.vocabulary import Lang
 from tests.web.test_reports import report
 

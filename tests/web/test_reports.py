@@ -9,10 +9,10 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from riskengine.assessment import Assessor
-from riskengine.reports import COUNTERSIGN_LINES, Report, by_owner, render_pdf, render_xlsx
+from riskengine.assessment.assessor import Assessor
+from riskengine.output.reports import COUNTERSIGN_LINES, Report, by_owner, render_pdf, render_xlsx
+from riskengine.output.workbook import write_template
 from riskengine.vocabulary import Lang, Stage
-from riskengine.workbook import write_template
 from tests.shared import NEWER_SALES_FACTS
 from tests.web.conftest import checklist
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from riskengine import workbook
-from riskengine.assessment import Assessor
-from riskengine.contract import LISTS
+from riskengine.assessment.assessor import Assessor
+from riskengine.checklist.contract import LISTS
+from riskengine.output import workbook
+from riskengine.output.workbook import WorkbookInvalid, load_checklist, write_template
 from riskengine.vocabulary import Stage
-from riskengine.workbook import WorkbookInvalid, load_checklist, write_template
 from tests.web.conftest import checklist
 
 EXAMPLES = ["sales-ready", "sales-risky", "delivery-risky"]

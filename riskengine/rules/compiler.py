@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from riskengine.contract import LISTS, NESTED_LISTS, ListSpec
-from riskengine.ruleset import Rule, Ruleset
+from riskengine.checklist.contract import LISTS, NESTED_LISTS, ListSpec
+from riskengine.rules.model import Rule, Ruleset
 from riskengine.vocabulary import MILESTONES, CheckType
 
 CHECKLIST = "checklist"

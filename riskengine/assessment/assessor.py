@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from riskengine.catalog import DEFAULT_ROOT, Catalog, load_catalog
-from riskengine.checklist import ChecklistValidator
-from riskengine.engine import Engine
-from riskengine.facts import map_facts
-from riskengine.findings import Finding, FindingBuilder
-from riskengine.gate import DEFAULT_POLICY, Gate, decide_gate, summarize
-from riskengine.ruleset import GatePolicy
+from riskengine.assessment.facts import map_facts
+from riskengine.assessment.findings import Finding, FindingBuilder
+from riskengine.assessment.gate import DEFAULT_POLICY, Gate, decide_gate, summarize
+from riskengine.checklist.validation import ChecklistValidator
+from riskengine.rules.catalog import DEFAULT_ROOT, Catalog, load_catalog
+from riskengine.rules.engine import Engine
+from riskengine.rules.model import GatePolicy
 from riskengine.vocabulary import Lang, Stage
 
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskengine.compiler import CHECKLIST
-from riskengine.contract import LISTS, NESTED_LISTS, ListSpec
+from riskengine.checklist.contract import LISTS, NESTED_LISTS, ListSpec
+from riskengine.rules.compiler import CHECKLIST
 from riskengine.vocabulary import CheckType
 
 Checklist = Mapping[str, Any]

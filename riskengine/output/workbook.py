@@ -1,8 +1,9 @@
 """Excel in and out: the checklist template of a stage, and a filled template read back.
 
-The sheets are generated from the contract (`riskengine.contract`) and the stage's `checks`, so a
-new list field or check key appears in the template without code changes. Reading maps every
-problem, ours and the validator's, back to the cell it came from (`offsite_factors!C4`).
+The sheets are generated from the contract (`riskengine.checklist.contract`) and the stage's
+`checks`, so a new list field or check key appears in the template without code changes.
+Reading maps every problem, ours and the validator's, back to the cell it came from
+(`offsite_factors!C4`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from riskengine.catalog import Catalog
-from riskengine.checklist import ChecklistValidator
-from riskengine.contract import ItemField
-from riskengine.errors import WorkbookInvalid
-from riskengine.tables import (
+from riskengine.checklist.contract import ItemField
+from riskengine.checklist.tables import (
     CHECKS,
     EMPTY_LIST,
     PROJECT,
@@ -39,6 +37,9 @@ from riskengine.tables import (
     project_rows,
     validated,
 )
+from riskengine.checklist.validation import ChecklistValidator
+from riskengine.errors import WorkbookInvalid
+from riskengine.rules.catalog import Catalog
 from riskengine.vocabulary import CheckType, Lang, Stage
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

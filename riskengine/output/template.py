@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from riskengine.catalog import Catalog
-from riskengine.contract import LISTS, ItemField, ListSpec
+from riskengine.checklist.contract import LISTS, ItemField, ListSpec
+from riskengine.rules.catalog import Catalog
 from riskengine.vocabulary import MILESTONES, Lang, Stage
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from riskengine.assessment import Assessor
-from riskengine.catalog import DEFAULT_ROOT
+from riskengine.assessment.assessor import Assessor
 from riskengine.errors import RiskEngineError
+from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.vocabulary import Stage
 
 _EXPECT_KEYS = {"rule", "subject", "severity", "category", "blocking", "owner", "in_force"}

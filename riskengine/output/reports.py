@@ -36,10 +36,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from riskengine.catalog import Catalog
 from riskengine.errors import RiskEngineError
+from riskengine.output.workbook import print_setup, put
+from riskengine.rules.catalog import Catalog
 from riskengine.vocabulary import Lang, Owner, Severity
-from riskengine.workbook import print_setup, put
 
 # The PDF embeds (a subset of) a TrueType CJK font, so a printed or forwarded report looks the
 # same on a machine without Chinese fonts. WenQuanYi Micro Hei (Debian's fonts-wqy-microhei,

@@ -13,10 +13,10 @@ from typing import Any
 
 from openpyxl.utils.datetime import from_excel
 
-from riskengine.catalog import Catalog, CheckSpec
-from riskengine.checklist import ChecklistValidator
-from riskengine.contract import LISTS, ItemField
+from riskengine.checklist.contract import LISTS, ItemField
+from riskengine.checklist.validation import ChecklistValidator
 from riskengine.errors import ChecklistInvalid, WorkbookInvalid
+from riskengine.rules.catalog import Catalog, CheckSpec
 from riskengine.vocabulary import MILESTONES, CheckType, Lang, Stage
 
 PROJECT, CHECKS = "project", "checks"

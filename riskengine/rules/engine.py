@@ -30,8 +30,8 @@ from typing import Any
 
 import durable_rules_engine
 
-from riskengine.compiler import END, SENTINEL_KEY, CompiledRuleset, RuleKey
 from riskengine.errors import EvaluationError
+from riskengine.rules.compiler import END, SENTINEL_KEY, CompiledRuleset, RuleKey
 
 _ERROR_CODES = {
     "101": "out of memory", "102": "unexpected type", "105": "unexpected name",

@@ -9,9 +9,9 @@ from typing import Any, NoReturn
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 
-from riskengine.catalog import Catalog, CheckSpec
-from riskengine.contract import LISTS, PROJECT_CODE, ItemField, ListSpec
+from riskengine.checklist.contract import LISTS, PROJECT_CODE, ItemField, ListSpec
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
+from riskengine.rules.catalog import Catalog, CheckSpec
 from riskengine.vocabulary import MILESTONES, CheckType, Stage
 
 MAX_ITEMS = 2000  # per list: keeps one checklist far below the engine's limits

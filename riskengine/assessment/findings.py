@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from riskengine.engine import Match
-from riskengine.facts import FactSet, Subject
-from riskengine.ruleset import Catalog, Due, Policy, Rule, Ruleset
+from riskengine.assessment.facts import FactSet, Subject
+from riskengine.rules.engine import Match
+from riskengine.rules.model import Catalog, Due, Policy, Rule, Ruleset
 from riskengine.vocabulary import ACTIVE_STATUSES, Category, FindingStatus, Lang, Owner, Severity
 
 _MISSING = object()

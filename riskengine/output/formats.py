@@ -8,8 +8,8 @@ from collections.abc import Callable
 from itertools import groupby
 from typing import Any
 
-from riskengine.assessment import Assessment
-from riskengine.catalog import Catalog
+from riskengine.assessment.assessor import Assessment
+from riskengine.rules.catalog import Catalog
 from riskengine.vocabulary import Lang
 
 Style = Callable[..., str]

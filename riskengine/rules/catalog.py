@@ -12,10 +12,10 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError, fields, validate
 
-from riskengine.compiler import RuleProblem, check_rule, compile_ruleset
 from riskengine.errors import RulesetInvalid
-from riskengine.rulefiles import StrictSchema, one_of, problem_lines, read_rule_file, texts
-from riskengine.ruleset import (
+from riskengine.rules.compiler import RuleProblem, check_rule, compile_ruleset
+from riskengine.rules.files import StrictSchema, one_of, problem_lines, read_rule_file, texts
+from riskengine.rules.model import (
     Catalog,
     CheckSpec,
     Due,
@@ -35,7 +35,7 @@ __all__ = ["DEFAULT_ROOT", "Catalog", "CheckSpec", "Due", "Parameter", "Policy",
            "Rule", "Ruleset", "StagePolicy", "Text", "load_catalog", "load_policy"]
 # An installed package has no rulesets beside it: deployments point RISKENGINE_RULESETS at them.
 DEFAULT_ROOT = Path(os.environ.get("RISKENGINE_RULESETS")
-                    or Path(__file__).resolve().parent.parent / "rulesets")
+                    or Path(__file__).resolve().parents[2] / "rulesets")
 _RULE_ID = r"^(SALES|DELIVERY)-[A-Z0-9]+(-[A-Z0-9]+)*-\d{3}$"
 
 

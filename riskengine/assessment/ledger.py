@@ -18,13 +18,19 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from riskengine.assessment import RulesetRef
-from riskengine.catalog import DEFAULT_ROOT
+from riskengine.assessment.assessor import RulesetRef
+from riskengine.assessment.findings import (
+    Finding,
+    FindingText,
+    due_date,
+    fingerprint,
+    raise_finding,
+)
+from riskengine.assessment.mentions import Mention
 from riskengine.errors import RulesetInvalid
-from riskengine.findings import Finding, FindingText, due_date, fingerprint, raise_finding
-from riskengine.mentions import Mention
-from riskengine.rulefiles import StrictSchema, one_of, read_rule_file, texts
-from riskengine.ruleset import Catalog, Due, Rule, bare_rule
+from riskengine.rules.catalog import DEFAULT_ROOT
+from riskengine.rules.files import StrictSchema, one_of, read_rule_file, texts
+from riskengine.rules.model import Catalog, Due, Rule, bare_rule
 from riskengine.vocabulary import MILESTONES, Category, Lang, Owner, Severity, Stage
 
 FILE_NAME = "ledger.yaml"

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from riskengine.findings import Finding
-from riskengine.ruleset import GatePolicy
+from riskengine.assessment.findings import Finding
+from riskengine.rules.model import GatePolicy
 from riskengine.vocabulary import ACTIVE_STATUSES, GateDecision, Severity
 
 ACTIVE = ACTIVE_STATUSES
