@@ -27,6 +27,7 @@ from api.resources import (
     reviews,
     rulesets,
     templates,
+    whatif,
 )
 from api.schemas import ErrorSchema
 from api.state import Service
@@ -35,7 +36,7 @@ from riskengine.store.database import Database
 from riskengine.submission import Submissions, load_ledger
 
 BLUEPRINTS = (health, evaluate, projects, checklists, assessments, findings, reviews, promises,
-              rulesets, templates)
+              rulesets, templates, whatif)
 
 
 class RiskApi(Api):

@@ -1,7 +1,10 @@
-"""`riskengine rules list|test` and `riskengine template`: the loaded rules and their examples."""
+"""`riskengine rules list|test|whatif` and `riskengine template`: the loaded rules, their
+examples, and what a draft of them would change."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -9,10 +12,15 @@ import click
 
 from riskengine.cli import main
 from riskengine.cli.assess import EXIT_FAIL, load_assessor
+from riskengine.cli.service import _database as open_database
 from riskengine.output import template
+from riskengine.output.whatif import render_whatif_table, render_whatif_xlsx
 from riskengine.rules.cases import load_cases, run_case
 from riskengine.rules.catalog import DEFAULT_ROOT
+from riskengine.store.latest import latest_checklists
+from riskengine.store.promises import sales_mentions
 from riskengine.vocabulary import Lang, Stage
+from riskengine.whatif import candidates_of, compare
 
 _STAGE = click.Choice([s.value for s in Stage])
 _RULESETS = click.option("--rulesets", type=click.Path(exists=True, file_okay=False,
@@ -79,3 +87,39 @@ def template_command(stage: str, fmt: str, lang: str, rulesets: Path | None) -> 
         click.echo(template.render_json(catalog, Stage(stage)))
     else:
         click.echo(template.render_yaml(catalog, Stage(stage), Lang(lang)), nl=False)
+
+
+@rules.command("whatif")
+@click.argument("draft", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_RULESETS
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as an Excel workbook.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes (default: the cores this process may use).")
+@click.option("--lang", type=click.Choice([lang.value for lang in Lang]), default="zh")
+def whatif_command(draft: Path, rulesets: Path | None, fmt: str, xlsx: Path | None,
+                   workers: int | None, lang: str) -> None:
+    """Judge every project's latest checklists by the DRAFT rulesets beside the current ones
+    (DATABASE_URL); print what would change. Stores nothing. Exit 1 if a gate gets worse."""
+    current = rulesets or DEFAULT_ROOT
+    policy = load_assessor(draft).catalog.policy  # a bad draft stops here, every problem listed
+    database = open_database()
+    with database.read() as session:
+        stored = latest_checklists(session)
+        candidates = candidates_of(stored, lambda pid: sales_mentions(session, pid))
+    count = workers or len(os.sched_getaffinity(0))
+    if sys.stderr.isatty() and candidates:
+        with click.progressbar(length=len(candidates), label="what-if", file=sys.stderr) as bar:
+            report = compare(current, draft, candidates, count, bar.update)
+    else:
+        report = compare(current, draft, candidates, count)
+    language = Lang(lang)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_whatif_table(report, language, policy))
+    if xlsx is not None:
+        xlsx.write_bytes(render_whatif_xlsx(report, language, policy))
+    sys.exit(EXIT_FAIL if report.summary()["worse"] else 0)

@@ -1,0 +1,78 @@
+"""What-if over HTTP and on the command line, on both databases (scoped, read-only)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from riskengine.rules.catalog import DEFAULT_ROOT
+from riskengine.whatif import write_draft
+from tests.api.support import Caller, unique_code
+from tests.core.test_whatif import PARKING, STRICTER, _undisclosed
+
+
+@pytest.fixture(scope="module")
+def draft(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_draft(DEFAULT_ROOT, {"sales/parking.yaml": STRICTER},
+                       tmp_path_factory.mktemp("draft"))
+
+
+def test_the_api_reports_only_the_callers_projects(caller: Callable[..., Caller],
+                                                   admin: Caller) -> None:
+    mine, other = unique_code("WA"), unique_code("WB")
+    for code in (mine, other):
+        assert admin.submit(_undisclosed(code)).status_code == 201
+    reviewer = caller("reviewer", projects=[mine])
+    answer = reviewer.post("/api/v1/rules/whatif", {"files": {"sales/parking.yaml": STRICTER}})
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert [p["project_code"] for p in body["projects"]] == [mine]
+    assert body["projects"][0]["gate"] == {"before": "conditional", "after": "fail",
+                                           "changed": True}
+    workbook = reviewer.post("/api/v1/rules/whatif?format=xlsx",
+                             {"files": {"sales/parking.yaml": STRICTER}})
+    assert workbook.status_code == 200
+    book = load_workbook(io.BytesIO(workbook.data))
+    assert book.sheetnames == ["概要", "规则", "变化明细"]
+    rows = list(book["变化明细"].iter_rows(min_row=2, values_only=True))
+    assert rows[0][:5] == (mine, "销售", "有条件通过", "不通过", "变更")
+
+
+def test_only_reviewers_and_admins_may_run_it(caller: Callable[..., Caller]) -> None:
+    answer = caller("submitter").post("/api/v1/rules/whatif",
+                                      {"files": {"sales/parking.yaml": STRICTER}})
+    assert answer.status_code == 403
+
+
+def test_a_draft_that_does_not_load_is_422_with_every_problem_by_file(
+        caller: Callable[..., Caller]) -> None:
+    broken = PARKING.replace("severity: high", "severity: dire", 1)
+    answer = caller("reviewer").post("/api/v1/rules/whatif",
+                                     {"files": {"sales/parking.yaml": broken}})
+    assert answer.status_code == 422
+    details = answer.get_json()["error"]["details"]
+    assert any(key.startswith("sales/parking.yaml") for key in details), details
+    assert not any("riskengine-draft-" in key for key in details)
+
+
+def test_the_cli_prints_the_change_and_exits_1_when_a_gate_gets_worse(
+        db_url: str, admin: Caller, draft: Path) -> None:
+    code = unique_code("WC")
+    assert admin.submit(_undisclosed(code)).status_code == 201
+    run = subprocess.run(
+        [sys.executable, "-m", "riskengine", "rules", "whatif", str(draft), "--format", "json",
+         "--workers", "1"], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DATABASE_URL": db_url}, check=False)
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    mine = [p for p in report["projects"] if p["project_code"] == code]
+    assert mine and mine[0]["gate"]["after"] == "fail"
+    assert report["summary"]["worse"] >= 1
