@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from riskengine.assessment.assessor import Assessment, Assessor
@@ -26,11 +27,13 @@ from riskengine.assessment.mentions import Mention
 from riskengine.checklist.tables import Reading, validated
 from riskengine.errors import Invalid
 from riskengine.output.workbook import read_workbook
+from riskengine.releases import snapshots
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store import Actor
 from riskengine.store import submissions as stored
 from riskengine.store.findings import by_fingerprints
 from riskengine.store.promises import mentions, sales_mentions
+from riskengine.store.releases import keep
 from riskengine.vocabulary import Stage
 
 __all__ = ["Received", "Submissions", "Submitted", "load_ledger"]
@@ -64,6 +67,19 @@ class Submissions:
     def __init__(self, assessor: Assessor, ledger: Ledger) -> None:
         self.assessor, self.ledger = assessor, ledger
         self.policy = assessor.catalog.policy
+        self.snapshots = snapshots(assessor.catalog, ledger)
+        self.releases_kept = False  # once a transaction storing them committed, per process
+
+    def keep_releases(self, session: Session) -> None:
+        """Keep the snapshot of every ruleset version judged with (once per process: from the
+        first commit that stored them on)."""
+        if self.releases_kept:
+            return
+        keep(session, self.snapshots)
+        event.listen(session, "after_commit", self._releases_committed, once=True)
+
+    def _releases_committed(self, session: Session) -> None:
+        self.releases_kept = True
 
     @classmethod
     def of(cls, assessor: Assessor, root: Path = DEFAULT_ROOT) -> Submissions:
@@ -107,6 +123,7 @@ class Submissions:
         earlier = (sales_mentions(session, received.project_code)
                    if received.checklist["stage"] == Stage.DELIVERY.value else ())
         assessment = self.judge(received, earlier)
+        self.keep_releases(session)
         pending = stored.begin(session, assessment, received.text,
                                received.checklist["project"], actor)
         gate = decide_gate(pending.judged, today, self.policy.gate)

@@ -76,3 +76,17 @@ def test_the_cli_prints_the_change_and_exits_1_when_a_gate_gets_worse(
     mine = [p for p in report["projects"] if p["project_code"] == code]
     assert mine and mine[0]["gate"]["after"] == "fail"
     assert report["summary"]["worse"] >= 1
+
+
+def test_every_ruleset_version_judged_with_is_kept_and_logged(admin: Caller) -> None:
+    assert admin.submit(_undisclosed(unique_code("WR"))).status_code == 201
+    log = admin.get("/api/v1/rulesets/sales.parking/releases").get_json()
+    current = admin.get("/api/v1/rulesets").get_json()["rulesets"]
+    version = next(r for r in current if r["id"] == "sales.parking")
+    assert version["hash"] in [r["hash"] for r in log["releases"]]
+    kept = admin.get(f"/api/v1/rulesets/sales.parking/releases/{version['hash']}").get_json()
+    assert kept["rules"]["SALES-PARKING-001"]["severity"] == "high"
+    assert kept["rules"]["SALES-PARKING-001"]["title"]["zh"]
+    missing = admin.get("/api/v1/rulesets/sales.parking/releases/0000")
+    assert missing.status_code == 404
+    assert admin.get("/api/v1/rulesets/no.such/releases").status_code == 404
