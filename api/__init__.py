@@ -19,6 +19,7 @@ from api.resources import (
     assessments,
     audits,
     checklists,
+    dashboard,
     evaluate,
     findings,
     health,
@@ -36,7 +37,7 @@ from riskengine.store.database import Database
 from riskengine.submission import Submissions, load_ledger
 
 BLUEPRINTS = (health, evaluate, projects, checklists, assessments, findings, reviews, promises,
-              rulesets, templates, whatif)
+              rulesets, templates, whatif, dashboard)
 
 
 class RiskApi(Api):

@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from riskengine.output.dashboard import stage_label
 from riskengine.output.reports import term
 from riskengine.output.workbook import print_setup, put
 from riskengine.rules.model import Policy
@@ -48,8 +49,6 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "rules": {Lang.ZH: "规则", Lang.EN: "Rules"},
     "changes": {Lang.ZH: "变化明细", Lang.EN: "Changes"},
 }
-_STAGES = {"sales": {Lang.ZH: "销售", Lang.EN: "sales"},
-           "delivery": {Lang.ZH: "交付", Lang.EN: "delivery"}}
 
 
 def _w(key: str, lang: Lang) -> str:
@@ -83,7 +82,7 @@ def render_whatif_table(report: WhatIf, lang: Lang, policy: Policy) -> str:
     for outcome in report.projects:
         if not outcome.changes and not outcome.gate_changed:
             continue
-        stage = _STAGES[outcome.stage][lang]
+        stage = stage_label(policy, outcome.stage, lang)
         lines.append(f"{outcome.code} {outcome.name or ''} · {stage}: "
                      f"{_gate(outcome.gate_before, lang)} → {_gate(outcome.gate_after, lang)}")
         for change in outcome.changes:
@@ -128,7 +127,8 @@ def render_whatif_xlsx(report: WhatIf, lang: Lang, policy: Policy) -> bytes:
     _header(changes, ["project", "stage", "before", "after", "change", "rule", "finding",
                       "subject", "severity", "blocking", "owner", "due_date", "in_force"], lang)
     for outcome in report.projects:
-        gates = [outcome.code, _STAGES[outcome.stage][lang], _gate(outcome.gate_before, lang),
+        gates = [outcome.code, stage_label(policy, outcome.stage, lang),
+                 _gate(outcome.gate_before, lang),
                  _gate(outcome.gate_after, lang)]
         if not outcome.changes:
             _append(changes, gates)

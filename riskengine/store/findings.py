@@ -26,6 +26,7 @@ class FindingFilter:
     stage: str | None = None
     rule_id: str | None = None
     overdue: bool | None = None
+    city: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def _filtered(query: Query, wanted: FindingFilter, today: dt.date) -> Query:
         query = query.where(m.Finding.stage == wanted.stage)
     if wanted.rule_id:
         query = query.where(m.Finding.rule_id == wanted.rule_id)
+    if wanted.city:
+        query = query.where(m.Project.city == wanted.city)
     if wanted.overdue is not None:
         query = query.where(_overdue(today) if wanted.overdue else ~_overdue(today))
     return query

@@ -43,7 +43,7 @@ def test_the_api_reports_only_the_callers_projects(caller: Callable[..., Caller]
     book = load_workbook(io.BytesIO(workbook.data))
     assert book.sheetnames == ["概要", "规则", "变化明细"]
     rows = list(book["变化明细"].iter_rows(min_row=2, values_only=True))
-    assert rows[0][:5] == (mine, "销售", "有条件通过", "不通过", "变更")
+    assert rows[0][:5] == (mine, "销售阶段", "有条件通过", "不通过", "变更")
 
 
 def test_only_reviewers_and_admins_may_run_it(caller: Callable[..., Caller]) -> None:
