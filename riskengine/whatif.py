@@ -22,7 +22,7 @@ from typing import Any
 from riskengine.assessment.assessor import Assessor
 from riskengine.assessment.findings import Finding
 from riskengine.assessment.mentions import Mention
-from riskengine.errors import Invalid, RiskEngineError
+from riskengine.errors import Invalid, RiskEngineError, RulesetInvalid
 from riskengine.submission import Submissions
 from riskengine.vocabulary import GateDecision, Stage
 
@@ -256,3 +256,15 @@ def candidates_of(stored: Iterable[Any], earlier: Callable[[int], Sequence[Menti
     return [Candidate(s.code, s.name, s.city, s.stage, s.checklist_id, s.raw_text,
                       tuple(earlier(s.project_id)) if s.stage == Stage.DELIVERY.value else ())
             for s in stored]
+
+
+def load_draft(root: Path) -> Submissions:
+    """Load a draft laid out by `write_draft`; one that does not load is refused (Invalid),
+    every problem keyed by the draft's own file names."""
+    try:
+        return Submissions.of(Assessor.from_path(root), root)
+    except RulesetInvalid as error:
+        prefix = f"{root}/"
+        raise Invalid("the draft rulesets do not load", {
+            key.replace(prefix, ""): problems for key, problems in error.details.items()}
+        ) from error

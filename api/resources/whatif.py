@@ -24,14 +24,11 @@ from api.openapi import errors
 from api.render import requested_lang
 from api.schemas import RequestSchema, ResponseSchema
 from api.state import service
-from riskengine.assessment.assessor import Assessor
-from riskengine.errors import Invalid, RulesetInvalid
 from riskengine.output.whatif import render_whatif_xlsx
 from riskengine.store.latest import latest_checklists
 from riskengine.store.promises import sales_mentions
-from riskengine.submission import Submissions
 from riskengine.vocabulary import Lang
-from riskengine.whatif import candidates_of, compare_loaded, write_draft
+from riskengine.whatif import candidates_of, compare_loaded, load_draft, write_draft
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -60,17 +57,6 @@ class WhatIfOut(ResponseSchema):
         "description": "per checklist: gate before/after, findings added, removed, changed"})
 
 
-def _load_draft(root: Path) -> Assessor:
-    """Load the draft, its problems named by the draft's own file names (422)."""
-    try:
-        return Assessor.from_path(root)
-    except RulesetInvalid as error:
-        prefix = f"{root}/"
-        raise Invalid("the draft rulesets do not load", {
-            key.replace(prefix, ""): problems for key, problems in error.details.items()}
-        ) from error
-
-
 @blp.route("/rules/whatif")
 class WhatIfView(MethodView):
     @blp.arguments(WhatIfIn)
@@ -85,7 +71,7 @@ class WhatIfView(MethodView):
         current = Path(current_app.config["RULESETS_DIR"])
         with tempfile.TemporaryDirectory(prefix="riskengine-draft-") as folder:
             root = write_draft(current, data["files"], Path(folder))
-            draft = Submissions.of(_load_draft(root), root)
+            draft = load_draft(root)
         with state.database.read() as session:
             stored = latest_checklists(session, principal.projects)
             candidates = candidates_of(stored, lambda pid: sales_mentions(session, pid))
