@@ -85,6 +85,7 @@ bench: install services
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/audits.py
+	$(BIN)/python bench/whatif.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
