@@ -118,9 +118,9 @@ def main() -> None:
         print(f"populated {args.projects} projects × 2 stages in "
               f"{time.perf_counter() - started:.1f} s")
         parking = (DEFAULT_ROOT / "sales" / "parking.yaml").read_text(encoding="utf-8")
-        draft = write_draft(DEFAULT_ROOT, {"sales/parking.yaml": parking.replace(
-            "severity: high", "severity: critical", 1).replace("blocking: false", "blocking: true", 1)},
-            Path(folder))
+        stricter = parking.replace("severity: high", "severity: critical", 1).replace(
+            "blocking: false", "blocking: true", 1)
+        draft = write_draft(DEFAULT_ROOT, {"sales/parking.yaml": stricter}, Path(folder))
         database = Database(url)
         with database.read() as session:
             candidates = candidates_of(latest_checklists(session),
