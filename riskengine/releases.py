@@ -96,3 +96,23 @@ def release_log(releases: Sequence[tuple[Snapshot, dt.datetime]]) -> list[dict[s
                     "changes": changes(previous, release.content)})
         previous = release.content
     return log
+
+
+def unforced(catalog: Catalog, stored: Sequence[Snapshot]) -> dict[str, list[str]]:
+    """Rules the catalogue gives an `effective_on` though an earlier release already had them
+    in force (no `effective_on`, or one already passed then): a date may announce a new rule,
+    never lift one that was binding. Keyed like a rule file's problems."""
+    binding: dict[str, str] = {}
+    for release in stored:
+        for rule_id, body in release.content.get("rules", {}).items():
+            if not body.get("effective_on"):
+                binding.setdefault(rule_id, f"{release.ruleset_id} {release.version}")
+    problems: dict[str, list[str]] = {}
+    for ruleset in catalog.rulesets:
+        for rule in ruleset.rules:
+            if rule.effective_on is not None and rule.id in binding:
+                problems.setdefault(f"{ruleset.stage.value}/{ruleset.topic}.yaml: {rule.id}",
+                                    []).append(
+                    f"effective_on: the rule was already in force in {binding[rule.id]}; "
+                    "a date may announce a new rule, not suspend one")
+    return problems

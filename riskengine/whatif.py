@@ -19,10 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from riskengine.assessment.assessor import Assessor
 from riskengine.assessment.findings import Finding
 from riskengine.assessment.mentions import Mention
 from riskengine.errors import Invalid, RiskEngineError, RulesetInvalid
+from riskengine.releases import unforced
+from riskengine.store.releases import all_releases
 from riskengine.submission import Submissions
 from riskengine.vocabulary import GateDecision, Stage
 
@@ -268,3 +272,10 @@ def load_draft(root: Path) -> Submissions:
         raise Invalid("the draft rulesets do not load", {
             key.replace(prefix, ""): problems for key, problems in error.details.items()}
         ) from error
+
+
+def refuse_unforcing(session: Session, draft: Submissions) -> None:
+    """Refuse a draft that dates a rule already in force in a stored release (Invalid)."""
+    problems = unforced(draft.assessor.catalog, all_releases(session))
+    if problems:
+        raise Invalid("the draft suspends rules that are in force", problems)

@@ -28,7 +28,13 @@ from riskengine.output.whatif import render_whatif_xlsx
 from riskengine.store.latest import latest_checklists
 from riskengine.store.promises import sales_mentions
 from riskengine.vocabulary import Lang
-from riskengine.whatif import candidates_of, compare_loaded, load_draft, write_draft
+from riskengine.whatif import (
+    candidates_of,
+    compare_loaded,
+    load_draft,
+    refuse_unforcing,
+    write_draft,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -73,6 +79,7 @@ class WhatIfView(MethodView):
             root = write_draft(current, data["files"], Path(folder))
             draft = load_draft(root)
         with state.database.read() as session:
+            refuse_unforcing(session, draft)
             stored = latest_checklists(session, principal.projects)
             candidates = candidates_of(stored, lambda pid: sales_mentions(session, pid))
         report = compare_loaded(state.submissions, draft, candidates)

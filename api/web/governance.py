@@ -20,7 +20,14 @@ from riskengine.releases import release_log
 from riskengine.store.latest import latest_checklists
 from riskengine.store.promises import sales_mentions
 from riskengine.store.releases import releases
-from riskengine.whatif import REFUSED, candidates_of, compare_loaded, load_draft, write_draft
+from riskengine.whatif import (
+    REFUSED,
+    candidates_of,
+    compare_loaded,
+    load_draft,
+    refuse_unforcing,
+    write_draft,
+)
 
 # A browser sends a file's name without its folder: `sales.parking.yaml` is sales/parking.yaml.
 _UPLOADED = re.compile(r"(sales|delivery)[./]([a-z][a-z0-9_]*(?:\.test)?\.yaml)\Z")
@@ -88,12 +95,13 @@ def whatif() -> tuple[str, int]:
         with tempfile.TemporaryDirectory(prefix="riskengine-draft-") as folder:
             root = write_draft(Path(current_app.config["RULESETS_DIR"]), files, Path(folder))
             draft = load_draft(root)
+        with state.database.read() as db:
+            refuse_unforcing(db, draft)
+            stored = latest_checklists(db, principal.projects)
+            candidates = candidates_of(stored, lambda pid: sales_mentions(db, pid))
     except RiskEngineError as error:
         return page("whatif.html", 422, w=w, title=w("title"), report=None,
                     problems=dict(error.details) or {"drafts": [error.message]})
-    with state.database.read() as db:
-        stored = latest_checklists(db, principal.projects)
-        candidates = candidates_of(stored, lambda pid: sales_mentions(db, pid))
     report = compare_loaded(state.submissions, draft, candidates)
     policy = state.assessor.catalog.policy
     return page("whatif.html", w=w, title=w("title"), report=report,

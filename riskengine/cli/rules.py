@@ -11,16 +11,18 @@ from pathlib import Path
 import click
 
 from riskengine.cli import main
-from riskengine.cli.assess import EXIT_FAIL, load_assessor
+from riskengine.cli.assess import EXIT_FAIL, EXIT_INVALID, load_assessor
 from riskengine.cli.service import _database as open_database
+from riskengine.errors import RiskEngineError
 from riskengine.output import template
 from riskengine.output.whatif import render_whatif_table, render_whatif_xlsx
 from riskengine.rules.cases import load_cases, run_case
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.latest import latest_checklists
 from riskengine.store.promises import sales_mentions
+from riskengine.submission import Submissions
 from riskengine.vocabulary import Lang, Stage
-from riskengine.whatif import candidates_of, compare
+from riskengine.whatif import candidates_of, compare, refuse_unforcing
 
 _STAGE = click.Choice([s.value for s in Stage])
 _RULESETS = click.option("--rulesets", type=click.Path(exists=True, file_okay=False,
@@ -107,6 +109,11 @@ def whatif_command(draft: Path, rulesets: Path | None, fmt: str, xlsx: Path | No
     policy = load_assessor(draft).catalog.policy  # a bad draft stops here, every problem listed
     database = open_database()
     with database.read() as session:
+        try:
+            refuse_unforcing(session, Submissions.of(load_assessor(draft), draft))
+        except RiskEngineError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_INVALID)
         stored = latest_checklists(session)
         candidates = candidates_of(stored, lambda pid: sales_mentions(session, pid))
     count = workers or len(os.sched_getaffinity(0))

@@ -56,3 +56,9 @@ def release(session: Session, ruleset_id: str, hash_: str) -> Snapshot | None:
         RELEASES.c.ruleset_id == ruleset_id, RELEASES.c.hash == hash_)).first()
     return Snapshot(row.ruleset_id, row.hash, row.version, row.stage, row.content) \
         if row else None
+
+
+def all_releases(session: Session) -> list[Snapshot]:
+    """Every stored version of every ruleset."""
+    rows = session.execute(sa.select(RELEASES).order_by(RELEASES.c.first_used_at))
+    return [Snapshot(r.ruleset_id, r.hash, r.version, r.stage, r.content) for r in rows]

@@ -90,3 +90,13 @@ def test_every_ruleset_version_judged_with_is_kept_and_logged(admin: Caller) -> 
     missing = admin.get("/api/v1/rulesets/sales.parking/releases/0000")
     assert missing.status_code == 404
     assert admin.get("/api/v1/rulesets/no.such/releases").status_code == 404
+
+
+def test_a_draft_that_dates_a_rule_in_force_is_refused(admin: Caller) -> None:
+    assert admin.submit(_undisclosed(unique_code("WU"))).status_code == 201  # keeps releases
+    dated = PARKING.replace("  - id: SALES-PARKING-001\n",
+                            "  - id: SALES-PARKING-001\n    effective_on: 2027-06-01\n", 1)
+    answer = admin.post("/api/v1/rules/whatif", {"files": {"sales/parking.yaml": dated}})
+    assert answer.status_code == 422
+    assert list(answer.get_json()["error"]["details"]) == [
+        "sales/parking.yaml: SALES-PARKING-001"]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from riskengine.assessment.ledger import load_ledger
-from riskengine.releases import Snapshot, changes, release_log, snapshot, snapshots
+from riskengine.releases import Snapshot, changes, release_log, snapshot, snapshots, unforced
 from riskengine.rules.catalog import DEFAULT_ROOT, load_catalog
 from riskengine.whatif import write_draft
 
@@ -54,3 +54,15 @@ def test_the_log_says_what_each_version_added() -> None:
     assert log[1]["changes"] == {"rules_added": ["R-2"], "rules_removed": [],
                                  "rules_changed": {}, "parameters_changed": {
                                      "radius_m": {"before": 500, "after": 800}}}
+
+
+def test_a_date_on_a_rule_already_in_force_is_refused(tmp_path: Path) -> None:
+    catalog = load_catalog(DEFAULT_ROOT)
+    released = snapshots(catalog, load_ledger(catalog, DEFAULT_ROOT))
+    text = (DEFAULT_ROOT / "sales" / "parking.yaml").read_text(encoding="utf-8")
+    dated = text.replace("  - id: SALES-PARKING-001\n",
+                         "  - id: SALES-PARKING-001\n    effective_on: 2027-06-01\n", 1)
+    assert dated != text
+    draft = load_catalog(write_draft(DEFAULT_ROOT, {"sales/parking.yaml": dated}, tmp_path))
+    assert list(unforced(draft, released)) == ["sales/parking.yaml: SALES-PARKING-001"]
+    assert unforced(catalog, released) == {}  # the newer rules were dated from the start
