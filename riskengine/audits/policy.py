@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from riskengine.audits import AuditPolicyInvalid
 from riskengine.rules.catalog import DEFAULT_ROOT
+from riskengine.rules.files import StrictSchema, problem_lines, read_rule_file, texts
 from riskengine.vocabulary import Category, Lang, Owner, Severity
 
 FILE_NAME = "audit.yaml"
@@ -76,15 +76,8 @@ class AuditPolicy:
         return local.astimezone(dt.UTC)
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-def _text() -> fields.Dict:
-    return fields.Dict(keys=fields.String(validate=validate.OneOf([x.value for x in Lang])),
-                       values=fields.String(validate=validate.Length(min=1)), required=True,
-                       validate=validate.Length(equal=len(Lang)))
+_Strict = StrictSchema
+_text = texts
 
 
 def _positive(**kwargs: Any) -> fields.Integer:
@@ -197,31 +190,12 @@ def _build(data: Mapping[str, Any], content: bytes) -> AuditPolicy:
 
 
 def load_audit_policy(root: Path = DEFAULT_ROOT) -> AuditPolicy:
-    """Load `<root>/audit.yaml`; raise AuditPolicyInvalid listing every problem."""
+    """Load `<root>/audit.yaml` (the rule files' one schema family); raise AuditPolicyInvalid
+    listing every problem."""
     path = root / FILE_NAME
+    data, content = read_rule_file(path, _PolicySchema(), AuditPolicyInvalid)
     try:
-        content = path.read_bytes()
-        raw = yaml.safe_load(content)
-        return _build(_PolicySchema().load(raw if isinstance(raw, Mapping) else {}), content)
-    except OSError as error:
-        raise AuditPolicyInvalid("audit policy is unreadable", {str(path): [str(error)]}
-                                 ) from error
-    except yaml.YAMLError as error:
-        raise AuditPolicyInvalid("audit policy is not YAML", {str(path): [str(error)]}
-                                 ) from error
+        return _build(data, content)
     except ValidationError as error:
-        problems = [f"{k}: {v}" for k, v in sorted(_flat(error.messages).items())]
-        raise AuditPolicyInvalid("audit policy is invalid", {str(path): problems}) from error
-
-
-def _flat(messages: Any, prefix: str = "") -> dict[str, str]:
-    """Flatten marshmallow's messages to `path: text`; a Dict field's `value` level is dropped."""
-    if isinstance(messages, list):
-        return {prefix or "file": "; ".join(str(m) for m in messages)}
-    if not isinstance(messages, Mapping):
-        return {prefix or "file": str(messages)}
-    out: dict[str, str] = {}
-    for key, value in messages.items():
-        name = prefix if key == "value" else f"{prefix}.{key}" if prefix else str(key)
-        out.update(_flat(value, name))
-    return out
+        raise AuditPolicyInvalid(f"{FILE_NAME} is invalid",
+                                 {str(path): list(problem_lines(error.messages))}) from error
