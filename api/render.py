@@ -73,8 +73,9 @@ def assessment_body(row: m.Assessment, project_code: str, findings: Sequence[Fin
                      "version": tracked_row.version, "notes": tracked_row.notes,
                      "waiver": waiver_body(waiver, today) if waiver else None})
     # The gate names its blockers by fingerprint; a person works them by tracked id.
-    ids = {item["fingerprint"]: item["id"] for item in body["findings"]}
-    body["gate"]["blocking_ids"] = [ids[f] for f in body["gate"]["blocking"] if f in ids]
+    by_fingerprint = {item["fingerprint"]: item["id"] for item in body["findings"]}
+    body["gate"]["blocking_ids"] = [by_fingerprint[f] for f in body["gate"]["blocking"]
+                                    if f in by_fingerprint]
     changes: dict[str, list[str]] = {"new": [], "persisting": [], "resolved": list(row.resolved)}
     for entry in row.findings:
         ids = changes[entry["change"]]

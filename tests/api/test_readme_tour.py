@@ -133,7 +133,8 @@ def test_readiness_counts_the_rulesets_the_listing_shows(server: tuple[str, str,
     root = api.rsplit("/api/v1", 1)[0]
     with urllib.request.urlopen(f"{root}/readyz", timeout=10) as answer:
         ready = json.loads(answer.read())
-    request = urllib.request.Request(f"{api}/rulesets", headers={"Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(f"{api}/rulesets",
+                                     headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=10) as answer:
         listed = json.loads(answer.read())["rulesets"]
     assert ready["checks"]["rulesets"] == len(listed)

@@ -130,8 +130,8 @@ def axe_violations(page: Any) -> list[str]:
         missing(f"axe-core not found at {AXE}",
                 "`make browser` installs it from npm (or set RISKENGINE_AXE)")
     page.add_script_tag(path=str(AXE))
-    return list(page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
-      .violations.map(v => `${v.id} (${v.impact}): ` +
+    return list(page.evaluate("""async () =>
+      (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => `${v.id} (${v.impact}): ` +
         v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))"""))
 
 
