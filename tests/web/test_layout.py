@@ -131,8 +131,8 @@ def axe_violations(page: Any) -> list[str]:
                 "`make browser` installs it from npm (or set RISKENGINE_AXE)")
     page.add_script_tag(path=str(AXE))
     return list(page.evaluate("""async () =>
-      (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => `${v.id} (${v.impact}): ` +
-        v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))"""))
+      (await axe.run(document, {resultTypes: ['violations']})).violations
+      .map(v => `${v.id} (${v.impact}): ` + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))"""))
 
 
 def report(problems: dict[str, Any]) -> None:
