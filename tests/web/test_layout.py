@@ -132,7 +132,8 @@ def axe_violations(page: Any) -> list[str]:
     page.add_script_tag(path=str(AXE))
     return list(page.evaluate("""async () =>
       (await axe.run(document, {resultTypes: ['violations']})).violations
-      .map(v => `${v.id} (${v.impact}): ` + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))"""))
+      .map(v => `${v.id} (${v.impact}): ` +
+        v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))"""))
 
 
 def report(problems: dict[str, Any]) -> None:
