@@ -78,7 +78,7 @@ def shoot(out: Path) -> None:
         }
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            page = browser.new_page(viewport={"width": 1360, "height": 860})
+            page = browser.new_page(viewport={"width": 1360, "height": 860}, locale="zh-CN")
             page.goto(f"{base}/login")
             page.screenshot(path=str(out / "login.png"))
             page.fill("#token", token)
@@ -88,7 +88,8 @@ def shoot(out: Path) -> None:
                 page.screenshot(path=str(out / f"{name}.png"), full_page=name in (
                     "portfolio", "project", "gate-review", "portfolio-en"))
             phone = page.context.browser.new_context(viewport=PHONE, device_scale_factor=2,
-                                                     is_mobile=True, has_touch=True).new_page()
+                                                     is_mobile=True, has_touch=True,
+                                                     locale="zh-CN").new_page()
             phone.goto(f"{base}/login")
             phone.fill("#token", token)
             phone.click("main button[type=submit]")
