@@ -59,11 +59,18 @@ services:
 # Browser tests drive Debian's Chromium (Playwright never downloads a browser here); its pages
 # and the README's screenshots need a CJK font (Noto Sans CJK) or Chinese shows as boxes.
 CHROMIUM_CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+# axe-core (the accessibility engine the browser tests inject from this local file, never a CDN)
+# comes from the npm registry into .venv/axe; Debian has no package of it.
+AXE_VERSION := 4.14.1
+AXE_FILE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 browser:
-	@{ test -x /usr/bin/chromium && test -f $(CHROMIUM_CJK_FONT); } || \
+	@{ test -x /usr/bin/chromium && test -f $(CHROMIUM_CJK_FONT) && command -v npm >/dev/null; } || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      chromium fonts-noto-cjk >/dev/null; } || \
-	  echo "make: could not install chromium fonts-noto-cjk; the browser tests will fail"
+	      chromium fonts-noto-cjk npm >/dev/null; } || \
+	  echo "make: could not install chromium fonts-noto-cjk npm; the browser tests will fail"
+	@grep -qs '"version": "$(AXE_VERSION)"' $(VENV)/axe/node_modules/axe-core/package.json || \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION) || \
+	  echo "make: could not install axe-core $(AXE_VERSION) from npm; the browser tests will fail"
 
 # PDF reports embed WenQuanYi Micro Hei, a TrueType CJK font from Debian's fonts-wqy-microhei
 # (riskengine/output/reports.py finds it, or RISKENGINE_CJK_FONT); the PDF tests render pages with

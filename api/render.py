@@ -72,6 +72,10 @@ def assessment_body(row: m.Assessment, project_code: str, findings: Sequence[Fin
         item.update({"id": tracked_row.id, "change": entry["change"],
                      "version": tracked_row.version, "notes": tracked_row.notes,
                      "waiver": waiver_body(waiver, today) if waiver else None})
+    # The gate names its blockers by fingerprint; a person works them by tracked id.
+    by_fingerprint = {item["fingerprint"]: item["id"] for item in body["findings"]}
+    body["gate"]["blocking_ids"] = [by_fingerprint[f] for f in body["gate"]["blocking"]
+                                    if f in by_fingerprint]
     changes: dict[str, list[str]] = {"new": [], "persisting": [], "resolved": list(row.resolved)}
     for entry in row.findings:
         ids = changes[entry["change"]]

@@ -39,5 +39,7 @@ class Readyz(MethodView):
             log.exception("readiness check failed")
             return json_response(dump({"status": "unavailable", "checks": {
                 "database": "unreachable"}}), 503)
+        # The promise ledger is a ruleset too (`/rulesets` lists it): count what is listed.
+        rulesets = len(state.assessor.catalog.rulesets) + len([state.submissions.ledger])
         return json_response(dump({"status": "ok", "checks": {
-            "database": "ok", "rulesets": len(state.assessor.catalog.rulesets)}}), 200)
+            "database": "ok", "rulesets": rulesets}}), 200)

@@ -22,11 +22,12 @@ from api.lookups import project_or_404, stored_checklist
 from api.state import service
 from api.web.blueprint import bp, page, t
 from api.web.forms import Form, blank, from_checklist, from_request, input_kind, received_of
-from riskengine.checklist.contract import ItemField
-from riskengine.checklist.tables import TABLES, project_rows
+from riskengine.checklist.contract import LISTS, ItemField
+from riskengine.checklist.tables import TABLES, Table, project_rows
 from riskengine.errors import RiskEngineError
 from riskengine.idempotency import run_once
 from riskengine.output.workbook import MEDIA_TYPE, write_template
+from riskengine.rules.catalog import Catalog
 from riskengine.submission import Received
 from riskengine.vocabulary import Stage
 
@@ -51,6 +52,72 @@ def store(received: Received, form_key: str) -> str:
     return str(json.loads(answer.body)["id"])
 
 
+def closed_lists(catalog: Catalog, stage: Stage) -> dict[str, tuple[str, ...]]:
+    """The lists a stage's rules go through whose items are one per kind of a closed set (the
+    permits, the acceptances, the mock-acceptance phases), with their kinds: the form lists them
+    so a project manager fills each rather than remembers which exist."""
+    walked = {rule.for_each for rule in catalog.rules(stage)}
+    closed = {}
+    for name, spec in LISTS.items():
+        kind = spec.kind_field
+        if name in walked and kind is not None and spec.identity == (kind,):
+            closed[name] = spec.fields[kind].choices
+    return closed
+
+
+def _filled(form: Form, table: Table) -> bool:
+    return any(form.value(f"{table.name}.{row}.{column.key}")
+               for row in range(form.count(table)) for column in table.columns)
+
+
+def prelist(form: Form, catalog: Catalog) -> Form:
+    """Give each closed list the form shows empty a row per kind, its kind chosen."""
+    closed = closed_lists(catalog, form.stage)
+    for table in TABLES:
+        kinds = closed.get(table.name)
+        if kinds is None or _filled(form, table):
+            continue
+        form.rows[table.name] = len(kinds)
+        for row, kind in enumerate(kinds):
+            form.values[f"{table.name}.{row}.{table.columns[0].key}"] = kind
+    return form
+
+
+def unlist(form: Form, catalog: Catalog) -> Form:
+    """Empty a list still exactly as another stage's form pre-listed it (its kinds, nothing
+    typed): switching stage must not carry those rows into a checklist they do not belong to."""
+    mine = closed_lists(catalog, form.stage)
+    for stage in Stage:
+        for name, kinds in closed_lists(catalog, stage).items():
+            table = next(t for t in TABLES if t.name == name)
+            if name in mine or form.count(table) != len(kinds):
+                continue
+            as_listed = {f"{name}.{row}.{table.columns[0].key}": kind
+                         for row, kind in enumerate(kinds)}
+            given = {f"{name}.{row}.{c.key}": form.value(f"{name}.{row}.{c.key}")
+                     for row in range(len(kinds)) for c in table.columns}
+            if {k: v for k, v in given.items() if v} == as_listed:
+                for path in given:
+                    form.values.pop(path, None)
+                form.rows[name] = 1
+    return form
+
+
+def remove_row(form: Form, given: str) -> Form:
+    """Drop row `LIST.N` of the form: the rows after it move up one, one row always stays."""
+    name, _, number = given.rpartition(".")
+    table = next((t for t in TABLES if t.name == name), None)
+    if table is None or not number.isdigit() or int(number) >= form.count(table):
+        return form
+    count, gone = form.count(table), int(number)
+    for row in range(gone, count):
+        for column in table.columns:
+            later = form.values.pop(f"{table.name}.{row + 1}.{column.key}", "")
+            form.values[f"{table.name}.{row}.{column.key}"] = later
+    form.rows[table.name] = max(1, count - 1)
+    return form
+
+
 def _form_page(form: Form, status: int = 200, problems: dict[str, list[str]] | None = None,
                key: str | None = None) -> tuple[str, int]:
     catalog = service().assessor.catalog
@@ -58,6 +125,7 @@ def _form_page(form: Form, status: int = 200, problems: dict[str, list[str]] | N
               for key, check in sorted(catalog.checks(form.stage).items())]
     return page("entry.html", status, title=t("entry"), form=form, tables=TABLES,
                 project_rows=project_rows(), checks=checks, input_kind=input_kind,
+                prelisted=closed_lists(catalog, form.stage),
                 problems=problems or {}, form_key=key or uuid.uuid4().hex)
 
 
@@ -65,7 +133,7 @@ def _prefill(stage: Stage) -> Form:
     catalog, principal = service().assessor.catalog, require(Role.SUBMITTER)
     code, source = request.args.get("project"), request.args.get("from")
     if not (code and source):
-        return blank(stage, principal.name)
+        return prelist(blank(stage, principal.name), catalog)
     with service().database.read() as db:
         row = stored_checklist(db, project_or_404(db, code, principal), source)
         return from_checklist(json.loads(row.raw_text), catalog)
@@ -85,7 +153,13 @@ def submit_form() -> ResponseBase | tuple[str, int]:
     state = service()
     form = from_request(request.form)
     key = _form_key()
-    if request.form.get("add") or request.form.get("switch"):
+    removed = form.values.pop("remove", "")
+    if removed:
+        return _form_page(remove_row(form, removed), key=key)
+    if request.form.get("switch"):
+        catalog = state.assessor.catalog
+        return _form_page(prelist(unlist(form, catalog), catalog), key=key)
+    if request.form.get("add"):
         return _form_page(form, key=key)
     received = received_of(form, state.submissions)
     if received is None:

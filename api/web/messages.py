@@ -176,6 +176,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "web_form": ("网页表单", "Web form"),
     "switch_stage": ("切换阶段", "Switch stage"),
     "add_row": ("添加一行", "Add a row"),
+    "remove_row": ("删除此行", "Remove this row"),
+    "prelisted_help": ("本阶段须逐项填写的事项已列出；不适用的一行可删除。",
+                       "The items this stage asks for are listed; remove a row that does not "
+                       "apply."),
     "submit_checklist": ("提交检查清单", "Submit checklist"),
     # reports
     "report_title": ("{code} 风险评估报告", "{code} risk assessment report"),

@@ -182,11 +182,23 @@ def serve(host: str | None, port: int, workers: int | None, threads: int, dev: b
     if dev:
         with database.write() as session:
             _, secret = create_token(session, "local-admin", "admin", None, None)
-        click.echo(f"riskengine on http://{host}:{port}/api/v1/docs")
-        click.echo(f"  curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/api/v1/rulesets")
-        click.echo(f"local admin token: {secret}")
+        for line in dev_banner(f"http://{host}:{port}", secret):
+            click.echo(line)
     database.engine.dispose()
     _api("serving").serve(host, port, workers or (1 if dev else _usable_cores()), threads)
+
+
+def dev_banner(base: str, secret: str) -> list[str]:
+    """What `serve --dev` prints: where the pages are, how to log in, where the API is."""
+    return [
+        f"riskengine 网页 / pages: {base}/",
+        f"  登录 / log in: {base}/login  API 令牌 / API token: {secret}",
+        "  其他角色的令牌 / a token for another role: "
+        "riskengine tokens create --role submitter --name pm.li",
+        f"API 文档 / API docs: {base}/api/v1/docs",
+        f"  curl -H 'Authorization: Bearer {secret}' {base}/api/v1/rulesets",
+        f"local admin token: {secret}",
+    ]
 
 
 def _usable_cores() -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from itertools import groupby
 from typing import Any
 
 from riskengine.assessment.assessor import Assessment
+from riskengine.output.reports import term
 from riskengine.rules.catalog import Catalog
 from riskengine.vocabulary import Lang
 
@@ -17,9 +19,9 @@ SEVERITY_COLOURS = {"critical": "red", "high": "yellow", "medium": "cyan", "low"
 SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _HEAD = {Lang.ZH: ("项目", "阶段", "评估日", "闸口", "责任部门", "整改期限", "证据", "措施",
-                   "无风险发现"),
+                   "无风险发现", "阻断"),
          Lang.EN: ("Project", "Stage", "As of", "Gate", "Owner", "Due", "Evidence", "Action",
-                   "No findings")}
+                   "No findings", "blocking")}
 
 
 def render_json(assessment: Assessment, lang: Lang) -> str:
@@ -30,30 +32,40 @@ def _plain(text: str, **_: Any) -> str:
     return text
 
 
+def _padded(text: str, width: int) -> str:
+    """Pad to a column `width` counted in terminal cells (a Chinese character takes two)."""
+    cells = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - cells)
+
+
 def render_table(assessment: Assessment, catalog: Catalog, lang: Lang,
                  style: Style = _plain) -> str:
-    """Return findings grouped by owner, then severity, for reading in a terminal."""
+    """Return findings grouped by owner, then severity, for reading in a terminal: every word a
+    person reads in `lang` (stage, gate, severity and owner by their labels, no codes)."""
     data = assessment.to_dict(lang)
     head = _HEAD[lang]
-    label = catalog.policy.label
+    policy = catalog.policy
     decision = data["gate"]["decision"]
     colour = {"fail": "red", "conditional": "yellow", "pass": "green"}[decision]
-    lines = [f"{head[0]}: {data['project_code']}   {head[1]}: {data['stage']}   "
-             f"{head[2]}: {data['as_of']}   {head[3]}: " + style(decision.upper(), fg=colour,
-                                                                   bold=True)]
+    stage = policy.stages[assessment.stage].label[lang]
+    lines = [f"{head[0]}: {data['project_code']}   {head[1]}: {stage}   "
+             f"{head[2]}: {data['as_of']}   {head[3]}: " + style(term("gate", decision, lang),
+                                                                   fg=colour, bold=True)]
     counts = data["summary"]["by_severity"]
-    lines.append("  ".join(style(f"{k}={v}", fg=SEVERITY_COLOURS[k]) for k, v in counts.items()))
+    lines.append("  ".join(style(f"{term('severity', k, lang)} {v}", fg=SEVERITY_COLOURS[k])
+                           for k, v in counts.items()))
     if not data["findings"]:
         lines.append(head[8])
-    rank = catalog.policy.rank
+    rank = policy.rank
+    width = max(len(term("severity", s.value, lang)) for s in rank) * (2 if lang is Lang.ZH else 1)
     ordered = sorted(data["findings"], key=lambda f: (f["owner"], -rank[f["severity"]]))
     for owner, group in groupby(ordered, key=lambda f: f["owner"]):
         lines.append("")
-        lines.append(style(f"■ {head[4]}: {label('owner', owner, lang)} ({owner})", bold=True))
+        lines.append(style(f"■ {head[4]}: {policy.label('owner', owner, lang)}", bold=True))
         for finding in group:
-            severity = style(f"[{finding['severity'].upper():8}]",
+            severity = style(f"[{_padded(term('severity', finding['severity'], lang), width)}]",
                              fg=SEVERITY_COLOURS[finding["severity"]])
-            block = " ⛔" if finding["blocking"] else ""
+            block = f" ⛔{head[9]}" if finding["blocking"] else ""
             lines.append(f"  {severity}{block} {finding['rule_id']}  {finding['title']}")
             lines.append(f"      {finding['subject']}: {finding['message']}")
             lines.append(f"      {head[7]}: {finding['action']}  ({head[5]} {finding['due_date']})")

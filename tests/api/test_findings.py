@@ -107,7 +107,7 @@ def test_waived_blocking_finding_lifts_the_gate_until_it_expires(
         assert answer.get_json()["waiver"]["granted_by"] == "reviewer.li"
     code = risky["project_code"]
     gate = admin.get(f"/api/v1/assessments/{risky['id']}").get_json()["gate"]
-    assert gate == {"decision": "conditional", "blocking": []}
+    assert gate == {"decision": "conditional", "blocking": [], "blocking_ids": []}
     assert admin.get(f"/api/v1/projects/{code}").get_json()["gate"] == "conditional"
     today(expires + dt.timedelta(days=1))
     lapsed = admin.get(f"/api/v1/assessments/{risky['id']}").get_json()

@@ -68,7 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
 
 def test_the_tour_has_the_steps_the_issue_names() -> None:
     steps = "\n".join(tour_blocks())
-    for step in ("/evaluate", "/checklists", '"waived"', "/gate-reviews", "/promises"):
+    for step in ("/evaluate", "/checklists", '"waived"', "/gate-reviews", "/promises",
+                 "DELIVERY-LEDGER-001", "blocking_ids"):
         assert step in steps
 
 
@@ -117,3 +118,42 @@ def test_the_curl_tour_runs_as_written(server: tuple[str, str, Path]) -> None:
     assert isinstance(reviews, list) and reviews[0]["decision"] == "conditional"
     promises = get("/projects/CD-TF-03/promises")["promises"]
     assert isinstance(promises, list) and promises, promises
+    # The ledger step shows what it says: the sales promise the delivery checklist left out.
+    delivery = json.loads((home / "delivery.json").read_text(encoding="utf-8"))
+    ledger = [f for f in delivery["findings"] if f["rule_id"] == "DELIVERY-LEDGER-001"]
+    assert [f["subject"] for f in ledger] and "P-1" in ledger[0]["message"], ledger
+    # Blockers by tracked id beside their fingerprints, in the same order.
+    by_fingerprint = {f["fingerprint"]: f["id"] for f in stored["findings"]}
+    assert stored["gate"]["blocking_ids"] == [by_fingerprint[f] for f in stored["gate"]["blocking"]]
+    assert ids["B"] == stored["gate"]["blocking_ids"][0]
+
+
+def test_readiness_counts_the_rulesets_the_listing_shows(server: tuple[str, str, Path]) -> None:
+    api, token, _ = server
+    root = api.rsplit("/api/v1", 1)[0]
+    with urllib.request.urlopen(f"{root}/readyz", timeout=10) as answer:
+        ready = json.loads(answer.read())
+    request = urllib.request.Request(f"{api}/rulesets",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        listed = json.loads(answer.read())["rulesets"]
+    assert ready["checks"]["rulesets"] == len(listed)
+    assert "delivery.ledger" in {r["id"] for r in listed}
+
+
+SAMPLE = "$ riskengine assess ../shared/contract/examples/sales-risky.json --format table"
+
+
+def test_the_readmes_table_samples_are_the_real_output_in_order() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split(SAMPLE, 1)[1].split("```", 1)[0]
+    samples = [f"{SAMPLE}{part}" for part in block.split(SAMPLE)]
+    assert len(samples) == 2
+    for sample in samples:
+        command, *shown = sample.rstrip("\n").split("\n")
+        args = command.split()[2:]
+        done = subprocess.run([sys.executable, "-m", "riskengine", *args], cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        real = done.stdout.splitlines()
+        shown = [line for line in shown if line != "…"]
+        assert real[:len(shown)] == shown, (args, real[:len(shown)])

@@ -44,6 +44,19 @@ def load(app: Any, token: str) -> dict[str, str]:
     return ids
 
 
+PHONE = {"width": 390, "height": 844}  # a phone's viewport in CSS pixels
+
+
+def phone_pages(ids: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    """The pages shot at a phone's width: (path, what to scroll to, or None for the whole page)."""
+    return {
+        "portfolio-phone": ("/", None),
+        "assessment-phone": (f"/assessments/{ids['sales-risky']}", "article.finding"),
+        "entry-phone": ("/checklists/new?stage=delivery", "#list-acceptances"),
+        "project-phone": ("/projects/NJ-JY-02", "table.grid"),
+    }
+
+
 def shoot(out: Path) -> None:
     from playwright.sync_api import sync_playwright
     out.mkdir(parents=True, exist_ok=True)
@@ -65,7 +78,7 @@ def shoot(out: Path) -> None:
         }
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            page = browser.new_page(viewport={"width": 1360, "height": 860})
+            page = browser.new_page(viewport={"width": 1360, "height": 860}, locale="zh-CN")
             page.goto(f"{base}/login")
             page.screenshot(path=str(out / "login.png"))
             page.fill("#token", token)
@@ -74,6 +87,18 @@ def shoot(out: Path) -> None:
                 page.goto(f"{base}{path}")
                 page.screenshot(path=str(out / f"{name}.png"), full_page=name in (
                     "portfolio", "project", "gate-review", "portfolio-en"))
+            phone = page.context.browser.new_context(viewport=PHONE, device_scale_factor=2,
+                                                     is_mobile=True, has_touch=True,
+                                                     locale="zh-CN").new_page()
+            phone.goto(f"{base}/login")
+            phone.fill("#token", token)
+            phone.click("main button[type=submit]")
+            phone.wait_for_url(f"{base}/")
+            for name, (path, anchor) in phone_pages(ids).items():
+                phone.goto(f"{base}{path}")
+                if anchor:
+                    phone.locator(anchor).first.scroll_into_view_if_needed()
+                phone.screenshot(path=str(out / f"{name}.png"), full_page=anchor is None)
             browser.close()
         server.shutdown()
         app.extensions["riskengine"].database.engine.dispose()
