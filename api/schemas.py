@@ -136,7 +136,10 @@ class RulesetRefOut(ResponseSchema):
 
 class GateOut(ResponseSchema):
     decision = fields.String(required=True, validate=validate.OneOf(_values(GateDecision)))
-    blocking = fields.List(fields.String(), required=True)
+    blocking = fields.List(fields.String(), required=True,
+                           metadata={"description": "fingerprints of the blocking findings"})
+    blocking_ids = fields.List(fields.String(), metadata={
+        "description": "the same findings' tracked ids, in the same order (stored assessments)"})
 
 
 class WaiverOut(ResponseSchema):

@@ -173,6 +173,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "filled_template": ("已填写的模板（.xlsx）", "Filled template (.xlsx)"),
     "upload_submit": ("上传并提交", "Upload and submit"),
     "choose_file": ("请选择文件", "Choose a file"),
+    "dashboard": ("看板", "Dashboard"), "whatif": ("规则预演", "Rule what-if"),
     "web_form": ("网页表单", "Web form"),
     "switch_stage": ("切换阶段", "Switch stage"),
     "add_row": ("添加一行", "Add a row"),

@@ -81,6 +81,10 @@ def pages(ids: dict[str, str]) -> dict[str, str]:
         "assessment report": f"/assessments/{delivery}/report",
         "gate review report": f"/projects/{code}/gate-reviews/{ids['review']}/report",
         "not found": "/projects/NO-SUCH-PROJECT",
+        "dashboard": "/dashboard",
+        "findings list": "/findings?owner=marketing&severity=critical",
+        "rule what-if": "/rules/whatif",
+        "release log": "/rulesets/sales.permits/releases",
     }
 
 
