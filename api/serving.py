@@ -143,7 +143,8 @@ class BufferingWorker(TornadoWorker):
             idle_connection_timeout=HEADER_TIMEOUT, body_timeout=BODY_TIMEOUT,
             max_header_size=MAX_HEADER_BYTES)
         self.server_alive = True
-        for listener in own_listeners([s.sock for s in self.sockets], self.cfg.backlog):
+        for listener in own_listeners([s.sock for s in self.sockets],
+                                      int(cast(Any, self.cfg).backlog)):
             listener.setblocking(False)
             self.server.add_socket(listener)
         self.ioloop.start()
