@@ -86,3 +86,19 @@ def test_each_worker_listens_and_keep_alive_connections_spread(
     assert sum(held) == CONNECTIONS
     # hashing over two sockets: fewer than 8 of 40 on one worker has odds of about 1 in 10^5
     assert min(held) >= 8, held
+
+
+def test_a_respawned_worker_listens_again(server: tuple[int, subprocess.Popen[bytes]]) -> None:
+    """The master's socket is shut down once; a worker started later still binds its own."""
+    port, process = server
+    old = workers(process.pid)
+    os.kill(old[0], signal.SIGKILL)
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not (
+            len(now := workers(process.pid)) == 2 and old[0] not in now and listeners(port) == 2):
+        time.sleep(0.2)
+    assert len(workers(process.pid)) == 2 and listeners(port) == 2
+    for _ in range(20):  # new connections reach both workers, the new one included
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
