@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from typing import Any, cast
 
 import tornado.httpserver
 import tornado.ioloop
+import tornado.netutil
 import tornado.wsgi
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -141,10 +143,38 @@ class BufferingWorker(TornadoWorker):
             idle_connection_timeout=HEADER_TIMEOUT, body_timeout=BODY_TIMEOUT,
             max_header_size=MAX_HEADER_BYTES)
         self.server_alive = True
-        for listener in self.sockets:
+        for listener in own_listeners([s.sock for s in self.sockets],
+                                      int(cast(Any, self.cfg).backlog)):
             listener.setblocking(False)
             self.server.add_socket(listener)
         self.ioloop.start()
+
+
+def own_listeners(shared: list[socket.socket], backlog: int) -> list[socket.socket]:
+    """Give a worker listening sockets of its own on the master's addresses (SO_REUSEPORT).
+
+    With one socket shared by every worker, a burst of connections goes to whichever worker's
+    event loop wakes first (tornado accepts all that are waiting), and kept-alive connections
+    stay there: under load one worker did nearly all the work. With a socket per worker the
+    kernel spreads new connections over the workers by hashing. The shared socket is then shut
+    down (once, by the first worker; the master never accepts), or the kernel would keep
+    handing it a share of the connections that no worker reads. A socket the master did not
+    open with SO_REUSEPORT (a Unix socket, an inherited descriptor) stays shared.
+    """
+    own: list[socket.socket] = []
+    for listener in shared:
+        if listener.family not in (socket.AF_INET, socket.AF_INET6) or not listener.getsockopt(
+                socket.SOL_SOCKET, socket.SO_REUSEPORT):
+            own.append(listener)
+            continue
+        host, port = listener.getsockname()[:2]
+        own.extend(tornado.netutil.bind_sockets(port, host, family=listener.family,
+                                                backlog=backlog, reuse_port=True))
+        try:
+            listener.shutdown(socket.SHUT_RDWR)
+        except OSError:  # shut down already, by an earlier worker
+            pass
+    return own
 
 
 def _after_fork(server: Any, worker: Any) -> None:
@@ -170,13 +200,15 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
     `workers` processes (the rule engine holds the GIL: processes scale it), each reading
     requests whole on its event loop and running the app on `threads` threads (database waits
-    overlap). A kept-alive connection stays with the worker that accepted it.
+    overlap). Each worker listens on a socket of its own (`reuse_port`, see `own_listeners`),
+    so connections spread evenly; a kept-alive connection stays with the worker that accepted it.
     """
     Server({
         "bind": f"{host}:{port}", "workers": workers, "threads": threads,
         "worker_class": f"{__name__}.{BufferingWorker.__name__}",
         "preload_app": True, "post_fork": _after_fork,
         "timeout": 30, "graceful_timeout": 10, "keepalive": 5, "accesslog": None,
+        "reuse_port": True,
         "errorlog": "-", "loglevel": "info", "proc_name": "riskengine",
         "control_socket_disable": True,
     }).run()

@@ -1,17 +1,30 @@
-"""Benchmark the rule engine against a plain-Python floor measured in the same run.
+"""Benchmark an assessment step by step against a straight-line Python floor, in one run.
 
-    python bench/engine.py [--repeat N] [--memory-evaluations N] [--profile]
+    python bench/engine.py [--repeat N] [--memory-evaluations N] [--profile] [--json] [--smoke]
 
-Prints, per input: evaluations/s, median and p99 of the engine step (facts → matches), the
-same for the plain-Python floor (bench/floor.py), the ratio, and the whole in-process
-assessment (validation + facts + engine + findings + gate); then RSS after 1,000 and after N
-evaluations; then, with --profile, where the time of a whole assessment goes.
+For the contract examples and two 330-item checklists it measures the CPU time of each call
+(`time.thread_time`: what this thread ran, not what the machine's other work cost it), the
+steps interleaved call by call so a burst of load hits them all alike, and prints the median
+(and p90) of N of each:
+
+- validation (raw JSON → typed checklist);
+- facts (checklist → engine facts);
+- engine step (facts → matches, durable_rules), on the facts built once;
+- floor: the same rules generated as straight-line Python (bench/floor.py: one loop per fact
+  type, one inline test per rule), on the same facts;
+- findings (matches → findings);
+- the whole in-process assessment (validation + facts + engine + findings + gate).
+
+Before timing, it checks the floor finds exactly the matches the engine finds on each input and
+stops (exit status 2) when they differ; rules the generator cannot express are listed by id
+and left out of both sides of that comparison. Then RSS after 1,000 and after N evaluations,
+and with --profile where a whole large assessment's CPU goes. `--json` prints one JSON
+summary instead of the tables; `--smoke` is a few-second run for the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import cProfile
 import json
 import os
@@ -26,80 +39,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.floor import compile_floor, evaluate_floor  # noqa: E402
+from bench.floor import Floor, MatchKey, generate  # noqa: E402
+from bench.inputs import inputs  # noqa: E402
 from riskengine.assessment.assessor import Assessor  # noqa: E402
 from riskengine.assessment.facts import map_facts  # noqa: E402
+from riskengine.assessment.findings import FindingBuilder  # noqa: E402
 from riskengine.vocabulary import Stage  # noqa: E402
-from tests.shared import EXAMPLES  # noqa: E402
+
+STEPS = ("validation", "facts", "engine", "floor", "findings", "whole")
 
 
-def _example(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
-    return data
+class FloorMismatch(SystemExit):
+    """The floor and the engine disagree: the ratio would compare different work."""
 
 
-def large_sales() -> dict[str, Any]:
-    """A sales checklist with 330 list items, about a third of them risky."""
-    checklist = _example("sales-risky")
-    kinds = ["landfill", "substation", "highway", "railway", "cemetery", "gas_station", "factory"]
-    checklist["offsite_factors"] = [
-        {"kind": kinds[i % 7], "name": f"因素{i}", "distance_m": 150 + 37 * i,
-         "planned": i % 5 == 0, "disclosed_publicly": i % 3 != 0,
-         "in_contract_appendix": i % 4 != 0} for i in range(90)]
-    checklist["onsite_factors"] = [
-        {"kind": "transformer_room", "location": f"{i}#楼", "adjacent_to_homes": i % 2 == 0,
-         "disclosed_publicly": i % 3 != 0} for i in range(60)]
-    checklist["sales_materials"] = [
-        {"id": f"M-{i}", "kind": "brochure", "crm_reviewed": i % 6 != 0,
-         "changed_after_review": i % 7 == 0, "matches_approved_plan": i % 9 != 0,
-         "promises_return": i == 13, "mentions": ["school"] if i % 4 == 0 else [],
-         "disclaimer": i % 8 != 0} for i in range(90)]
-    checklist["promises"] = [
-        {"id": f"P-{i}", "kind": "shuttle_bus", "channel": "brochure", "in_contract": False,
-         "agreement_signed": i % 3 != 0, "terms_disclosed": True, "funded": i % 5 != 0,
-         "status": "planned", "due_date": "2028-06-30", "evidence": "合同"} for i in range(60)]
-    checklist["planning_changes"] = [
-        {"id": f"PC-{i}", "description": "变更", "major": i % 2 == 0,
-         "buyers_notified": i % 3 != 0} for i in range(30)]
-    return checklist
-
-
-def large_delivery() -> dict[str, Any]:
-    """A delivery checklist with 330 list items across promises, areas, defects, complaints."""
-    checklist = _example("delivery-risky")
-    checklist["promises"] = [
-        {"id": f"P-{i}", "kind": "clubhouse", "channel": "brochure", "in_contract": i % 4 == 0,
-         "agreement_signed": True, "terms_disclosed": True, "funded": True,
-         "status": ["fulfilled", "at_risk", "in_progress"][i % 3], "due_date": "2027-06-30",
-         "evidence": "验收记录" if i % 5 else ""} for i in range(100)]
-    checklist["area_survey"] = [
-        {"unit_type": f"T{i}", "contract_area_m2": 90.0 + i, "measured_area_m2": 90.0 + i * 1.02}
-        for i in range(120)]
-    defects = ["hollow_plaster", "crack", "leak", "electrical", "colour_difference"]
-    checklist["inspections"] = [
-        {"phase": phase, "done": True, "date": "2027-03-01", "units_inspected": 200,
-         "defects": [{"kind": defects[j % 5], "found": 10 + j * 7, "rectified": 8 + j * 7}
-                     for j in range(10)]} for phase in ("civil", "installation", "pre_delivery")]
-    checklist["complaints"] = [{"topic": f"主题{i}", "open_count": i % 14} for i in range(80)]
-    return checklist
-
-
-def _times(fn: Callable[[], object], repeat: int) -> list[float]:
-    for _ in range(min(50, repeat)):
-        fn()
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def _figures(times: list[float]) -> str:
+def _summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (f"{len(times) / sum(times):9.0f}/s  median {statistics.median(times) * 1000:6.3f} ms"
-            f"  p99 {p99 * 1000:6.3f} ms")
+    return {"median_ms": statistics.median(ordered) * 1000,
+            "p90_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))] * 1000}
 
 
 def _rss_mb() -> float:
@@ -107,80 +64,166 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def run_inputs(assessor: Assessor, repeat: int) -> None:
-    inputs = {"sales-ready": _example("sales-ready"), "sales-risky": _example("sales-risky"),
-              "delivery-risky": _example("delivery-risky"), "large sales (330 items)":
-              large_sales(), "large delivery (330 items)": large_delivery()}
-    print(f"{'input':<28}{'step':<9}{'throughput / latency':<48}")
-    for name, raw in inputs.items():
-        checklist = assessor.validate(raw)
-        stage = Stage(checklist["stage"])
-        types = assessor.check_types[stage]
-        facts = map_facts(checklist, types)
-        rulesets = [r.id for r in assessor.catalog.for_stage(stage)]
-        floor_tests = compile_floor(assessor.catalog, stage)
-        engine_matches = {(m.key.rule_id, m.key.requirement, m.fact_id)
-                          for m in assessor.engine.evaluate(rulesets, facts.by_type)}
-        floor_matches = set(evaluate_floor(floor_tests, facts.by_type))
-        assert engine_matches == floor_matches, (name, engine_matches ^ floor_matches)
-
-        def engine_step(rulesets: list[str] = rulesets, checklist: dict[str, Any] = checklist,
-                        types: dict[str, Any] = types) -> object:
-            return assessor.engine.evaluate(rulesets, map_facts(checklist, types).by_type)
-
-        def floor_step(tests: Any = floor_tests, checklist: dict[str, Any] = checklist,
-                       types: dict[str, Any] = types) -> object:
-            return evaluate_floor(tests, map_facts(checklist, types).by_type)
-
-        engine_t = _times(engine_step, repeat)
-        floor_t = _times(floor_step, repeat)
-        whole_t = _times(lambda r=raw: assessor.assess(r), repeat)  # type: ignore[misc]
-        ratio = statistics.median(engine_t) / statistics.median(floor_t)
-        print(f"{name:<28}{'floor':<9}{_figures(floor_t)}")
-        print(f"{'':<28}{'engine':<9}{_figures(engine_t)}   ratio {ratio:4.2f}x "
-              f"({len(engine_matches)} matches, {sum(map(len, facts.by_type.values()))} facts)")
-        print(f"{'':<28}{'whole':<9}{_figures(whole_t)}")
+def check_floor(name: str, engine: set[MatchKey], floor: set[MatchKey],
+                skipped: set[str]) -> None:
+    """Raise FloorMismatch when the two sides found different matches (skipped rules aside)."""
+    engine = {m for m in engine if m[0] not in skipped}
+    if engine != floor:
+        only_engine, only_floor = sorted(engine - floor)[:10], sorted(floor - engine)[:10]
+        raise FloorMismatch(f"floor and engine disagree on {name}: engine only {only_engine}, "
+                            f"floor only {only_floor}")
 
 
-def run_memory(assessor: Assessor, total: int) -> None:
-    inputs = [_example("sales-risky"), _example("delivery-risky"), _example("sales-ready")]
-    inputs += [copy.deepcopy(large_sales())]
-    for i in range(1000):
-        assessor.assess(inputs[i % len(inputs)])
-    after_thousand = _rss_mb()
-    for i in range(total - 1000):
-        assessor.assess(inputs[i % len(inputs)])
+def measure_input(assessor: Assessor, floors: dict[Stage, Floor], name: str,
+                  raw: dict[str, Any], repeat: int) -> dict[str, Any]:
+    checklist = assessor.validate(raw)
+    stage = Stage(checklist["stage"])
+    types, floor = assessor.check_types[stage], floors[stage]
+    rulesets = [r.id for r in assessor.catalog.for_stage(stage)]
+    facts = map_facts(checklist, types)
+    matches = assessor.engine.evaluate(rulesets, facts.by_type)
+    engine_keys = {(m.key.rule_id, m.key.requirement, m.fact_id) for m in matches}
+    floor_keys = set(floor.run(facts.by_type))
+    check_floor(name, engine_keys, floor_keys, set(floor.unsupported))
+    findings = FindingBuilder(assessor.catalog, checklist, facts).build(matches)
+    steps: dict[str, Callable[[], object]] = {
+        "validation": lambda: assessor.validate(raw),
+        "facts": lambda: map_facts(checklist, types),
+        "engine": lambda: assessor.engine.evaluate(rulesets, facts.by_type),
+        "floor": lambda: floor.run(facts.by_type),
+        "findings": lambda: FindingBuilder(assessor.catalog, checklist, facts).build(matches),
+        "whole": lambda: assessor.assess(raw),
+    }
+    times: dict[str, list[float]] = {step: [] for step in STEPS}
+    clock = time.thread_time
+    for round_ in range(repeat + min(20, repeat)):  # the first rounds warm up, untimed
+        for step in STEPS:
+            call = steps[step]
+            started = clock()
+            call()
+            if round_ >= min(20, repeat):
+                times[step].append(clock() - started)
+    figures = {step: _summary(times[step]) for step in STEPS}
+    whole = figures["whole"]["median_ms"]
+    return {
+        "stage": stage.value, "items": sum(len(v) for v in raw.values() if isinstance(v, list)),
+        "facts": sum(map(len, facts.by_type.values())), "matches": len(engine_keys),
+        "findings": len(findings), "floor_matched": True, "calls": repeat, "ms": figures,
+        "engine_over_floor": figures["engine"]["median_ms"] / figures["floor"]["median_ms"],
+        # medians of the unprofiled calls: the profile below inflates Python-heavy steps
+        "share_of_whole_percent": {step: 100 * figures[step]["median_ms"] / whole
+                                   for step in ("validation", "facts", "engine", "findings")},
+    }
+
+
+def run_memory(assessor: Assessor, total: int) -> dict[str, float]:
+    named = inputs()
+    cycle = [named["sales-risky"], named["delivery-risky"], named["sales-ready"],
+             named["large-sales"]]
+    first = min(1000, total)
+    for i in range(first):
+        assessor.assess(cycle[i % len(cycle)])
+    after_first = _rss_mb()
+    for i in range(total - first):
+        assessor.assess(cycle[i % len(cycle)])
     after_all = _rss_mb()
-    growth = (after_all - after_thousand) / after_thousand * 100
-    print(f"RSS after 1,000 evaluations: {after_thousand:.1f} MB; after {total:,}: "
-          f"{after_all:.1f} MB ({growth:+.1f} %; target within 10 %)")
+    return {"evaluations": total, "rss_mb_after_1000": after_first, "rss_mb_after_all": after_all,
+            "growth_percent": (after_all - after_first) / after_first * 100}
 
 
-def run_profile(assessor: Assessor) -> None:
-    raw = large_sales()
-    profile = cProfile.Profile()
+# What the profile is cut into: (share, how a function of the profile is recognised).
+_PROFILE_PARTS: dict[str, Callable[[tuple[str, int, str]], bool]] = {
+    "validation": lambda k: k[0].endswith("checklist/validation.py") and k[2] == "validate",
+    "facts": lambda k: k[0].endswith("assessment/facts.py") and k[2] == "map_facts",
+    "engine": lambda k: k[0].endswith("rules/engine.py") and k[2] == "evaluate",
+    "engine: durable assert_facts": lambda k: "assert_facts" in k[2],
+    "engine: json.dumps of facts": lambda k: k[0].endswith("json/__init__.py")
+    and k[2] == "dumps",
+    "findings": lambda k: k[0].endswith("assessment/findings.py") and k[2] == "build",
+    "gate": lambda k: k[0].endswith("assessment/gate.py") and k[2] == "decide_gate",
+}
+
+
+def run_profile(assessor: Assessor, runs: int, show: bool) -> dict[str, float]:
+    raw = inputs()["large-sales"]
+    profile = cProfile.Profile(time.thread_time)
     profile.enable()
-    for _ in range(300):
+    for _ in range(runs):
         assessor.assess(raw)
     profile.disable()
-    print("where a whole assessment of the large sales checklist spends its time (300 runs):")
-    pstats.Stats(profile).sort_stats("tottime").print_stats(14)
+    stats = pstats.Stats(profile)
+    table: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    whole = sum(v[3] for k, v in table.items()
+                if k[0].endswith("assessment/assessor.py") and k[2] == "assess")
+    shares = {part: 100 * sum(v[3] for k, v in table.items() if recognise(k)) / whole
+              for part, recognise in _PROFILE_PARTS.items()} if whole else {}
+    if show:
+        print(f"\nwhere a whole assessment of large-sales spends its CPU ({runs} runs, cProfile "
+              "on thread time; the profiler's own cost inflates Python-heavy parts):")
+        for part, share in shares.items():
+            print(f"  {part:<32} {share:5.1f} %")
+        stats.sort_stats("tottime").print_stats(12)
+    return shares
 
 
-def main() -> None:
+def print_table(results: dict[str, dict[str, Any]], floors: dict[Stage, Floor]) -> None:
+    print(f"CPU per call (thread time), median of N interleaved calls; load average "
+          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (a shared machine: the ratios, "
+          "measured together, hold better than the absolute times)")
+    head = "".join(f"{step:>12}" for step in STEPS)
+    print(f"{'input':<16}{'facts':>6}{'finds':>6}{head}{'engine/floor':>14}")
+    for name, r in results.items():
+        cells = "".join(f"{r['ms'][step]['median_ms']:>9.3f} ms" for step in STEPS)
+        print(f"{name:<16}{r['facts']:>6}{r['findings']:>6}{cells}"
+              f"{r['engine_over_floor']:>13.1f}x")
+    print("share of the whole assessment's median (unprofiled):")
+    for name, r in results.items():
+        print(f"  {name:<16}" + ", ".join(f"{step} {share:.0f} %" for step, share in
+                                          r["share_of_whole_percent"].items()))
+    for stage, floor in floors.items():
+        print(f"floor {stage.value}: {floor.rules} rules, {floor.tests} inline tests; matched "
+              "the engine on every input" + (
+                  f"; CANNOT EXPRESS {len(floor.unsupported)} rule(s), left out of the "
+                  f"comparison: {floor.unsupported}" if floor.unsupported else ""))
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=1000)
-    parser.add_argument("--memory-evaluations", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=500, help="timed calls per step and input")
+    parser.add_argument("--memory-evaluations", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-runs", type=int, default=200)
+    parser.add_argument("--json", action="store_true", help="print one JSON summary")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, for the tests")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat, args.memory_evaluations, args.profile, args.profile_runs = 5, 20, True, 3
     assessor = Assessor.from_path()
-    run_inputs(assessor, args.repeat)
-    if args.memory_evaluations:
-        run_memory(assessor, args.memory_evaluations)
-    if args.profile:
-        run_profile(assessor)
+    floors = {stage: generate(assessor.catalog, stage) for stage in Stage}
+    try:
+        results = {name: measure_input(assessor, floors, name, raw, args.repeat)
+                   for name, raw in inputs().items()}
+    except FloorMismatch as mismatch:
+        print(f"bench/engine.py: {mismatch.code}", file=sys.stderr)
+        return 2
+    if not args.json:
+        print_table(results, floors)
+    memory = run_memory(assessor, args.memory_evaluations) if args.memory_evaluations else {}
+    if memory and not args.json:
+        print(f"RSS after {min(1000, memory['evaluations']):,} evaluations "
+              f"{memory['rss_mb_after_1000']:.1f} MB; after "
+              f"{memory['evaluations']:,}: {memory['rss_mb_after_all']:.1f} MB "
+              f"({memory['growth_percent']:+.1f} %; target within 10 %)")
+    profile = run_profile(assessor, args.profile_runs, not args.json) if args.profile else {}
+    if args.json:
+        print(json.dumps({
+            "load_average": os.getloadavg()[0], "cpus": os.cpu_count(), "inputs": results,
+            "floor": {s.value: {"rules": f.rules, "tests": f.tests,
+                                "unsupported": f.unsupported} for s, f in floors.items()},
+            "memory": memory, "profile_percent": profile}, indent=2, ensure_ascii=False))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

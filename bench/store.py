@@ -1,6 +1,6 @@
 """Where a persisted submission's extra cost goes, against the floor of its writes.
 
-    python bench/store.py [--requests 400] [--rounds 5]
+    python bench/store.py [--requests 400] [--rounds 5] [--json] [--smoke]
 
 In one process, on a scratch PostgreSQL database (RISKENGINE_BENCH_PG, default the local
 server as user postgres), it measures the CPU one request costs, in this process (thread CPU
@@ -15,7 +15,8 @@ time, so waiting for the database is not counted) and in the PostgreSQL backends
   the findings as raised again, update the project, commit — as bare psycopg calls with no
   SQLAlchemy, no Flask and no matching logic; only the assessment's JSON is built.
 
-It prints each figure (the lowest of the rounds: the machine's other work only ever adds) and
+It prints each figure (the median of the rounds, each round's mean over its requests; thread
+CPU time, so the machine's other work mostly stays out of it) and
 the ratio evaluate ÷ submission that bench/api.py measures as throughput, beside the best that
 ratio could be if the service's persistence cost no more than the driver floor.
 """
@@ -28,6 +29,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -68,14 +70,14 @@ class Backends:
 
 def measure(run: Callable[[int], None], requests: int, rounds: int, backends: Backends
             ) -> tuple[float, float]:
-    """(this process, PostgreSQL) CPU milliseconds per request, the lowest of `rounds`."""
+    """(this process, PostgreSQL) CPU milliseconds per request, the median of `rounds`."""
     here, there = [], []
     for _ in range(rounds):
         ticks, started = backends.ticks(), time.thread_time()
         run(requests)
         here.append((time.thread_time() - started) * 1000 / requests)
         there.append((backends.ticks() - ticks) / TICK * 1000 / requests)
-    return min(here), min(there)
+    return statistics.median(here), statistics.median(there)
 
 
 class DriverFloor:
@@ -144,7 +146,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print one JSON summary")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, for the tests")
     options = parser.parse_args()
+    if options.smoke:
+        options.requests, options.rounds = 6, 2
     import psycopg
 
     from tests.api.support import make_app, migrate, new_token
@@ -198,15 +204,26 @@ def main() -> int:
             app.extensions["riskengine"].database.engine.dispose()
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-    print(f"CPU per request, in-process on PostgreSQL (lowest of {options.rounds} rounds of "
+    evaluate_cost = sum(results["POST /evaluate"])
+    submit_cost = sum(results["POST checklists (persisted)"])
+    floor_cost = sum(results["driver floor of its writes"])
+    if options.json:
+        print(json.dumps({
+            "rounds": options.rounds, "requests": options.requests,
+            "load_average": os.getloadavg()[0],
+            "cpu_ms": {label: {"python": here, "postgres": there, "total": here + there}
+                       for label, (here, there) in results.items()},
+            "submission_over_evaluation": submit_cost / evaluate_cost,
+            "ratio_evaluate_over_submission": evaluate_cost / submit_cost,
+            "ratio_at_driver_floor": evaluate_cost / (evaluate_cost + floor_cost)}, indent=2))
+        return 0
+    print(f"CPU per request, in-process on PostgreSQL (median of {options.rounds} rounds of "
           f"{options.requests}; load average {os.getloadavg()[0]:.2f}):")
     for label, (here, there) in results.items():
         print(f"  {label:<30} python {here:5.2f} ms  postgres {there:5.2f} ms"
               f"  total {here + there:5.2f} ms")
-    evaluate_cost = sum(results["POST /evaluate"])
-    submit_cost = sum(results["POST checklists (persisted)"])
-    floor_cost = sum(results["driver floor of its writes"])
-    print(f"persistence adds {submit_cost - evaluate_cost:.2f} ms per submission; "
+    print(f"persistence adds {submit_cost - evaluate_cost:.2f} ms per submission "
+          f"({submit_cost / evaluate_cost:.2f}x an evaluation); "
           f"the driver floor of its writes is {floor_cost:.2f} ms")
     print(f"ratio evaluate/submission (CPU): {evaluate_cost / submit_cost:.2f}; "
           f"at the driver floor it would be {evaluate_cost / (evaluate_cost + floor_cost):.2f}")
