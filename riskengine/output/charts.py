@@ -32,7 +32,7 @@ def stacked_bars(bars: Sequence[Bar], title: str, width: int = 360) -> str:
     span = width - label_w - 40
     height = row * max(1, len(bars)) + pad * 2
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-label="{escape(title)}" class="chart">',
+             f'role="group" aria-label="{escape(title)}" class="chart">',
              f"<title>{escape(title)}</title>"]
     for index, bar in enumerate(bars):
         y = pad + index * row
