@@ -75,6 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None,
         assessor=assessor, database=database,
         submissions=Submissions(assessor, load_ledger(assessor.catalog, root)),
         pinned_today=app.config["TODAY"])
+    app.extensions["riskengine"].submissions.keep_releases_now(database)
     observability.init_app(app)
     auth.init_app(app)
     bodies.init_app(app)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from riskengine.assessment.assessor import Assessment, Assessor
@@ -25,12 +26,13 @@ from riskengine.assessment.gate import Gate, decide_gate, gate_changes_on
 from riskengine.assessment.ledger import Ledger, load_ledger, promise_lines
 from riskengine.assessment.mentions import Mention
 from riskengine.checklist.tables import Reading, validated
-from riskengine.errors import Invalid
+from riskengine.errors import DatabaseUnavailable, Invalid
 from riskengine.output.workbook import read_workbook
 from riskengine.releases import snapshots
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store import Actor
 from riskengine.store import submissions as stored
+from riskengine.store.database import Database
 from riskengine.store.findings import by_fingerprints
 from riskengine.store.promises import mentions, sales_mentions
 from riskengine.store.releases import keep
@@ -80,6 +82,17 @@ class Submissions:
 
     def _releases_committed(self, session: Session) -> None:
         self.releases_kept = True
+
+    def keep_releases_now(self, database: Database) -> bool:
+        """At start: keep today's ruleset versions, so no submission pays for it; a database
+        not reachable or not migrated yet is no reason not to start (the first submission
+        keeps them then). Return whether they were kept."""
+        try:
+            with database.write() as session:
+                self.keep_releases(session)
+        except (SQLAlchemyError, DatabaseUnavailable):
+            return False
+        return self.releases_kept
 
     @classmethod
     def of(cls, assessor: Assessor, root: Path = DEFAULT_ROOT) -> Submissions:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from bench.engine import large_delivery, large_sales
+from bench.inputs import large_delivery, large_sales
 from riskengine.assessment.assessor import Assessor
 from riskengine.checklist.contract import LISTS, ItemField, ListSpec
 from riskengine.checklist.validation import MAX_ITEMS, MAX_NESTED, MAX_TEXT, ChecklistValidator
