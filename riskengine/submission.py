@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from riskengine import notices
 from riskengine.assessment.assessor import Assessment, Assessor
 from riskengine.assessment.findings import sort_findings
 from riskengine.assessment.gate import Gate, decide_gate, gate_changes_on
@@ -27,7 +28,7 @@ from riskengine.checklist.tables import Reading, validated
 from riskengine.errors import Invalid
 from riskengine.output.workbook import read_workbook
 from riskengine.rules.catalog import DEFAULT_ROOT
-from riskengine.store import Actor
+from riskengine.store import Actor, utcnow
 from riskengine.store import submissions as stored
 from riskengine.store.findings import by_fingerprints
 from riskengine.store.promises import mentions, sales_mentions
@@ -111,6 +112,9 @@ class Submissions:
                                received.checklist["project"], actor)
         gate = decide_gate(pending.judged, today, self.policy.gate)
         row = pending.write(gate.decision.value, gate_changes_on(pending.judged, today))
+        # New blocking findings are told where the teams work, committed with the submission.
+        notices.blocking_findings(session, received.project_code, row.assessment.id,
+                                  row.assessment.findings, utcnow())
         judged = replace(assessment, findings=tuple(pending.judged), gate=gate,
                          id=row.assessment.id, decided_on=today)
         return Submitted(row, judged, gate)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from riskengine.audits.delivery import post_webhook
 from riskengine.audits.models import AuditOutbox
-from riskengine.audits.outbox import Sender, create_subscription
+from riskengine.audits.outbox import DIGEST, Sender, create_subscription
 from riskengine.audits.runner import run_due
 from riskengine.audits.signing import DELIVERY_HEADER, HEADER, verify
 from tests.api.support import free_port
@@ -69,7 +69,7 @@ def receiving(port: int) -> Iterator[Receiver]:
 def _subscribe(world: World, port: int, recipients: list[str] | None = None) -> None:
     with world.database.write() as session:
         create_subscription(session, "webhook", f"http://127.0.0.1:{port}/hooks", SECRET,
-                            recipients, None, "admin", world.clock.now())
+                            recipients, None, "admin", world.clock.now(), events=[DIGEST])
 
 
 def _outbox(world: World) -> list[AuditOutbox]:
@@ -235,7 +235,7 @@ def test_digest_by_email_when_smtp_is_configured(
     monkeypatch.setenv("RISKENGINE_MAIL_LANG", "en")
     with world.database.write() as session:
         create_subscription(session, "email", "eng@example.test", None, ["engineering"], None,
-                            "admin", world.clock.now())
+                            "admin", world.clock.now(), events=[DIGEST])
     world.submit(delivery_checklist(as_of=D(2027, 3, 30), risky=True))
     world.schedule("NJ-JY-01")
     auditor = world.auditor()
@@ -254,7 +254,7 @@ def test_without_smtp_an_email_waits_in_the_outbox(world: World, delivery_checkl
                                                     ) -> None:
     with world.database.write() as session:
         create_subscription(session, "email", "crm@example.test", None, None, None, "admin",
-                            world.clock.now())
+                            world.clock.now(), events=[DIGEST])
     world.submit(delivery_checklist(as_of=D(2027, 3, 1)))
     world.schedule("NJ-JY-01")
     assert run_due(world.auditor(), now=at("2027-04-01")).deliveries["pending"] == 1
