@@ -5,6 +5,7 @@ code), in each robot's own message format and within its published size limit.""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -190,20 +191,38 @@ def render_robot(channel: str, body: Mapping[str, Any], langs: str, labels: Labe
     raise ValueError(f"not a robot channel: {channel}")
 
 
+def _paragraph(line: str) -> list[dict[str, str]]:
+    return [{"tag": "text", "text": line}]
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode())
+
+
 def _feishu_post(body: Mapping[str, Any], langs: str, labels: Labels, base_url: str
                  ) -> dict[str, Any]:
     """Feishu's rich text ("post") carries each language under its locale (zh_cn, en_us); the
-    client shows the reader's. Lines are dropped from the end to keep the body under 20 KB."""
+    client shows the reader's. Lines are dropped from the end to keep the body under 20 KB
+    (as sent: JSON, with room for the signature and the message type)."""
     url = link(body, base_url)
-    budget = (FEISHU_BODY_BYTES - 1024) // (2 if langs == "zh-en" else 1)  # room for the rest
+    shown = texts(body, langs, labels)
+    budget = (FEISHU_BODY_BYTES - 512) // len(shown)
     post: dict[str, Any] = {}
-    for lang, text in texts(body, langs, labels):
-        fitted = _fit(text.lines, budget, _MORE[lang], "\n").split("\n")
-        content: list[list[dict[str, str]]] = [[{"tag": "text", "text": line}] for line in fitted]
-        if url:
-            content.append([{"tag": "a", "text": "查看详情" if lang is ZH else "Details",
-                             "href": url}])
-        post["zh_cn" if lang is ZH else "en_us"] = {"title": text.title, "content": content}
+    for lang, text in shown:
+        tail = ([[{"tag": "a", "text": "查看详情" if lang is ZH else "Details", "href": url}]]
+                if url else [])
+        content: list[list[dict[str, str]]] = []
+        used = _json_size({"title": text.title, "content": tail}) + _json_size(
+            _paragraph(_MORE[lang])) + 8
+        for line in text.lines:
+            size = _json_size(_paragraph(line)) + 1
+            if used + size > budget:
+                content.append(_paragraph(_MORE[lang]))
+                break
+            used += size
+            content.append(_paragraph(line))
+        post["zh_cn" if lang is ZH else "en_us"] = {"title": text.title,
+                                                    "content": content + tail}
     return post
 
 

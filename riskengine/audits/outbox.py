@@ -186,6 +186,16 @@ def deliveries(session: Session, run_ids: Iterable[str]) -> dict[str, list[Audit
     return out
 
 
+def subscription_deliveries(session: Session, subscription_id: int, limit: int = 200
+                            ) -> list[AuditOutbox]:
+    """A subscription's latest outbox entries, newest first; NotFound for an unknown one."""
+    if session.get(AuditSubscription, subscription_id) is None:
+        raise NotFound(f"subscription {subscription_id} not found")
+    return list(session.scalars(select(AuditOutbox).where(
+        AuditOutbox.subscription_id == subscription_id)
+        .order_by(AuditOutbox.id.desc()).limit(limit)))
+
+
 def claim_delivery(session: Session, now: dt.datetime, lease: dt.timedelta) -> AuditOutbox | None:
     """Take the next due entry for one attempt: its next try moves past the lease, so a
     sender that dies mid-send leaves it to be retried, never lost."""
