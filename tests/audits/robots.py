@@ -83,7 +83,8 @@ class Robot:
         parts = urllib.parse.urlsplit(path)
         query = urllib.parse.parse_qs(parts.query)
         body = json.loads(data)
-        return getattr(self, f"_{self.vendor}")(parts.path, query, body, data)
+        answer: dict[str, Any] = getattr(self, f"_{self.vendor}")(parts.path, query, body, data)
+        return answer
 
     def _wecom(self, path: str, query: dict[str, list[str]], body: dict[str, Any],
                data: bytes) -> dict[str, Any]:
