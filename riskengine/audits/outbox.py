@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import CursorResult, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -123,12 +123,13 @@ def _insert_ignoring_repeats(session: Session, rows: list[dict[str, Any]]) -> in
         return 0
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(AuditOutbox).on_conflict_do_nothing(
-        index_elements=["event_key", "subscription_id"])
+    table = AuditOutbox.__table__
+    statement = module.insert(table).on_conflict_do_nothing(
+        index_elements=["event_key", "subscription_id"]).returning(table.c.id)
+    connection = session.connection()
     inserted = 0
-    for row in rows:  # one by one: executemany hides which rows were skipped
-        result = session.execute(statement, row)
-        inserted += result.rowcount if isinstance(result, CursorResult) else 0
+    for row in rows:  # one by one: what comes back is exactly what was inserted
+        inserted += len(connection.execute(statement, row).all())
     return inserted
 
 
