@@ -9,10 +9,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from riskengine import notices
-from riskengine.audits import outbox
+from riskengine.audits import outbox, runner
 from riskengine.audits.models import AuditOutbox
 from riskengine.audits.runner import run_due
 from riskengine.store import models as m
@@ -127,3 +128,28 @@ def test_every_finding_event_is_queued_with_its_details(world: World,
     assert breached["link"] == f"/api/v1/findings/{finding.finding_id}"
     assert all(r.run_id is None for r in rows)
     assert _routed(world)[zhang] == [("comment.mention", "NJ-JY-01", "zhang.san")]
+
+
+def test_a_run_that_failed_after_queueing_is_retried_and_notifies_once(
+        world: World, delivery_checklist: Make, policy: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    subscription = _subscribe(world, events=[outbox.DIGEST])
+    world.submit(delivery_checklist(as_of=D(2027, 3, 30), risky=True))
+    world.schedule("NJ-JY-01")
+    calls: list[int] = []
+
+    def queue_then_fail_once(*args: Any) -> int:
+        added = outbox.enqueue(*args)
+        calls.append(added)
+        if len(calls) == 1:
+            raise RuntimeError("the worker died after queueing")
+        return added
+
+    monkeypatch.setattr(runner, "enqueue", queue_then_fail_once)
+    world.clock.set(at("2027-04-01"))
+    first = run_due(world.auditor(), deliver=False)
+    assert first.failed and first.runs == [] and _routed(world) == {}   # rolled back together
+    world.clock.advance(dt.timedelta(seconds=policy.retry.max_seconds))
+    second = run_due(world.auditor(), deliver=False)
+    assert len(second.runs) == 1 and calls == [1, 1]
+    assert _routed(world) == {subscription: [(outbox.DIGEST, "NJ-JY-01", "engineering")]}
