@@ -19,10 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("audit_subscriptions") as batch:
-        batch.add_column(sa.Column("departments", sa.JSON()))
-        batch.add_column(sa.Column("events", sa.JSON()))
-        batch.add_column(sa.Column("lang", sa.String(8), nullable=False, server_default="zh"))
+    # Plain ADD COLUMN (no batch copy): on SQLite, recreating the table the outbox refers to
+    # would break its foreign keys.
+    op.add_column("audit_subscriptions", sa.Column("departments", sa.JSON()))
+    op.add_column("audit_subscriptions", sa.Column("events", sa.JSON()))
+    op.add_column("audit_subscriptions", sa.Column("lang", sa.String(8), nullable=False,
+                                                   server_default="zh"))
     # Subscriptions made before there were other events asked for digests: they keep getting
     # only those (their receivers parse digests).
     op.execute("UPDATE audit_subscriptions SET events = '[\"audit.digest\"]'")
@@ -47,7 +49,5 @@ def downgrade() -> None:
         batch.drop_column("project_code")
         batch.drop_column("event_key")
         batch.drop_column("event")
-    with op.batch_alter_table("audit_subscriptions") as batch:
-        batch.drop_column("lang")
-        batch.drop_column("events")
-        batch.drop_column("departments")
+    for column in ("lang", "events", "departments"):
+        op.drop_column("audit_subscriptions", column)  # SQLite >= 3.35 drops columns in place
