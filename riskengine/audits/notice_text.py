@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,8 +145,11 @@ def texts(body: Mapping[str, Any], langs: str, labels: Labels) -> list[tuple[Lan
 
 
 def link(body: Mapping[str, Any], base_url: str) -> str | None:
-    path = body.get("link")
-    return f"{base_url.rstrip('/')}{path}" if path and base_url else None
+    """Where a person follows up: the project's page in the web app (a webhook's `link` is
+    the API path, for programs)."""
+    if not base_url:
+        return None
+    return f"{base_url.rstrip('/')}/projects/{urllib.parse.quote(str(body['project']))}"
 
 
 def _fit(parts: Sequence[str], limit: int, more: str, sep: str) -> str:

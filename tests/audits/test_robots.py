@@ -182,9 +182,9 @@ def test_english_follows_chinese_when_the_subscription_asks(vendor: str) -> None
         post = message["content"]["post"]
         assert set(post) == {"zh_cn", "en_us"}
         assert post["zh_cn"]["content"][-1] == [
-            {"tag": "a", "text": "查看详情", "href": "https://risk.example.test/api/v1/findings/f1"}]
+            {"tag": "a", "text": "查看详情", "href": "https://risk.example.test/projects/NJ-JY-01"}]
     else:
-        assert "(https://risk.example.test/api/v1/findings/f1)" in text
+        assert "(https://risk.example.test/projects/NJ-JY-01)" in text
 
 
 @pytest.mark.parametrize(("vendor", "limit"), [("wecom", 4096), ("dingtalk", 4096),
