@@ -330,10 +330,11 @@ class SubscriptionDeliveries(MethodView):
     @blp.response(200, DeliveryListOut)
     @errors(blp, 403, 404)
     def get(self, subscription_id: int) -> Response:
-        """The latest notices queued for a subscription (any event), with delivery status."""
-        require(Role.AUDITOR)
+        """The latest notices queued for a subscription (any event) about the projects you may
+        see, with delivery status."""
+        principal = require(Role.AUDITOR)
         with service().database.read() as session:
-            entries = outbox.subscription_deliveries(session, subscription_id)
+            entries = outbox.subscription_deliveries(session, subscription_id, scope(principal))
             items = [_delivery_body(e) for e in entries]
         return json_response(dump({"items": items}), 200)
 

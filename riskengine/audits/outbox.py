@@ -187,14 +187,17 @@ def deliveries(session: Session, run_ids: Iterable[str]) -> dict[str, list[Audit
     return out
 
 
-def subscription_deliveries(session: Session, subscription_id: int, limit: int = 200
+def subscription_deliveries(session: Session, subscription_id: int,
+                            projects: frozenset[str] | None, limit: int = 200
                             ) -> list[AuditOutbox]:
-    """A subscription's latest outbox entries, newest first; NotFound for an unknown one."""
+    """A subscription's latest outbox entries about the projects a caller may see (None:
+    all), newest first; NotFound for an unknown subscription."""
     if session.get(AuditSubscription, subscription_id) is None:
         raise NotFound(f"subscription {subscription_id} not found")
-    return list(session.scalars(select(AuditOutbox).where(
-        AuditOutbox.subscription_id == subscription_id)
-        .order_by(AuditOutbox.id.desc()).limit(limit)))
+    query = select(AuditOutbox).where(AuditOutbox.subscription_id == subscription_id)
+    if projects is not None:
+        query = query.where(AuditOutbox.project_code.in_(sorted(projects)))
+    return list(session.scalars(query.order_by(AuditOutbox.id.desc()).limit(limit)))
 
 
 def claim_delivery(session: Session, now: dt.datetime, lease: dt.timedelta) -> AuditOutbox | None:

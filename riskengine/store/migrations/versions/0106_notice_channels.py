@@ -35,6 +35,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("project_code", sa.String(40)))
         batch.alter_column("run_id", existing_type=sa.String(32), nullable=True)
     op.execute("UPDATE audit_outbox SET event_key = 'audit.digest:' || run_id || ':' || recipient")
+    op.execute("UPDATE audit_outbox SET project_code = (SELECT projects.code FROM audit_runs "
+               "JOIN projects ON projects.id = audit_runs.project_id "
+               "WHERE audit_runs.id = audit_outbox.run_id)")
     with op.batch_alter_table("audit_outbox") as batch:
         batch.alter_column("event_key", existing_type=sa.String(200), nullable=False)
         batch.create_unique_constraint("uq_audit_outbox_event_subscription",
