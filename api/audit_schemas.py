@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -17,7 +18,9 @@ from api.schemas import (
     project_code,
 )
 from riskengine.audits import outbox
+from riskengine.audits.robots import DINGTALK, FEISHU, SIGNED, WECOM, webhook_token
 from riskengine.audits.schedule import ScheduleKind
+from riskengine.vocabulary import Owner
 
 
 class ScheduleIn(RequestSchema):
@@ -79,6 +82,7 @@ class DeliveryOut(ResponseSchema):
     channel = fields.String(required=True)
     target = fields.String(required=True)
     recipient = fields.String(required=True)
+    event = fields.String(metadata={"description": "audit.digest, finding.blocking, …"})
     status = fields.String(required=True,
                            validate=validate.OneOf(["pending", "delivered", "failed"]))
     attempts = fields.Integer(required=True)
@@ -86,6 +90,10 @@ class DeliveryOut(ResponseSchema):
     last_status = fields.Integer(allow_none=True)
     last_error = fields.String(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
+
+
+class DeliveryListOut(ResponseSchema):
+    items = fields.List(fields.Nested(DeliveryOut), required=True)
 
 
 class GateChangeOut(ResponseSchema):
@@ -133,32 +141,82 @@ class RunOut(RunSummaryOut):
 
 
 class SubscriptionIn(RequestSchema):
-    channel = fields.String(required=True, validate=validate.OneOf(outbox.CHANNELS))
+    channel = fields.String(required=True, validate=validate.OneOf(outbox.CHANNELS), metadata={
+        "description": "webhook (signed JSON), email, wecom (企业微信群机器人), dingtalk "
+                       "(钉钉自定义机器人, 加签), feishu (飞书/Lark 自定义机器人, 签名校验)"})
     target = fields.String(required=True, validate=validate.Length(min=3, max=2000), metadata={
-        "description": "webhook: an http(s) URL; email: an address"})
+        "description": "webhook: an http(s) URL; email: an address; wecom: the robot's webhook "
+                       "URL with `key`; dingtalk: its webhook URL with `access_token`; feishu: "
+                       "its webhook URL ending in /bot/v2/hook/<id> (any host: Feishu, Lark, a "
+                       "private deployment)"})
     secret = fields.String(validate=validate.Length(min=16, max=128), metadata={
-        "description": "webhook signing secret (default: generated, shown once)"})
+        "description": "webhook: signing secret (default: generated, shown once); dingtalk, "
+                       "feishu: the secret the robot's security settings show (required); "
+                       "not for email or wecom"})
     recipients = fields.List(fields.String(validate=validate.Length(min=1, max=40)),
-                             validate=validate.Length(max=50))
+                             validate=validate.Length(max=50), metadata={
+        "description": "whom notices address: owner departments, escalation contacts, people "
+                       "mentioned (default: all)"})
     projects = fields.List(project_code(),
                            validate=validate.Length(max=1000))
+    departments = fields.List(fields.String(validate=validate.OneOf([o.value for o in Owner])),
+                              validate=validate.Length(min=1, max=len(Owner)), metadata={
+        "description": "owner departments whose findings the notices concern (default: all)"})
+    events = fields.List(fields.String(validate=validate.OneOf(outbox.EVENTS)),
+                         validate=validate.Length(min=1, max=len(outbox.EVENTS)), metadata={
+        "description": "which notices (default: all): " + ", ".join(outbox.EVENTS)})
+    lang = fields.String(validate=validate.OneOf(outbox.LANGS), metadata={
+        "description": "zh (default) or zh-en: Chinese, then English"})
 
     @validates_schema
     def check_target(self, data: dict[str, Any], **kwargs: Any) -> None:
-        target = data.get("target", "")
-        if data.get("channel") == outbox.WEBHOOK and not target.startswith(("http://",
-                                                                            "https://")):
-            raise ValidationError({"target": ["a webhook target is an http:// or https:// URL"]})
-        if data.get("channel") == outbox.EMAIL and ("@" not in target or " " in target):
-            raise ValidationError({"target": ["an email target is an e-mail address"]})
+        channel, target = data.get("channel"), data.get("target", "")
+        if channel == outbox.EMAIL:
+            if "@" not in target or " " in target:
+                raise ValidationError({"target": ["an email target is an e-mail address"]})
+        elif channel is not None and not _http_url(target):
+            raise ValidationError({"target": [f"a {channel} target is an http:// or https:// "
+                                              "URL with a host"]})
+        elif channel in ROBOT_SHAPES and webhook_token(channel, target) is None:
+            raise ValidationError({"target": [ROBOT_SHAPES[channel]]})
+        elif channel == DINGTALK and {"timestamp", "sign"} & set(
+                urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)):
+            raise ValidationError({"target": ["leave timestamp and sign out: every request is "
+                                              "signed afresh"]})
+        if channel in SIGNED and not data.get("secret"):
+            raise ValidationError({"secret": [f"a {channel} robot with signing on needs the "
+                                              "secret its security settings show"]})
+        if channel in (outbox.EMAIL, WECOM) and data.get("secret"):
+            raise ValidationError({"secret": [f"{channel} requests are not signed: no secret"]})
+
+
+ROBOT_SHAPES = {
+    WECOM: "a wecom target is the group robot's webhook URL with its key "
+           "(…/cgi-bin/webhook/send?key=…)",
+    DINGTALK: "a dingtalk target is the robot's webhook URL with its access_token "
+              "(…/robot/send?access_token=…)",
+    FEISHU: "a feishu target is the bot's webhook URL (…/open-apis/bot/v2/hook/<id>)",
+}
+
+
+def _http_url(text: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
 
 
 class SubscriptionOut(ResponseSchema):
     id = fields.Integer(required=True)
     channel = fields.String(required=True)
-    target = fields.String(required=True)
+    target = fields.String(required=True, metadata={
+        "description": "a robot's key or token is shown cut to its first 4 characters"})
     recipients = fields.List(fields.String(), allow_none=True)
     projects = fields.List(fields.String(), allow_none=True)
+    departments = fields.List(fields.String(), allow_none=True)
+    events = fields.List(fields.String(), allow_none=True)
+    lang = fields.String()
     created_at = fields.DateTime(required=True)
     created_by = fields.String(required=True)
     secret = fields.String(metadata={"description": "only in the answer that created it"})

@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from riskengine import notices
 from riskengine.assessment.assessor import Assessment, Assessor
 from riskengine.assessment.findings import sort_findings
 from riskengine.assessment.gate import Gate, decide_gate, gate_changes_on
@@ -30,7 +31,7 @@ from riskengine.errors import DatabaseUnavailable, Invalid
 from riskengine.output.workbook import read_workbook
 from riskengine.releases import snapshots
 from riskengine.rules.catalog import DEFAULT_ROOT
-from riskengine.store import Actor
+from riskengine.store import Actor, utcnow
 from riskengine.store import submissions as stored
 from riskengine.store.database import Database
 from riskengine.store.findings import by_fingerprints
@@ -141,6 +142,9 @@ class Submissions:
                                received.checklist["project"], actor)
         gate = decide_gate(pending.judged, today, self.policy.gate)
         row = pending.write(gate.decision.value, gate_changes_on(pending.judged, today))
+        # New blocking findings are told where the teams work, committed with the submission.
+        notices.blocking_findings(session, received.project_code, row.assessment.id,
+                                  row.assessment.findings, utcnow())
         judged = replace(assessment, findings=tuple(pending.judged), gate=gate,
                          id=row.assessment.id, decided_on=today)
         return Submitted(row, judged, gate)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from api.audit_schemas import (
     DeliveryDateIn,
     DeliveryDateOut,
+    DeliveryListOut,
     RunOut,
     RunPageOut,
     RunQuery,
@@ -45,6 +46,7 @@ from riskengine.audits.clock import Clock, SystemClock
 from riskengine.audits.evaluation import AuditEvaluator
 from riskengine.audits.models import AuditOutbox, AuditRun, AuditSchedule, AuditSlot
 from riskengine.audits.policy import AuditPolicy, load_audit_policy
+from riskengine.audits.robots import shown_target
 from riskengine.audits.runner import Auditor
 from riskengine.audits.schedule import make_rule
 from riskengine.audits.scheduler import Scheduler
@@ -94,7 +96,8 @@ def schedule_body(schedule: AuditSchedule, code: str, slots: list[AuditSlot]
 
 def _delivery_body(entry: AuditOutbox) -> dict[str, Any]:
     return {"id": entry.id, "channel": entry.channel, "target": entry.target,
-            "recipient": entry.recipient, "status": entry.status, "attempts": entry.attempts,
+            "recipient": entry.recipient, "event": entry.event, "status": entry.status,
+            "attempts": entry.attempts,
             "next_attempt_at": stamp(entry.next_attempt_at), "last_status": entry.last_status,
             "last_error": entry.last_error, "delivered_at": stamp(entry.delivered_at)}
 
@@ -128,8 +131,10 @@ def run_body(run: AuditRun, code: str, entries: list[AuditOutbox], lang: Lang
 
 
 def subscription_body(row: Any, secret: str | None = None) -> dict[str, Any]:
-    body = {"id": row.id, "channel": row.channel, "target": row.target,
-            "recipients": row.recipients, "projects": row.projects,
+    body = {"id": row.id, "channel": row.channel,
+            "target": shown_target(row.channel, row.target), "recipients": row.recipients,
+            "projects": row.projects, "departments": row.departments, "events": row.events,
+            "lang": row.lang,
             "created_at": stamp(row.created_at), "created_by": row.created_by}
     return {**body, "secret": secret} if secret else body
 
@@ -291,7 +296,9 @@ class Subscriptions(MethodView):
     @blp.response(201, SubscriptionOut)
     @errors(blp, 400, 403, 413, 422)
     def post(self, data: dict[str, Any]) -> Response:
-        """Subscribe a webhook (signed with its secret) or an e-mail address to digests."""
+        """Subscribe a webhook (signed with its secret), an e-mail address, or a WeCom,
+        DingTalk or Feishu robot to notices (digests, blocking findings, deadlines, waivers,
+        verification, mentions), filtered by project, owner department, event, recipient."""
         principal = require()
         secret = data.get("secret") or (
             secrets.token_urlsafe(32) if data["channel"] == outbox.WEBHOOK else None)
@@ -299,7 +306,9 @@ class Subscriptions(MethodView):
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             row = outbox.create_subscription(
                 session, data["channel"], data["target"], secret, data.get("recipients"),
-                data.get("projects"), principal.name, audits().clock.now())
+                data.get("projects"), principal.name, audits().clock.now(),
+                departments=data.get("departments"), events=data.get("events"),
+                lang=data.get("lang", "zh"))
             return 201, subscription_body(row, secret)
         return run_write(work)
 
@@ -314,6 +323,20 @@ class SubscriptionView(MethodView):
         with service().database.write() as session:
             outbox.revoke_subscription(session, subscription_id, audits().clock.now())
         return Response(status=204)
+
+
+@blp.route("/audit-subscriptions/<int(max=2147483647):subscription_id>/deliveries")
+class SubscriptionDeliveries(MethodView):
+    @blp.response(200, DeliveryListOut)
+    @errors(blp, 403, 404)
+    def get(self, subscription_id: int) -> Response:
+        """The latest notices queued for a subscription (any event) about the projects you may
+        see, with delivery status."""
+        principal = require(Role.AUDITOR)
+        with service().database.read() as session:
+            entries = outbox.subscription_deliveries(session, subscription_id, scope(principal))
+            items = [_delivery_body(e) for e in entries]
+        return json_response(dump({"items": items}), 200)
 
 
 # --- wiring --------------------------------------------------------------------------------

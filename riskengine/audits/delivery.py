@@ -1,4 +1,5 @@
-"""Send one notification (webhook POST or SMTP e-mail), and when to try again after a failure."""
+"""Send one notification (webhook POST or SMTP e-mail), and when to try again after a failure.
+The chat robots (WeCom, DingTalk, Feishu) are sent by `riskengine.audits.robots`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class Attempt:
     ok: bool
     status: int | None = None
     error: str = ""
+    retry: bool = True  # False: a refusal no retry can fix (a robot's wrong key): fail now
+
+
+def transport_failure(error: BaseException) -> Attempt:
+    """A try that got no usable answer: refused, timed out, unknown host, not HTTP."""
+    return Attempt(False, None, f"{type(error).__name__}: {error}"[:_ERROR_TEXT])
 
 
 def next_attempt(policy: RetryPolicy, attempts: int, now: dt.datetime) -> dt.datetime | None:
@@ -41,24 +48,24 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def post_webhook(url: str, secret: str, body: bytes, delivery_id: str, timestamp: int,
-                 timeout: float) -> Attempt:
+                 timeout: float, event: str = EVENT) -> Attempt:
     """POST a signed JSON body; any 2xx answer is a delivery, anything else a failed try."""
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "riskengine-audits/1",
         HEADER: sign(secret, body, timestamp), DELIVERY_HEADER: delivery_id,
-        EVENT_HEADER: EVENT})
+        EVENT_HEADER: event})
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with OPENER.open(request, timeout=timeout) as response:
             status = int(response.status)
     except urllib.error.HTTPError as error:
         return Attempt(False, error.code, f"HTTP {error.code}")
     except (OSError, ValueError, http.client.HTTPException) as error:
         # refused, timed out, unknown host, a bad URL, or an answer that is not HTTP
-        return Attempt(False, None, f"{type(error).__name__}: {error}"[:_ERROR_TEXT])
+        return transport_failure(error)
     return Attempt(200 <= status < 300, status, "" if status < 300 else f"HTTP {status}")
 
 

@@ -93,29 +93,40 @@ class AuditRun(Base):
 
 
 class AuditSubscription(Base):
-    """Where digests go: a webhook URL (signed with its secret) or an e-mail address."""
+    """Where notices go: a webhook URL (signed with its secret), an e-mail address, or a chat
+    robot's webhook (WeCom; DingTalk and Feishu signed with the secret their bot gave)."""
 
     __tablename__ = "audit_subscriptions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))  # webhook | email
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | email | wecom | dingtalk | feishu
     target: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str | None] = mapped_column(String(128))  # to sign with: kept, not hashed
     recipients: Mapped[list[Any] | None]  # owners / escalation contacts; None: all
     projects: Mapped[list[Any] | None]  # project codes; None: all
+    departments: Mapped[list[Any] | None]  # owner departments a notice concerns; None: all
+    events: Mapped[list[Any] | None]  # notice events; None: all
+    lang: Mapped[str] = mapped_column(String(8), default="zh")  # zh | zh-en (Chinese first)
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(80))
     revoked_at: Mapped[dt.datetime | None]
 
 
 class AuditOutbox(Base):
-    """A notification to deliver, committed with its run; retried with backoff until sent."""
+    """A notice to deliver, committed with what raised it (a run, a submission, a finding's
+    change); retried with backoff until sent. One per (event key, subscription): the unique
+    key makes a repeated event (a retried request, a second pass) add nothing."""
 
     __tablename__ = "audit_outbox"
-    __table_args__ = (Index("ix_audit_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_audit_outbox_due", "status", "next_attempt_at"),
+                      UniqueConstraint("event_key", "subscription_id",
+                                       name="uq_audit_outbox_event_subscription"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("audit_runs.id"), index=True)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("audit_runs.id"), index=True)
+    event: Mapped[str] = mapped_column(String(40), default="audit.digest")
+    event_key: Mapped[str] = mapped_column(String(200))
+    project_code: Mapped[str | None] = mapped_column(String(40))
     subscription_id: Mapped[int] = mapped_column(ForeignKey("audit_subscriptions.id"))
     channel: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(2000))

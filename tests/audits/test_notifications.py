@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
 import hashlib
 import hmac
 import json
@@ -18,9 +19,9 @@ from sqlalchemy import select
 
 from riskengine.audits.delivery import post_webhook
 from riskengine.audits.models import AuditOutbox
-from riskengine.audits.outbox import Sender, create_subscription
+from riskengine.audits.outbox import DIGEST, Sender, create_subscription
 from riskengine.audits.runner import run_due
-from riskengine.audits.signing import DELIVERY_HEADER, HEADER, verify
+from riskengine.audits.signing import DELIVERY_HEADER, EVENT_HEADER, HEADER, verify
 from tests.api.support import free_port
 from tests.audits.support import World, at
 
@@ -69,7 +70,7 @@ def receiving(port: int) -> Iterator[Receiver]:
 def _subscribe(world: World, port: int, recipients: list[str] | None = None) -> None:
     with world.database.write() as session:
         create_subscription(session, "webhook", f"http://127.0.0.1:{port}/hooks", SECRET,
-                            recipients, None, "admin", world.clock.now())
+                            recipients, None, "admin", world.clock.now(), events=[DIGEST])
 
 
 def _outbox(world: World) -> list[AuditOutbox]:
@@ -235,7 +236,7 @@ def test_digest_by_email_when_smtp_is_configured(
     monkeypatch.setenv("RISKENGINE_MAIL_LANG", "en")
     with world.database.write() as session:
         create_subscription(session, "email", "eng@example.test", None, ["engineering"], None,
-                            "admin", world.clock.now())
+                            "admin", world.clock.now(), events=[DIGEST])
     world.submit(delivery_checklist(as_of=D(2027, 3, 30), risky=True))
     world.schedule("NJ-JY-01")
     auditor = world.auditor()
@@ -254,7 +255,7 @@ def test_without_smtp_an_email_waits_in_the_outbox(world: World, delivery_checkl
                                                     ) -> None:
     with world.database.write() as session:
         create_subscription(session, "email", "crm@example.test", None, None, None, "admin",
-                            world.clock.now())
+                            world.clock.now(), events=[DIGEST])
     world.submit(delivery_checklist(as_of=D(2027, 3, 1)))
     world.schedule("NJ-JY-01")
     assert run_due(world.auditor(), now=at("2027-04-01")).deliveries["pending"] == 1
@@ -294,3 +295,42 @@ def test_a_failed_post_is_a_failed_attempt_never_an_exception(path: str, status:
         server.shutdown()
         server.server_close()
     assert not attempt.ok and attempt.status == status and error in attempt.error
+
+
+def test_a_webhook_gets_every_event_signed_and_named(world: World, delivery_checklist: Make
+                                                     ) -> None:
+    port = free_port()
+    with world.database.write() as session:   # no `events`: every event
+        create_subscription(session, "webhook", f"http://127.0.0.1:{port}/hooks", SECRET,
+                            None, None, "admin", world.clock.now())
+    world.submit(delivery_checklist(as_of=D(2027, 3, 30), risky=True))
+    with receiving(port) as receiver:
+        report = run_due(world.auditor(), now=at("2027-04-01"))
+    assert report.deliveries["delivered"] == 1
+    ((headers, body),) = receiver.requests
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    assert verify(SECRET, body, headers[HEADER], now, 300)
+    assert headers[EVENT_HEADER] == "finding.blocking"
+    payload = json.loads(body)
+    assert payload["event"] == "finding.blocking" and payload["project"] == "NJ-JY-01"
+    assert payload["finding"]["blocking"] is True and payload["recipient"] == "engineering"
+    assert payload["finding"]["title"]["zh"] and payload["link"].startswith("/api/v1/findings/")
+
+
+def test_an_event_by_email_is_in_chinese(world: World, delivery_checklist: Make,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    smtp = SmtpReceiver()
+    monkeypatch.setenv("RISKENGINE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("RISKENGINE_SMTP_PORT", str(smtp.port))
+    with world.database.write() as session:
+        create_subscription(session, "email", "eng@example.test", None, None, None, "admin",
+                            world.clock.now(), events=["finding.blocking"])
+    world.submit(delivery_checklist(as_of=D(2027, 3, 30), risky=True))
+    auditor = world.auditor()
+    auditor.sender = Sender(world.policy)
+    assert run_due(auditor, now=at("2027-04-01")).deliveries["delivered"] == 1
+    smtp.thread.join(timeout=10)
+    ((_, data),) = smtp.messages
+    text = email.message_from_bytes(data).get_payload(decode=True).decode()
+    assert text.startswith("新增阻断项 · NJ-JY-01") and "【严重·阻断】" in text
+    assert "DELIVERY-" not in text and "engineering" not in text
