@@ -2,7 +2,7 @@
 rules, texts and parameters (riskengine/releases.py, riskengine/store/releases.py).
 
 Revision ID: 0107
-Revises: 0104
+Revises: 0106
 Create Date: 2026-12-04
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0107"
-down_revision = "0104"
+down_revision = "0106"
 branch_labels = None
 depends_on = None
 
