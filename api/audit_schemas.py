@@ -140,8 +140,9 @@ class SubscriptionIn(RequestSchema):
         "description": "webhook signing secret (default: generated, shown once)"})
     recipients = fields.List(fields.String(validate=validate.Length(min=1, max=40)),
                              validate=validate.Length(max=50))
-    projects = fields.List(project_code(),
-                           validate=validate.Length(max=1000))
+    projects = fields.List(project_code(), validate=validate.Length(min=1, max=1000), metadata={
+        "description": "the projects whose digests it receives; absent: every project (only "
+                       "a token not scoped to projects may ask that); never empty"})
 
     @validates_schema
     def check_target(self, data: dict[str, Any], **kwargs: Any) -> None:
