@@ -236,9 +236,9 @@ def test_authorization_matrix(app: Flask, as_role: Callable[..., Caller],
         made = root.post(f"/api/v1/projects/{code}/audit-schedules", {"offsets_days": [7]})
         return int(made.json["id"])
 
-    def subscription(_: str) -> int:
+    def subscription(code: str) -> int:
         made = root.post("/api/v1/audit-subscriptions",
-                         {"channel": "email", "target": "crm@example.test"})
+                         {"channel": "email", "target": "crm@example.test", "projects": [code]})
         return int(made.json["id"])
 
     every = dict.fromkeys(ROLES, 2)
@@ -262,8 +262,10 @@ def test_authorization_matrix(app: Flask, as_role: Callable[..., Caller],
         "GET run": (lambda c, p: c.get(f"/api/v1/audit-runs/{run_ids[p]}"), every, 404),
         "GET subscriptions": (lambda c, p: c.get("/api/v1/audit-subscriptions"),
                               {**ADMIN, "auditor": 2}, None),
+        # A scoped token subscribes only to its own projects, and revokes only those.
         "POST subscription": (lambda c, p: c.post("/api/v1/audit-subscriptions", {
-            "channel": "webhook", "target": "https://example.test/h"}), ADMIN, None),
+            "channel": "webhook", "target": "https://example.test/h", "projects": [p]}),
+            ADMIN, None),
         "DELETE subscription": (lambda c, p: c.request(
             "DELETE", f"/api/v1/audit-subscriptions/{subscription(p)}"), ADMIN, None),
     }
@@ -271,7 +273,9 @@ def test_authorization_matrix(app: Flask, as_role: Callable[..., Caller],
     wrong = []
     for name, (call, own, other) in matrix.items():
         for role, caller in callers.items():
-            for project, expected in ((CODE, own[role]), ("OTHER-01", other or own[role])):
+            outside = other or (404 if name.endswith(" subscription") and own[role] == 2
+                                else own[role])
+            for project, expected in ((CODE, own[role]), ("OTHER-01", outside)):
                 status = call(caller, project).status_code
                 if status != expected and not (expected == 2 and 200 <= status < 300):
                     wrong.append(f"{name} as {role} on {project}: {status} != {expected}")
