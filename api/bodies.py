@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError, Invalid, NotFound, UnsupportedMediaType
 from riskengine.errors import ChecklistUnreadable
