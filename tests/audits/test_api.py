@@ -304,7 +304,9 @@ def test_a_delivery_review_reads_the_latest_audit_run(app: Flask,
     assert error["code"] == "audit_gate_failed" and error["details"]["audit_run"] == [failed_run]
     assert error["details"]["blocking"]
     read = {"id": failed_run, "slot_date": "2027-04-01", "gate": "fail"}
-    recorded = review(reviewer, "conditional")
+    lenient = review(reviewer, "conditional")  # more lenient than the run's fail: refused too
+    assert lenient.status_code == 409 and lenient.json["error"]["code"] == "audit_gate_failed"
+    recorded = review(reviewer, "fail")
     assert recorded.status_code == 201 and recorded.json["audit_run"] == read
     assert recorded.json["computed_gate"] != "fail"
     assert review(reviewer, "pass", override_justification="我说了算").status_code == 403
@@ -313,7 +315,11 @@ def test_a_delivery_review_reads_the_latest_audit_run(app: Flask,
     listed = admin.get(f"/api/v1/projects/{CODE}/gate-reviews?stage=delivery").json["items"]
     assert [r["audit_run"] for r in listed] == [read, read]
     (next_run,) = _run(app, at("2027-05-01", 1))  # the clean checklist, audited: no fail
-    passed = review(reviewer, "pass")
+    if admin.get(f"/api/v1/audit-runs/{next_run}").json["gate"]["decision"] == "conditional":
+        refused = review(reviewer, "pass")  # pass over a conditional run: more lenient
+        assert refused.status_code == 409, refused.json
+        assert refused.json["error"]["code"] == "audit_gate_conditional"
+    passed = review(reviewer, "conditional")
     assert passed.status_code == 201, passed.json
     assert passed.json["audit_run"]["id"] == next_run
     assert passed.json["audit_run"]["gate"] != "fail"
