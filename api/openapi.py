@@ -216,7 +216,10 @@ def document(api: Api, catalog: Catalog) -> None:
 def errors(blp: Blueprint, *codes: int) -> Callable[[Any], Any]:
     """Document the error answers of an operation (every one is the error envelope)."""
     def decorate(view: Any) -> Any:
-        for code in sorted({*codes, 401, 429}, reverse=True):  # 429: api/throttle.py
+        # 429: api/throttle.py; 503: the database is unreachable (every token is checked in
+        # it); 415: an operation that reads a body refuses another media type.
+        documented = {*codes, 401, 429, 503, *((415,) if 413 in codes else ())}
+        for code in sorted(documented, reverse=True):
             view = blp.alt_response(code, response=HTTPStatus(code).name,
                                     description=HTTP_CODES.get(code, ""))(view)
         return view

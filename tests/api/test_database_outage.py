@@ -6,6 +6,7 @@ by itself when the database is back."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -150,11 +151,31 @@ def test_an_outage_answers_503_with_retry_after_and_recovers(
     assert anonymous.get("/readyz").status_code == 503
     assert anonymous.get("/api/v1/openapi.json").status_code == 200
 
+    _every_operation_is_503(app, admin)
+
     proxy.restore()
     for method, path, body in NEEDS_DATABASE:
         answer = _send(admin, method, path, body, code)
         assert answer.status_code < 300, (method, path, answer.get_data(as_text=True))
     assert anonymous.get("/readyz").status_code == 200
+
+
+PUBLIC_ANSWERS = {"/healthz": 200, "/readyz": 503}
+
+
+def _every_operation_is_503(app: Flask, admin: Caller) -> None:
+    """Every operation of the document, whatever its path ids: the token is checked in the
+    database before anything else, so each answers 503 with Retry-After, none a 500."""
+    spec = Caller(app, None).get("/api/v1/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        for method in (m for m in item if m in ("get", "post", "put", "patch", "delete")):
+            url = re.sub(r"\{[a-z_]+\}", "1", path)
+            json_body = {} if method in ("post", "put", "patch") else None
+            answer = admin.request(method.upper(), url, json_body=json_body)
+            expected = PUBLIC_ANSWERS.get(path, 503)
+            assert answer.status_code == expected, (method, path, answer.status_code)
+            if expected == 503:
+                assert answer.headers.get("Retry-After"), (method, path)
 
 
 def test_the_store_raises_database_unavailable(proxied: tuple[Flask, Proxy]) -> None:

@@ -119,3 +119,12 @@ def test_a_stateful_walk_over_the_links(app: Flask) -> None:
             continue
     assert not failures, "\n".join(failures[:20])
     assert sum(calls.values()) >= EXAMPLES, calls
+
+
+def test_every_operation_documents_the_outage_and_media_type_answers(app: Flask) -> None:
+    for ref, operation in _operations(_document(app)).items():
+        codes = set(operation["responses"])
+        if operation.get("security") != []:
+            assert "503" in codes, ref  # the token is checked in the database
+        if "requestBody" in operation:
+            assert {"413", "415"} <= codes, ref
