@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from riskengine.errors import DatabaseUnavailable
-from riskengine.store.database import Database
+from riskengine.store.database import Database, unreachable
 from tests.api.support import (
     PG_ADMIN_URL,
     Caller,
@@ -185,3 +186,26 @@ def test_the_store_raises_database_unavailable(proxied: tuple[Flask, Proxy]) -> 
     for opened in (database.read, database.write, database.look_up):
         with pytest.raises(DatabaseUnavailable), opened() as handle:
             handle.execute(text("SELECT 1"))
+
+
+class _Driver(Exception):
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(("error", "outage"), [
+    pytest.param(OperationalError("SELECT 1", {}, _Driver("connection refused")), True,
+                 id="refused"),
+    pytest.param(InterfaceError("SELECT 1", {}, _Driver("connection already closed")), True,
+                 id="closed"),
+    pytest.param(OperationalError("SELECT 1", {}, _Driver("could not serialize", "40001")),
+                 False, id="serialization_failure"),
+    pytest.param(OperationalError("SELECT 1", {}, _Driver("lock timeout", "55P03")), False,
+                 id="lock_timeout"),
+    pytest.param(OperationalError("BEGIN", {}, _Driver("database is locked")), False,
+                 id="sqlite_busy"),
+])
+def test_only_a_database_that_does_not_answer_is_an_outage(error: Exception,
+                                                           outage: bool) -> None:
+    assert unreachable(error) is outage
