@@ -157,8 +157,9 @@ class SubscriptionIn(RequestSchema):
                              validate=validate.Length(max=50), metadata={
         "description": "whom notices address: owner departments, escalation contacts, people "
                        "mentioned (default: all)"})
-    projects = fields.List(project_code(),
-                           validate=validate.Length(max=1000))
+    projects = fields.List(project_code(), validate=validate.Length(min=1, max=1000), metadata={
+        "description": "the projects whose notices it receives; absent: every project (only "
+                       "a token not scoped to projects may ask that); never empty"})
     departments = fields.List(fields.String(validate=validate.OneOf([o.value for o in Owner])),
                               validate=validate.Length(min=1, max=len(Owner)), metadata={
         "description": "owner departments whose findings the notices concern (default: all)"})

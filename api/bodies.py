@@ -7,10 +7,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.errors import ApiError, Invalid, NotFound
+from api.errors import ApiError, Invalid, NotFound, UnsupportedMediaType
 from riskengine.errors import ChecklistUnreadable
 from riskengine.output.workbook import MEDIA_TYPE
 
@@ -28,8 +29,29 @@ _FILES = frozenset({"static", "web.static"})  # the only paths that are not ids
 _SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
+JSON = "application/json"
+# The one route that also takes a filled Excel template as its body.
+_WORKBOOK_ENDPOINTS = frozenset({"checklists.Checklists"})
+_ACCEPT_HEADER = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}  # RFC 5789, W3C LDP
+
+
+class _DuplicateKey(ValueError):
+    """One object of the body names a key twice (a parser would keep either silently)."""
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(_step(key))
+            seen.add(key)
+    return value
 
 
 def _step(key: str) -> str:
@@ -80,7 +102,7 @@ def parse_json(data: bytes) -> tuple[str, Any]:
     holds unstorable text."""
     try:
         text = data.decode("utf-8")
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
         # Nesting deeper than MAX_DEPTH needs that many brackets: most bodies skip the walk.
         if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
             raise _too_deep()
@@ -90,6 +112,10 @@ def parse_json(data: bytes) -> tuple[str, Any]:
             if len(problems) >= MAX_PROBLEMS:
                 break
             problems.setdefault(path, []).append(message)
+    except _DuplicateKey as error:
+        raise ChecklistUnreadable(f"the body repeats the key {error}",
+                                  {"body": [f"the key {error} appears twice in one object; "
+                                            "each key may appear once"]}) from error
     except (UnicodeDecodeError, ValueError) as error:
         raise ChecklistUnreadable("the body is not valid UTF-8 JSON",
                                   {"body": [str(error)]}) from error
@@ -134,15 +160,38 @@ def _with_nul(values: MultiDict[str, str]) -> dict[str, list[str]]:
             for name, value in values.items(multi=True) if "\x00" in value}
 
 
+def _check_size() -> None:
+    """413 for a body over the limit however it is sent: werkzeug refuses a declared length
+    over it, but cuts a chunked body (no length) at the limit and hands on the first part."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if not limit or request.content_length is not None:
+        return
+    if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge(f"the body is larger than {limit} bytes")
+
+
+def accepted_types() -> list[str]:
+    """The media types the current route's body may have."""
+    return [JSON, MEDIA_TYPE] if request.endpoint in _WORKBOOK_ENDPOINTS else [JSON]
+
+
 def _check_body() -> Response | None:
     # Every JSON body is checked before webargs reads it, so both paths refuse the same input.
     # Not the pages' forms, nor an uploaded workbook (the checklists route reads that itself).
     if request.method in ("POST", "PUT", "PATCH") and request.endpoint and (
-            request.routing_exception is None) and request.blueprint != "web" and (
-            request.mimetype != MEDIA_TYPE):
+            request.routing_exception is None) and request.blueprint != "web":
         if request.content_length == 0 and not request.get_data(cache=True):
             return None
-        body()
+        _check_size()
+        accepted = accepted_types()
+        if request.mimetype not in accepted:
+            # Anything else was once read as JSON whatever it said it was: refuse it instead.
+            raise UnsupportedMediaType(
+                f"the body's Content-Type {request.mimetype or '(none)'} is not accepted here",
+                {"Content-Type": [f"send one of: {', '.join(accepted)}"]},
+                headers={_ACCEPT_HEADER.get(request.method, "Accept"): ", ".join(accepted)})
+        if request.mimetype == JSON:
+            body()
     return None
 
 

@@ -67,14 +67,18 @@ class TooManyRequests(ApiError):
     code = "too_many_requests"
 
 
+class UnsupportedMediaType(ApiError):
+    code = "unsupported_media_type"
+
+
 __all__ = ["ApiError", "Conflict", "Forbidden", "Invalid", "NotFound", "PreconditionFailed",
-           "TooManyRequests", "Unauthorized", "status_of"]
+           "TooManyRequests", "Unauthorized", "UnsupportedMediaType", "status_of"]
 
 # The one table from riskengine's errors to HTTP statuses (the first match counts: a subclass
 # before its base).
 STATUSES: dict[type[Exception], int] = {
     Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
-    Invalid: 422, TooManyRequests: 429, ApiError: 400,
+    Invalid: 422, TooManyRequests: 429, UnsupportedMediaType: 415, ApiError: 400,
     ChecklistInvalid: 422, ChecklistUnreadable: 400, WorkbookInvalid: 422,
     ScheduleInvalid: 422, DeliveryDateUnknown: 422, StaleVersion: 409, KeyReused: 409,
     StoreError: 409, DatabaseUnavailable: 503, NotPermitted: 403, Refused: 409,

@@ -12,10 +12,12 @@ from flask import Response
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_project
-from api.errors import NotFound
+from api.errors import Forbidden, NotFound
 from api.idempotency import dump, json_response
 from api.render import assessment_body
 from api.state import service
+from riskengine.audits import store as audit_store
+from riskengine.audits.models import AuditRun, AuditSchedule, AuditSubscription
 from riskengine.store import models as m
 from riskengine.store.findings import findings_by_id, waivers_by_id
 from riskengine.store.projects import checklist, get_project
@@ -59,3 +61,42 @@ def render_stored(session: Session, row: m.Assessment, project: m.Project, today
     latest = latest_numbers(session, project.id).get(row.stage)
     return assessment_body(row, project.code, with_statuses(row.findings, tracked), tracked,
                            waivers, today, lang, service().assessor.catalog.policy.gate, latest)
+
+
+def schedule_or_404(session: Session, project: m.Project, schedule_id: int) -> AuditSchedule:
+    """An audit schedule of a project already resolved through the caller's scope."""
+    return audit_store.get_schedule(session, project.id, schedule_id)
+
+
+def run_or_404(session: Session, run_id: str, principal: Principal) -> tuple[AuditRun, str]:
+    """An audit run of a project the caller may see, with its project's code."""
+    found = audit_store.get_run(session, run_id, principal.projects)
+    if found is None:
+        raise NotFound(f"audit run {run_id} not found")
+    return found
+
+
+def subscription_or_404(session: Session, subscription_id: int, principal: Principal,
+                        lock: bool = False) -> AuditSubscription:
+    """A subscription whose every project the caller may see (an unfiltered one: only an
+    unscoped caller); any other is not found."""
+    return audit_store.subscription_within(session, subscription_id, principal.projects, lock)
+
+
+def subscriptions_seen(session: Session, principal: Principal) -> list[AuditSubscription]:
+    """The subscriptions the caller may list (the same rule as `subscription_or_404`)."""
+    return audit_store.subscriptions_within(session, principal.projects)
+
+
+def subscribable(principal: Principal, projects: list[str] | None) -> list[str] | None:
+    """The projects a new subscription may send, checked against the caller's scope: a scoped
+    caller names projects, each its own (another's is not found); None means every project."""
+    if principal.projects is None:
+        return projects
+    if projects is None:
+        raise Forbidden("a token scoped to projects cannot subscribe to every project",
+                        {"projects": ["name the projects, each within the token's scope"]})
+    for code in projects:
+        if code not in principal.projects:
+            raise NotFound(f"project {code} not found")
+    return projects

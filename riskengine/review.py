@@ -1,8 +1,8 @@
 """Record a gate review: the one implementation, for the API and the pages.
 
 The stage's latest assessment is judged, its gate decided today; a delivery review also reads
-the project's latest audit run. `pass` over a failed gate (either) needs an admin's override,
-and so does any decision more lenient than the computed gate.
+the project's latest audit run. Any decision more lenient than either gate (pass or
+conditional over fail, pass over conditional) needs an admin's override.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from riskengine.vocabulary import GateDecision, Stage
 
 class ReviewRefused(Refused):
     """The review cannot be recorded as asked; `code` says why: `no_assessment`, `superseded`,
-    `gate_failed` (pass over a failed gate), `audit_gate_failed` (over a failed audit run)."""
+    `gate_failed` / `gate_conditional` (a decision more lenient than the computed gate: fail,
+    or conditional), `audit_gate_failed` / `audit_gate_conditional` (than the latest audit
+    run's)."""
 
     def __init__(self, code: str, message: str, details: dict[str, list[str]] | None = None
                  ) -> None:
@@ -88,20 +90,35 @@ def audit_run_read(session: Session, project_id: int, stage: str) -> AuditRun | 
     return previous_run(session, project_id) if stage == Stage.DELIVERY.value else None
 
 
+# From the strictest decision to the most lenient: a review may always be stricter than the
+# computed gate; a more lenient one (conditional over fail, pass over conditional or fail)
+# needs an admin's override.
+_LENIENCY = {GateDecision.FAIL: 0, GateDecision.CONDITIONAL: 1, GateDecision.PASS: 2}
+
+
+_CODES = {GateDecision.FAIL: "gate_failed", GateDecision.CONDITIONAL: "gate_conditional"}
+
+
+def _more_lenient(decision: str, gate: str) -> bool:
+    return _LENIENCY[GateDecision(decision)] > _LENIENCY[GateDecision(gate)]
+
+
 def _refuse_pass(request: ReviewRequest, gate: Gate, run: AuditRun | None) -> None:
     override = request.override_justification
-    if request.decision != GateDecision.PASS or (override and override.strip()):
+    if override and override.strip():
         return
-    if gate.decision is GateDecision.FAIL:
+    wanted = request.decision
+    if _more_lenient(wanted, gate.decision.value):
         raise ReviewRefused(
-            "gate_failed", "the computed gate is fail: pass needs an admin override",
-            {"decision": ["pass refused while the gate is fail"],
+            _CODES[gate.decision],
+            f"the computed gate is {gate.decision.value}: {wanted} needs an admin override",
+            {"decision": [f"{wanted} refused while the gate is {gate.decision.value}"],
              "blocking": list(gate.blocking)})
-    if run is not None and run.gate == GateDecision.FAIL:
+    if run is not None and _more_lenient(wanted, run.gate):
         raise ReviewRefused(
-            "audit_gate_failed",
-            "the latest audit run's gate is fail: pass needs an admin override",
-            {"decision": ["pass refused while the latest audit run's gate is fail"],
+            "audit_" + _CODES[GateDecision(run.gate)],
+            f"the latest audit run's gate is {run.gate}: {wanted} needs an admin override",
+            {"decision": [f"{wanted} refused while the latest audit run's gate is {run.gate}"],
              "audit_run": [run.id], "blocking": list(run.body["gate"]["blocking"])})
 
 

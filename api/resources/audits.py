@@ -34,9 +34,16 @@ from api.audit_schemas import (
     SubscriptionOut,
 )
 from api.auth import Principal, Role, current, require, require_project, scope
-from api.errors import NotFound
 from api.idempotency import dump, json_response, page_response, run_write
-from api.lookups import project_or_404, read_project
+from api.lookups import (
+    project_or_404,
+    read_project,
+    run_or_404,
+    schedule_or_404,
+    subscribable,
+    subscription_or_404,
+    subscriptions_seen,
+)
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import requested_lang, stamp
 from api.schemas import LangQuery
@@ -198,7 +205,7 @@ class ScheduleView(MethodView):
     def get(self, code: str, schedule_id: int) -> Response:
         """One audit schedule with its slots."""
         def build(session: Session, project: m.Project) -> dict[str, Any]:
-            row = store.get_schedule(session, project.id, schedule_id)
+            row = schedule_or_404(session, project, schedule_id)
             return schedule_body(row, code, store.slots_of(session, [row.id]))
         return read_project(code, build)
 
@@ -209,7 +216,7 @@ class ScheduleView(MethodView):
         principal = require_project(code, *WRITERS)
         with service().database.write() as session:
             project = project_or_404(session, code, principal)
-            row = store.get_schedule(session, project.id, schedule_id)
+            row = schedule_or_404(session, project, schedule_id)
             store.delete_schedule(session, row, principal.name, audits().clock.now())
         return Response(status=204)
 
@@ -271,10 +278,7 @@ class RunView(MethodView):
         """One run: its findings, diff with the previous run, escalations, digests, deliveries."""
         principal = current()
         with service().database.read() as session:
-            found = store.get_run(session, run_id, scope(principal))
-            if found is None:
-                raise NotFound(f"audit run {run_id} not found")
-            run, code = found
+            run, code = run_or_404(session, run_id, principal)
             body = run_body(run, code, outbox.deliveries(session, [run.id])[run.id],
                             requested_lang())
         return json_response(dump(body), 200)
@@ -286,9 +290,9 @@ class Subscriptions(MethodView):
     @errors(blp, 403)
     def get(self) -> Response:
         """Where digests go (secrets are never shown again)."""
-        require(Role.AUDITOR)
+        principal = require(Role.AUDITOR)
         with service().database.read() as session:
-            items = [subscription_body(r) for r in outbox.subscriptions(session)]
+            items = [subscription_body(r) for r in subscriptions_seen(session, principal)]
         return json_response(dump({"items": items}), 200)
 
     @blp.arguments(SubscriptionIn)
@@ -300,15 +304,16 @@ class Subscriptions(MethodView):
         DingTalk or Feishu robot to notices (digests, blocking findings, deadlines, waivers,
         verification, mentions), filtered by project, owner department, event, recipient."""
         principal = require()
+        projects = subscribable(principal, data.get("projects"))
         secret = data.get("secret") or (
             secrets.token_urlsafe(32) if data["channel"] == outbox.WEBHOOK else None)
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             row = outbox.create_subscription(
                 session, data["channel"], data["target"], secret, data.get("recipients"),
-                data.get("projects"), principal.name, audits().clock.now(),
+                projects, principal.name, audits().clock.now(),
                 departments=data.get("departments"), events=data.get("events"),
-                lang=data.get("lang", "zh"))
+                lang=data.get("lang", "zh"), token_id=principal.token_id)
             return 201, subscription_body(row, secret)
         return run_write(work)
 
@@ -319,8 +324,9 @@ class SubscriptionView(MethodView):
     @errors(blp, 403, 404)
     def delete(self, subscription_id: int) -> Response:
         """Stop a subscription; entries not yet delivered to it are dropped."""
-        require()
+        principal = require()
         with service().database.write() as session:
+            subscription_or_404(session, subscription_id, principal, lock=True)
             outbox.revoke_subscription(session, subscription_id, audits().clock.now())
         return Response(status=204)
 
@@ -334,6 +340,7 @@ class SubscriptionDeliveries(MethodView):
         see, with delivery status."""
         principal = require(Role.AUDITOR)
         with service().database.read() as session:
+            subscription_or_404(session, subscription_id, principal)  # 404 outside the scope
             entries = outbox.subscription_deliveries(session, subscription_id, scope(principal))
             items = [_delivery_body(e) for e in entries]
         return json_response(dump({"items": items}), 200)

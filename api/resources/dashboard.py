@@ -55,6 +55,9 @@ def scope_of(query: dict[str, Any], projects: frozenset[str] | None) -> Scope:
 class DashboardView(MethodView):
     @blp.arguments(DashboardQuery, location="query")
     @blp.response(200, DashboardOut)
+    @blp.doc(responses={"200": {"content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/DashboardOut"}},
+        XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
     @errors(blp, 422)
     def get(self, query: dict[str, Any]) -> Response:
         """The portfolio's figures over the projects you may see, by city, stage and owner."""

@@ -14,6 +14,7 @@ from api.state import service
 
 blp = Blueprint("health", __name__, description="Liveness and readiness")
 log = logging.getLogger("riskengine.api")
+RETRY_AFTER = "5"  # seconds; the same as a route's 503 database_unavailable
 
 
 @blp.route("/healthz", endpoint="healthz")
@@ -38,7 +39,7 @@ class Readyz(MethodView):
         except Exception:  # any driver error means "not ready"; the log says which
             log.exception("readiness check failed")
             return json_response(dump({"status": "unavailable", "checks": {
-                "database": "unreachable"}}), 503)
+                "database": "unreachable"}}), 503, {"Retry-After": RETRY_AFTER})
         # The promise ledger is a ruleset too (`/rulesets` lists it): count what is listed.
         rulesets = len(state.assessor.catalog.rulesets) + len([state.submissions.ledger])
         return json_response(dump({"status": "ok", "checks": {

@@ -68,6 +68,9 @@ class WhatIfView(MethodView):
     @blp.arguments(WhatIfIn)
     @blp.arguments(WhatIfQuery, location="query", as_kwargs=True)
     @blp.response(200, WhatIfOut)
+    @blp.doc(responses={"200": {"content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/WhatIfOut"}},
+        XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
     @errors(blp, 400, 403, 413, 422)
     def post(self, data: dict[str, Any], **query: str) -> Response:
         """Judge every visible project's latest checklists by a draft beside the current

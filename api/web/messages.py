@@ -134,12 +134,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reviewers_only": ("只有评审人或管理员可以记录评审决定。",
                        "Only reviewers and admins record gate decisions."),
     "decision_required": ("请选择评审决定", "Choose a decision"),
-    "pass_over_fail": ("计算结论为“不通过”时，记录“通过”需要管理员的书面否决理由",
-                       "The computed gate is fail: pass needs an admin's written override"),
+    "pass_over_fail": ("计算结论为“不通过”时，记录“通过”或“有条件通过”需要管理员的书面否决理由",
+                       "The computed gate is fail: pass or conditional needs an admin's "
+                       "written override"),
     "pass_over_audit_fail": ("最近一次交付前审计的结论为“不通过”，"
-                             "记录“通过”需要管理员的书面否决理由",
-                             "The latest audit run's gate is fail: pass needs an admin's "
-                             "written override"),
+                             "记录“通过”或“有条件通过”需要管理员的书面否决理由",
+                             "The latest audit run's gate is fail: pass or conditional needs "
+                             "an admin's written override"),
+    "lenient_over_gate": ("评审决定比计算结论更宽松（如在“不通过”时记录“有条件通过”，或在"
+                          "“有条件通过”时记录“通过”），需要管理员的书面否决理由",
+                          "The decision is more lenient than the computed gate: it needs an "
+                          "admin's written override"),
+    "lenient_over_audit": ("评审决定比最近一次交付前审计的结论更宽松，需要管理员的书面否决理由",
+                           "The decision is more lenient than the latest audit run's gate: it "
+                           "needs an admin's written override"),
     "review_recorded": ("评审决定已记录。", "Gate review recorded."),
     "latest_audit_run": ("最近一次交付前审计", "Latest pre-delivery audit run"),
     "audit_run_explained": ("交付前评审同时读取最近一次审计运行的结论；"

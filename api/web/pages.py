@@ -249,7 +249,9 @@ class Problem:
 
 
 # Refusals the page words itself (the API's words are English and name fingerprints).
-_REFUSALS = {"gate_failed": "pass_over_fail", "audit_gate_failed": "pass_over_audit_fail"}
+_REFUSALS = {"gate_failed": "pass_over_fail", "audit_gate_failed": "pass_over_audit_fail",
+             "gate_conditional": "lenient_over_gate",
+             "audit_gate_conditional": "lenient_over_audit"}
 
 
 def _refusal(error: RiskEngineError) -> tuple[int, Problem]:

@@ -154,6 +154,13 @@ class _Quoted:
     def __init__(self, value: Any, policy: Policy, lang: Lang) -> None:
         self.value, self.policy, self.lang = value, policy, lang
 
+    def __getattr__(self, name: str) -> _Quoted:
+        # `{milestones.contract_delivery_date}` when the checklist has no milestones at all:
+        # a path under a missing value is missing too, and prints "—" (never a crash).
+        if name in _Quoted.__slots__ or name.startswith("__"):
+            raise AttributeError(name)
+        return _Quoted(None, self.policy, self.lang)
+
     def __format__(self, spec: str) -> str:
         value = self.value
         if isinstance(value, dict):  # a text given per language

@@ -109,6 +109,9 @@ class AuditSubscription(Base):
     lang: Mapped[str] = mapped_column(String(8), default="zh")  # zh | zh-en (Chinese first)
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(80))
+    # The token that created it (None: an operator on the command line); delivery re-checks
+    # that token's scope at send time.
+    created_by_token_id: Mapped[int | None]
     revoked_at: Mapped[dt.datetime | None]
 
 

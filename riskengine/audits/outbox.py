@@ -35,6 +35,7 @@ from riskengine.audits.models import AuditOutbox, AuditRun, AuditSubscription
 from riskengine.audits.notice_text import Labels, render_email_notice, render_robot
 from riskengine.audits.policy import AuditPolicy
 from riskengine.audits.robots import DINGTALK, FEISHU, ROBOTS, WECOM, post_robot, shown_target
+from riskengine.audits.store import creator_may_receive
 from riskengine.store.database import Database
 
 WEBHOOK, EMAIL = "webhook", "email"
@@ -78,14 +79,14 @@ def create_subscription(session: Session, channel: str, target: str, secret: str
                         actor: str, now: dt.datetime, *,
                         departments: Iterable[str] | None = None,
                         events: Iterable[str] | None = None,
-                        lang: str = "zh") -> AuditSubscription:
+                        lang: str = "zh", token_id: int | None = None) -> AuditSubscription:
     row = AuditSubscription(
         channel=channel, target=target, secret=secret,
         recipients=sorted(set(recipients)) if recipients else None,
         projects=sorted(set(projects)) if projects else None,
         departments=sorted(set(departments)) if departments else None,
         events=sorted(set(events)) if events else None, lang=lang,
-        created_at=now, created_by=actor)
+        created_at=now, created_by=actor, created_by_token_id=token_id)
     session.add(row)
     session.flush()
     return row
@@ -304,6 +305,14 @@ def deliver_due(database: Database, sender: Sender, clock: Clock, limit: int = 1
             if subscription is None or subscription.revoked_at is not None:
                 entry.status, entry.next_attempt_at = FAILED, None
                 entry.last_error = "the subscription was revoked"
+                counts[FAILED] += 1
+                continue
+            # Scope is re-checked at send time: a creator revoked or narrowed since receives
+            # nothing more of a project it can no longer see.
+            if entry.project_code and not creator_may_receive(session, subscription,
+                                                              entry.project_code):
+                entry.status, entry.next_attempt_at = FAILED, None
+                entry.last_error = "the subscription's creator no longer sees this project"
                 counts[FAILED] += 1
                 continue
             route = Route.of(subscription)

@@ -17,7 +17,13 @@ from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from riskengine.audits import NotFound, ScheduleInvalid
-from riskengine.audits.models import AuditRun, AuditSchedule, AuditSlot, delivery_date_column
+from riskengine.audits.models import (
+    AuditRun,
+    AuditSchedule,
+    AuditSlot,
+    AuditSubscription,
+    delivery_date_column,
+)
 from riskengine.audits.policy import AuditPolicy
 from riskengine.audits.schedule import (
     RECURRING,
@@ -291,3 +297,44 @@ def get_run(session: Session, run_id: str, projects: frozenset[str] | None
         m.Project, m.Project.id == AuditRun.project_id), projects)
         .where(AuditRun.id == run_id)).first()
     return (row[0], row[1]) if row else None
+
+
+def within(subscription: AuditSubscription, projects: frozenset[str] | None) -> bool:
+    """Whether a caller scoped to `projects` (None: every project) may see the subscription:
+    only when every project it sends is the caller's; one that sends every project (no filter)
+    only to an unscoped caller."""
+    if projects is None:
+        return True
+    return subscription.projects is not None and set(subscription.projects) <= projects
+
+
+def subscriptions_within(session: Session, projects: frozenset[str] | None
+                         ) -> list[AuditSubscription]:
+    """The live subscriptions a caller scoped to `projects` may see, oldest first."""
+    rows = session.scalars(select(AuditSubscription).where(
+        AuditSubscription.revoked_at.is_(None)).order_by(AuditSubscription.id))
+    # Few rows, and a JSON list each: filtered here, the same on SQLite and PostgreSQL.
+    return [row for row in rows if within(row, projects)]
+
+
+def subscription_within(session: Session, subscription_id: int,
+                        projects: frozenset[str] | None, lock: bool = False
+                        ) -> AuditSubscription:
+    """A live subscription the caller may see; any other is not found (ids cannot be probed)."""
+    row = session.get(AuditSubscription, subscription_id, with_for_update=lock or None)
+    if row is None or row.revoked_at is not None or not within(row, projects):
+        raise NotFound(f"subscription {subscription_id} not found")
+    return row
+
+
+def creator_may_receive(session: Session, subscription: AuditSubscription, project: str
+                        ) -> bool:
+    """Re-check at send time that the token that created the subscription may still see
+    `project`: it is live and its scope covers it. A revoked token, or one narrowed to other
+    projects, receives nothing more (fail closed). A subscription an operator made on the
+    command line (no token) is not scoped. The outbox calls this before each send."""
+    if subscription.created_by_token_id is None:
+        return True
+    token = session.get(m.ApiToken, subscription.created_by_token_id)
+    return token is not None and token.revoked_at is None and (
+        token.projects is None or project in token.projects)

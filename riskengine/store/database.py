@@ -16,8 +16,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from riskengine.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant works: it only has to be the same for every host running `db upgrade` at once.
@@ -108,8 +110,43 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+# What a database that cannot be reached raises: refused or dropped connections, a server
+# shutting down, a pool that cannot connect. (Constraint violations, bad SQL and the like are
+# other DBAPIErrors: they stay what they are.)
+_UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError)
+# SQLSTATEs that are OperationalErrors but mean the server answered: a serialization failure or
+# deadlock (retried by the writer), a lock timeout, a query cancelled by its timeout.
+_ANSWERED = frozenset({"40001", "40P01", "55P03", "57014"})
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether a driver error means the database did not answer (not that it refused)."""
+    if not isinstance(error, _UNREACHABLE):
+        return False
+    original = getattr(error, "orig", None)
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if state in _ANSWERED:
+        return False
+    # SQLite's "database is locked" is an OperationalError too: a busy file, not an outage.
+    return not (isinstance(error, DBAPIError) and "database is locked" in str(error))
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Raise DatabaseUnavailable (503 with Retry-After) for a database that does not answer."""
+    try:
+        yield
+    except _UNREACHABLE as error:
+        if not unreachable(error):
+            raise
+        raise DatabaseUnavailable(
+            "数据库暂时不可用，请稍后重试 / the database is unavailable; retry shortly",
+            {"database": ["unreachable"]}) from error
+
+
 class Database:
-    """One engine and its sessions: `write()` and `read()` each run one transaction."""
+    """One engine and its sessions: `write()` and `read()` each run one transaction; a
+    database that does not answer raises `DatabaseUnavailable` from either."""
 
     def __init__(self, url: str, **options: Any) -> None:
         self.engine = connect(url, **options)
@@ -121,18 +158,18 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._writer() as session, session.begin():
+        with _translated(), self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._reader() as session, session.begin():
+        with _translated(), self._reader() as session, session.begin():
             yield session
 
     @contextmanager
     def look_up(self) -> Iterator[Connection]:
         """A Core connection for a read of a statement or two, without an ORM session."""
-        with self._looking.connect() as connection:
+        with _translated(), self._looking.connect() as connection:
             yield connection
 
     def ping(self) -> None:

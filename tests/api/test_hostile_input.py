@@ -340,7 +340,10 @@ def write_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
                                                             "2090-06-30"},
         ("POST", "/api/v1/audit-subscriptions"): {
             "channel": "webhook", "target": "https://example.invalid/hook",
-            "secret": "s" * 20, "recipients": ["crm"], "projects": [code]},
+            "secret": "s" * 20, "recipients": ["crm"], "projects": [code],
+            "departments": ["crm"], "events": ["audit.digest"], "lang": "zh-en"},
+        ("POST", "/api/v1/rules/whatif"): {"files": {"sales/parking.yaml": (
+            RULESETS / "sales" / "parking.yaml").read_text(encoding="utf-8")}},
     }
 
 

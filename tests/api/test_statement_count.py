@@ -7,11 +7,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from flask import Flask
 from sqlalchemy import event
 
 from bench.inputs import large_sales
-from tests.api.support import Caller, checklist, shared_assessor, unique_code
+from tests.api.support import (
+    Caller,
+    checklist,
+    database_url,
+    make_app,
+    new_token,
+    shared_assessor,
+    unique_code,
+)
 
 # The same on both backends (SQLite's driver adds an explicit BEGIN per transaction, which is
 # transaction control, not work, and is left out). A delivery checklist reads one row more
@@ -51,6 +60,21 @@ def statements(app: Flask, admin: Caller, body: dict[str, object]) -> list[str]:
 def _large(code: str) -> dict[str, object]:
     lists = {k: v for k, v in large_sales().items() if isinstance(v, list)}
     return checklist("sales-risky", code, **lists)
+
+
+@pytest.fixture(scope="module")
+def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """A database of its own: another test's audit subscriptions would add the notices a new
+    blocking finding queues for them to the count."""
+    with database_url(backend, tmp_path_factory.mktemp(f"count-{backend}")) as url:
+        made = make_app(url)
+        yield made
+        made.extensions["riskengine"].database.engine.dispose()
+
+
+@pytest.fixture
+def admin(app: Flask) -> Caller:
+    return Caller(app, new_token(app, "admin"))
 
 
 def test_a_submission_costs_a_fixed_number_of_statements(app: Flask, admin: Caller) -> None:

@@ -236,9 +236,9 @@ def test_authorization_matrix(app: Flask, as_role: Callable[..., Caller],
         made = root.post(f"/api/v1/projects/{code}/audit-schedules", {"offsets_days": [7]})
         return int(made.json["id"])
 
-    def subscription(_: str) -> int:
+    def subscription(code: str) -> int:
         made = root.post("/api/v1/audit-subscriptions",
-                         {"channel": "email", "target": "crm@example.test"})
+                         {"channel": "email", "target": "crm@example.test", "projects": [code]})
         return int(made.json["id"])
 
     every = dict.fromkeys(ROLES, 2)
@@ -262,8 +262,10 @@ def test_authorization_matrix(app: Flask, as_role: Callable[..., Caller],
         "GET run": (lambda c, p: c.get(f"/api/v1/audit-runs/{run_ids[p]}"), every, 404),
         "GET subscriptions": (lambda c, p: c.get("/api/v1/audit-subscriptions"),
                               {**ADMIN, "auditor": 2}, None),
+        # A scoped token subscribes only to its own projects, and revokes only those.
         "POST subscription": (lambda c, p: c.post("/api/v1/audit-subscriptions", {
-            "channel": "webhook", "target": "https://example.test/h"}), ADMIN, None),
+            "channel": "webhook", "target": "https://example.test/h", "projects": [p]}),
+            ADMIN, None),
         "DELETE subscription": (lambda c, p: c.request(
             "DELETE", f"/api/v1/audit-subscriptions/{subscription(p)}"), ADMIN, None),
     }
@@ -271,7 +273,9 @@ def test_authorization_matrix(app: Flask, as_role: Callable[..., Caller],
     wrong = []
     for name, (call, own, other) in matrix.items():
         for role, caller in callers.items():
-            for project, expected in ((CODE, own[role]), ("OTHER-01", other or own[role])):
+            outside = other or (404 if name.endswith(" subscription") and own[role] == 2
+                                else own[role])
+            for project, expected in ((CODE, own[role]), ("OTHER-01", outside)):
                 status = call(caller, project).status_code
                 if status != expected and not (expected == 2 and 200 <= status < 300):
                     wrong.append(f"{name} as {role} on {project}: {status} != {expected}")
@@ -300,7 +304,9 @@ def test_a_delivery_review_reads_the_latest_audit_run(app: Flask,
     assert error["code"] == "audit_gate_failed" and error["details"]["audit_run"] == [failed_run]
     assert error["details"]["blocking"]
     read = {"id": failed_run, "slot_date": "2027-04-01", "gate": "fail"}
-    recorded = review(reviewer, "conditional")
+    lenient = review(reviewer, "conditional")  # more lenient than the run's fail: refused too
+    assert lenient.status_code == 409 and lenient.json["error"]["code"] == "audit_gate_failed"
+    recorded = review(reviewer, "fail")
     assert recorded.status_code == 201 and recorded.json["audit_run"] == read
     assert recorded.json["computed_gate"] != "fail"
     assert review(reviewer, "pass", override_justification="我说了算").status_code == 403
@@ -309,7 +315,11 @@ def test_a_delivery_review_reads_the_latest_audit_run(app: Flask,
     listed = admin.get(f"/api/v1/projects/{CODE}/gate-reviews?stage=delivery").json["items"]
     assert [r["audit_run"] for r in listed] == [read, read]
     (next_run,) = _run(app, at("2027-05-01", 1))  # the clean checklist, audited: no fail
-    passed = review(reviewer, "pass")
+    if admin.get(f"/api/v1/audit-runs/{next_run}").json["gate"]["decision"] == "conditional":
+        refused = review(reviewer, "pass")  # pass over a conditional run: more lenient
+        assert refused.status_code == 409, refused.json
+        assert refused.json["error"]["code"] == "audit_gate_conditional"
+    passed = review(reviewer, "conditional")
     assert passed.status_code == 201, passed.json
     assert passed.json["audit_run"]["id"] == next_run
     assert passed.json["audit_run"]["gate"] != "fail"
