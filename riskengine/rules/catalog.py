@@ -12,12 +12,14 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError, fields, validate
 
+from riskengine.checklist.contract import LISTS
 from riskengine.errors import RulesetInvalid
-from riskengine.rules.compiler import RuleProblem, check_rule, compile_ruleset
+from riskengine.rules.compiler import RuleProblem, check_rule, compile_ruleset, operands
 from riskengine.rules.files import StrictSchema, one_of, problem_lines, read_rule_file, texts
 from riskengine.rules.model import (
     Catalog,
     CheckSpec,
+    ClosedSet,
     Due,
     FindingPolicy,
     GatePolicy,
@@ -92,6 +94,13 @@ class _CheckSchema(_StrictSchema):
     description = _text()
 
 
+class _ClosedSetSchema(_StrictSchema):
+    list = fields.String(load_default=None)
+    members = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    when = fields.Dict(load_default=None)
+    title = _text()
+
+
 class _RulesetSchema(_StrictSchema):
     ruleset = fields.String(required=True)
     version = fields.String(required=True, validate=validate.Regexp(r"^\d+\.\d+\.\d+$"))
@@ -102,6 +111,7 @@ class _RulesetSchema(_StrictSchema):
     checks = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]*$")),
                          values=fields.Nested(_CheckSchema), load_default=dict)
     rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=200))
+    closed_sets = fields.List(fields.Nested(_ClosedSetSchema), load_default=list)
 
 
 def _day(value: Any) -> dt.date | None:
@@ -186,12 +196,52 @@ def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[str]]) -> 
             f"ruleset: id {data['ruleset']!r} and stage {stage.value!r} must match the path "
             f"(expected {expected!r} under rulesets/{stage.value}/)")
     rules = _load_rules(data["rules"], data["ruleset"], policy.stages[stage], problems, where)
+    closed = tuple(c for index, raw in enumerate(data["closed_sets"])
+                   if (c := _closed_set(raw, index, rules, data["checks"], policy,
+                                        problems, where)) is not None)
     return Ruleset(
         id=data["ruleset"], version=data["version"], stage=stage, title=data["title"],
         parameters={k: Parameter(**v) for k, v in data["parameters"].items()},
         checks={k: CheckSpec(CheckType(v["type"]), v["description"])
                 for k, v in data["checks"].items()},
-        rules=tuple(rules), path=path, content_hash=hashlib.sha256(content).hexdigest()[:16])
+        rules=tuple(rules), path=path, content_hash=hashlib.sha256(content).hexdigest()[:16],
+        closed_sets=closed)
+
+
+def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
+                checks: Mapping[str, Any], policy: Policy, problems: dict[str, list[str]],
+                where: str) -> ClosedSet | None:
+    """Build a closed set, its severity taken from the most severe rule about it: for a list,
+    the rules over that list or counting it; for `checks` keys, the rules reading them."""
+    key = f"{where}: closed_sets[{index}]"
+    name, members = raw["list"], tuple(raw["members"])
+    if name is not None:
+        spec = LISTS.get(name)
+        if spec is None or spec.kind_field is None:
+            problems.setdefault(key, []).append(
+                f"list: {name!r} is not a list with a kind; lists: "
+                f"{sorted(n for n, s in LISTS.items() if s.kind_field)}")
+            return None
+        allowed: Any = spec.fields[spec.kind_field].choices
+        paths = {f"count_by.{name}.{m}" for m in members} | {f"count.{name}"}
+    else:
+        allowed, paths = tuple(checks), {f"checks.{m}" for m in members}
+    wrong = [m for m in members if m not in allowed]
+    if wrong:
+        problems.setdefault(key, []).append(f"members: {wrong} not among {sorted(allowed)}")
+        return None
+    about = [r for r in rules if (name is not None and name in (r.for_each, r.subject))
+             or paths & set(operands([r.when, [q.path for q in r.requires],
+                                      [q.when for q in r.requires]]))
+             or any(p.startswith(f"count_by.{name}.") for p in operands(r.when))]
+    about += [r for r in rules if name is None and set(
+        f"checks.{m}" for m in members) & {q.path for q in r.requires}]
+    if not about:
+        problems.setdefault(key, []).append(
+            "no rule of this ruleset is about the set (its severity and owner come from one)")
+        return None
+    top = max(about, key=lambda r: (policy.rank[r.severity], r.blocking))
+    return ClosedSet(name, members, raw["when"], top.id, raw["title"])
 
 
 class _SeveritySchema(_StrictSchema):
