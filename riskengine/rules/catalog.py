@@ -95,7 +95,9 @@ class _CheckSchema(_StrictSchema):
 
 
 class _ClosedSetSchema(_StrictSchema):
+    # members are values of a list's kind field, or (`checks: true`) `checks` keys
     list = fields.String(load_default=None)
+    checks = fields.Boolean(load_default=False)
     members = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     when = fields.Dict(load_default=None)
     title = _text()
@@ -215,6 +217,9 @@ def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
     the rules over that list or counting it; for `checks` keys, the rules reading them."""
     key = f"{where}: closed_sets[{index}]"
     name, members = raw["list"], tuple(raw["members"])
+    if (name is None) != raw["checks"]:
+        problems.setdefault(key, []).append("name either `list: NAME` or `checks: true`")
+        return None
     if name is not None:
         spec = LISTS.get(name)
         if spec is None or spec.kind_field is None:
@@ -230,18 +235,27 @@ def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
     if wrong:
         problems.setdefault(key, []).append(f"members: {wrong} not among {sorted(allowed)}")
         return None
-    about = [r for r in rules if (name is not None and name in (r.for_each, r.subject))
-             or paths & set(operands([r.when, [q.path for q in r.requires],
-                                      [q.when for q in r.requires]]))
-             or any(p.startswith(f"count_by.{name}.") for p in operands(r.when))]
-    about += [r for r in rules if name is None and set(
-        f"checks.{m}" for m in members) & {q.path for q in r.requires}]
-    if not about:
+    def reads(rule: Rule) -> set[str]:
+        found = set(operands([rule.when, *(q.when for q in rule.requires if q.when)]))
+        return found | {q.path for q in rule.requires}
+
+    def most_severe(about: list[Rule]) -> str | None:
+        top = max(about, key=lambda r: (policy.rank[r.severity], r.blocking), default=None)
+        return top.id if top else None
+
+    if name is not None:
+        about = [r for r in rules if name in (r.for_each, r.subject) or paths & reads(r)
+                 or any(p.startswith(f"count_by.{name}.") for p in reads(r))]
+        chosen = [most_severe(about)] * len(members)
+    else:
+        chosen = [most_severe([r for r in rules if f"checks.{m}" in reads(r)]) for m in members]
+    if None in chosen:
         problems.setdefault(key, []).append(
-            "no rule of this ruleset is about the set (its severity and owner come from one)")
+            "no rule of this ruleset is about the set or one of its members (the severity "
+            "and owner of a member not listed come from the most severe such rule)")
         return None
-    top = max(about, key=lambda r: (policy.rank[r.severity], r.blocking))
-    return ClosedSet(name, members, raw["when"], top.id, raw["title"])
+    return ClosedSet(name, members, raw["when"], tuple(str(c) for c in chosen),
+                     raw["title"])
 
 
 class _SeveritySchema(_StrictSchema):

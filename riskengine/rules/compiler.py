@@ -488,16 +488,17 @@ def compile_closed_set(closed: ClosedSet, index: int, ruleset: Ruleset,
                        checks: Mapping[str, CheckType]) -> Compiled:
     """Compile a closed set: one rule per member, matching the checklist that does not list it
     (while the set's `when` holds)."""
-    rule = next(r for r in ruleset.rules if r.id == closed.rule_id)
+    rules = {r.id: r for r in ruleset.rules}
     paths = fact_fields(None, checks)
-    compiler = _Compiler(rule, ruleset.parameters, paths, always_present(None, paths))
-    cases = compiler.condition(closed.when) if closed.when is not None else [[]]
-    out: dict[str, tuple[dict[str, Any], RuleKey]] = {}
-    for member in closed.members:
+    out: Compiled = {}
+    for member, rule_id in zip(closed.members, closed.rule_ids, strict=True):
+        compiler = _Compiler(rules[rule_id], ruleset.parameters, paths,
+                             always_present(None, paths))
+        cases = compiler.condition(closed.when) if closed.when is not None else [[]]
         path = compiler.path(member_path(closed, member))
         absent = Atom(({path: 0},) if closed.list else ({"$nex": {path: 1}},))
         out.update(_rules(f"{ruleset.id}#closed:{index}:{member}",
-                          RuleKey(rule.id, unknown=(path,), closed=True), {"t": CHECKLIST},
+                          RuleKey(rule_id, unknown=(path,), closed=True), {"t": CHECKLIST},
                           [[absent, *case] for case in cases]))
     return out
 

@@ -76,12 +76,13 @@ class CheckSpec:
 class ClosedSet:
     """Members every project of the stage must list (values of `list`'s kind field, or, with
     no list, `checks` keys), while `when` holds. A member not listed is unknown, raised with
-    the severity, owner and blocking flag of `rule_id`, the most severe rule about the set."""
+    the severity, owner and blocking flag of the most severe rule about it (`rule_ids`, one
+    per member: about the list, or reading that `checks` key)."""
 
     list: str | None
     members: tuple[str, ...]
     when: Mapping[str, Any] | None
-    rule_id: str
+    rule_ids: tuple[str, ...]
     label: Text
 
 

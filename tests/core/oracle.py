@@ -177,10 +177,10 @@ def expected_matches(catalog: Catalog, stage: Any, facts: FactSet) -> Expected:
             (root,) = facts.by_type[CHECKLIST]
             if closed.when is not None and not oracle.holds(closed.when, root):
                 continue
-            for member in closed.members:
+            for member, rule_id in zip(closed.members, closed.rule_ids, strict=True):
                 path = member_path(closed, member)
-                if _get(root, path) in (_ABSENT, 0):
-                    out.add((closed.rule_id, f"closed:{path}", CHECKLIST))
+                if _get(root, path) is _ABSENT or _get(root, path) == 0:
+                    out.add((rule_id, f"closed:{path}", CHECKLIST))
     return out
 
 
