@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from riskengine.assessment.facts import FactSet, Subject
+from riskengine.rules.compiler import member_path
 from riskengine.rules.engine import Match
 from riskengine.rules.model import Catalog, Due, Policy, Rule, Ruleset
 from riskengine.vocabulary import (
@@ -267,6 +268,10 @@ class FindingBuilder:
         self.catalog, self.checklist, self.facts = catalog, checklist, facts
         self.rulesets: dict[str, Ruleset] = {r.id: r for r in catalog.rulesets}
         self.rules: dict[str, Rule] = {r.id: r for r in catalog.rules()}
+        # a closed set's member not listed is judged by the set's title, not the rule's
+        self.sets = {(rule_id, member_path(closed, member)): closed.label
+                     for ruleset in catalog.rulesets for closed in ruleset.closed_sets
+                     for member, rule_id in zip(closed.members, closed.rule_ids, strict=True)}
 
     def build(self, matches: Iterable[Match]) -> list[Finding]:
         """Return the findings for the matches, one per missing path, sorted most severe first."""
@@ -323,7 +328,8 @@ class FindingBuilder:
     def missing(self, rule: Rule, subject: Subject, path: str) -> Finding:
         full, identity = _owner_of(subject, path)
         templates = self.catalog.policy.incomplete
-        values = {"fact": self.label(full), "rule_title": dict(rule.title)}
+        title = self.sets.get((rule.id, path), rule.title)
+        values = {"fact": self.label(full), "rule_title": dict(title)}
         texts = _Texts({k: templates[k] for k in ("title", "message", "action")}, values,
                        rule.source, self.catalog.policy)
         return raise_finding(rule, self.catalog.policy, subject=full, evidence={path: None},
