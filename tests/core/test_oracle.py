@@ -92,7 +92,8 @@ def _agree(assessor: Assessor, raw: dict[str, Any]) -> None:
 
 
 _SETTINGS = settings(max_examples=int(os.environ.get("ORACLE_EXAMPLES", "600")),
-                     deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+                     deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 _ASSESSOR = Assessor.from_path()
 
 
