@@ -179,7 +179,8 @@ def expected_matches(catalog: Catalog, stage: Any, facts: FactSet) -> Expected:
                 continue
             for member, rule_id in zip(closed.members, closed.rule_ids, strict=True):
                 path = member_path(closed, member)
-                if _get(root, path) is _ABSENT or _get(root, path) == 0:
+                value = _get(root, path)  # a count of 0, or an absent `checks` key
+                if value is _ABSENT or (closed.list and value == 0):
                     out.add((rule_id, f"closed:{path}", CHECKLIST))
     return out
 
