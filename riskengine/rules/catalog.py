@@ -14,7 +14,13 @@ from marshmallow import ValidationError, fields, validate
 
 from riskengine.checklist.contract import LISTS
 from riskengine.errors import RulesetInvalid
-from riskengine.rules.compiler import RuleProblem, check_rule, compile_ruleset, operands
+from riskengine.rules.compiler import (
+    RuleProblem,
+    check_closed_sets,
+    check_rule,
+    compile_ruleset,
+    operands,
+)
 from riskengine.rules.files import StrictSchema, one_of, problem_lines, read_rule_file, texts
 from riskengine.rules.model import (
     Catalog,
@@ -213,28 +219,40 @@ def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[str]]) -> 
 def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
                 checks: Mapping[str, Any], policy: Policy, problems: dict[str, list[str]],
                 where: str) -> ClosedSet | None:
-    """Build a closed set, its severity taken from the most severe rule about it: for a list,
-    the rules over that list or counting it; for `checks` keys, the rules reading them."""
+    """Build a closed set; each member's severity comes from the most severe rule about it."""
     key = f"{where}: closed_sets[{index}]"
     name, members = raw["list"], tuple(raw["members"])
-    if (name is None) != raw["checks"]:
-        problems.setdefault(key, []).append("name either `list: NAME` or `checks: true`")
+    found = _set_problems(name, members, raw["checks"], checks)
+    chosen = [] if found else _rules_about(name, members, rules, policy)
+    if not found and None in chosen:
+        found = ["no rule of this ruleset is about the set or one of its members (the "
+                 "severity and owner of a member not listed come from the most severe one)"]
+    if found:
+        problems.setdefault(key, []).extend(found)
         return None
-    if name is not None:
+    return ClosedSet(name, members, raw["when"], tuple(str(c) for c in chosen), raw["title"])
+
+
+def _set_problems(name: str | None, members: tuple[str, ...], of_checks: bool,
+                  checks: Mapping[str, Any]) -> list[str]:
+    if (name is None) != of_checks:
+        return ["name either `list: NAME` or `checks: true`"]
+    if name is None:
+        allowed: tuple[str, ...] = tuple(checks)
+    else:
         spec = LISTS.get(name)
         if spec is None or spec.kind_field is None:
-            problems.setdefault(key, []).append(
-                f"list: {name!r} is not a list with a kind; lists: "
-                f"{sorted(n for n, s in LISTS.items() if s.kind_field)}")
-            return None
-        allowed: Any = spec.fields[spec.kind_field].choices
-        paths = {f"count_by.{name}.{m}" for m in members} | {f"count.{name}"}
-    else:
-        allowed, paths = tuple(checks), {f"checks.{m}" for m in members}
+            return [f"list: {name!r} is not a list with a kind; lists: "
+                    f"{sorted(n for n, s in LISTS.items() if s.kind_field)}"]
+        allowed = spec.fields[spec.kind_field].choices
     wrong = [m for m in members if m not in allowed]
-    if wrong:
-        problems.setdefault(key, []).append(f"members: {wrong} not among {sorted(allowed)}")
-        return None
+    return [f"members: {wrong} not among {sorted(allowed)}"] if wrong else []
+
+
+def _rules_about(name: str | None, members: tuple[str, ...], rules: list[Rule],
+                 policy: Policy) -> list[str | None]:
+    """The most severe rule about each member: for a list, the rules over it or counting it;
+    for a `checks` key, the rules reading it."""
     def reads(rule: Rule) -> set[str]:
         found = set(operands([rule.when, *(q.when for q in rule.requires if q.when)]))
         return found | {q.path for q in rule.requires}
@@ -243,19 +261,11 @@ def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
         top = max(about, key=lambda r: (policy.rank[r.severity], r.blocking), default=None)
         return top.id if top else None
 
-    if name is not None:
-        about = [r for r in rules if name in (r.for_each, r.subject) or paths & reads(r)
-                 or any(p.startswith(f"count_by.{name}.") for p in reads(r))]
-        chosen = [most_severe(about)] * len(members)
-    else:
-        chosen = [most_severe([r for r in rules if f"checks.{m}" in reads(r)]) for m in members]
-    if None in chosen:
-        problems.setdefault(key, []).append(
-            "no rule of this ruleset is about the set or one of its members (the severity "
-            "and owner of a member not listed come from the most severe such rule)")
-        return None
-    return ClosedSet(name, members, raw["when"], tuple(str(c) for c in chosen),
-                     raw["title"])
+    if name is None:
+        return [most_severe([r for r in rules if f"checks.{m}" in reads(r)]) for m in members]
+    about = [r for r in rules if name in (r.for_each, r.subject) or any(
+        p == f"count.{name}" or p.startswith(f"count_by.{name}.") for p in reads(r))]
+    return [most_severe(about)] * len(members)
 
 
 class _SeveritySchema(_StrictSchema):
@@ -363,6 +373,8 @@ def _compile(catalog: Catalog, problems: dict[str, list[str]]) -> dict[str, Any]
             for rule in ruleset.rules:
                 for problem in check_rule(rule, ruleset, checks):
                     problems.setdefault(f"{ruleset.path}: {rule.id}", []).append(problem)
+            for index, problem in check_closed_sets(ruleset, checks):
+                problems.setdefault(f"{ruleset.path}: closed_sets[{index}]", []).append(problem)
     return compiled
 
 

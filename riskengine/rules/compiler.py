@@ -512,6 +512,18 @@ def check_rule(rule: Rule, ruleset: Ruleset, checks: Mapping[str, CheckType]) ->
     return []
 
 
+def check_closed_sets(ruleset: Ruleset, checks: Mapping[str, CheckType]
+                      ) -> list[tuple[int, str]]:
+    """Return (index, problem) for every closed set of a ruleset that does not compile."""
+    out = []
+    for index, closed in enumerate(ruleset.closed_sets):
+        try:
+            compile_closed_set(closed, index, ruleset, checks)
+        except RuleProblem as problem:
+            out.append((index, str(problem)))
+    return out
+
+
 def compile_ruleset(ruleset: Ruleset, checks: Mapping[str, CheckType]) -> CompiledRuleset:
     """Compile a ruleset, adding the sentinel rule that makes every evaluation run an action."""
     compiled: dict[str, tuple[dict[str, Any], RuleKey]] = {}

@@ -115,3 +115,12 @@ def test_a_closed_set_takes_the_most_severe_rule_about_it(tmp_path: Path) -> Non
     about = [r for r in ruleset.rules if r.for_each == "permits"]
     assert {rules[i].severity for i in closed.rule_ids} == {
         max(about, key=lambda r: catalog.policy.rank[r.severity]).severity}
+
+
+def test_a_closed_set_whose_condition_does_not_compile_stops_loading(tmp_path: Path) -> None:
+    block = ("closed_sets:\n  - {list: permits, members: [presale_permit], when: "
+             "{field: milestones.nope, exists: true}, title: {zh: 证照, en: Permits}}\n")
+    with pytest.raises(RulesetInvalid) as caught:
+        load_catalog(_fixture_root(tmp_path, block))
+    (where,) = [k for k in caught.value.details if "closed_sets[0]" in k]
+    assert any("milestones.nope" in p for p in caught.value.details[where])
