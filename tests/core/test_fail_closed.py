@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from riskengine.assessment.assessor import Assessor
+from riskengine.checklist.contract import LISTS
 from riskengine.errors import RulesetInvalid
 from riskengine.rules.catalog import load_catalog
-from riskengine.vocabulary import Lang, Stage
+from riskengine.vocabulary import MILESTONES, Lang, Stage
 
 from .conftest import DATA
 
@@ -124,3 +125,14 @@ def test_a_closed_set_whose_condition_does_not_compile_stops_loading(tmp_path: P
         load_catalog(_fixture_root(tmp_path, block))
     (where,) = [k for k in caught.value.details if "closed_sets[0]" in k]
     assert any("milestones.nope" in p for p in caught.value.details[where])
+
+
+def test_every_fact_a_missing_finding_can_name_has_a_label(assessor: Assessor) -> None:
+    labels = assessor.catalog.policy.labels["field"]
+    names = set(MILESTONES) | {"defects_found", "defects_rectified"}
+    for name, spec in LISTS.items():
+        names |= {name, *spec.fields}
+        for child, child_spec in spec.nested.items():
+            names |= {child, *child_spec.fields}
+    assert sorted(n for n in names if n not in labels) == []
+    assert all(labels[n]["zh"] and labels[n]["en"] for n in names)
