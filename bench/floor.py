@@ -20,6 +20,8 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "lte": operator.le,
     "gt": operator.gt, "gte": operator.ge}
 _ABSENT = object()
+# the facts of the evaluation under way, for leaves over another list of the checklist
+_LISTS: dict[str, Sequence[Fact]] = {}
 
 
 def _getter(path: str) -> Callable[[Fact], Any]:
@@ -66,6 +68,9 @@ class _Floor:
         if "any" in node:
             parts = [self.test(n) for n in node["any"]]
             return lambda f: any(p(f) for p in parts)
+        if "list" in node:
+            inner, name, wanted = self.test(node["where"]), node["list"], node["exists"]
+            return lambda f: any(inner(i) for i in _LISTS.get(name, ())) is wanted
         (op,) = [k for k in node if k not in ("field", "ratio")]
         if "ratio" in node:
             num, den = (_getter(p) for p in node["ratio"])
@@ -116,7 +121,11 @@ def compile_floor(catalog: Catalog, stage: Stage
 def evaluate_floor(tests: Sequence[tuple[str, int | None, str, Test]],
                    facts_by_type: Mapping[str, Sequence[Fact]]
                    ) -> list[tuple[str, int | None, str]]:
-    """Return the matches the engine would return, by plain Python."""
+    """Return the matches the engine would return where rules hold or `requires` facts are
+    absent, by plain Python (the unknown outcomes of three-valued conditions are not
+    computed here)."""
+    _LISTS.clear()
+    _LISTS.update(facts_by_type)
     return [(rule_id, requirement, fact["id"])
             for rule_id, requirement, kind, test in tests
             for fact in facts_by_type.get(kind, ()) if test(fact)]
