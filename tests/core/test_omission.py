@@ -5,7 +5,7 @@ Checklists start from the stages' `_base.yaml` and the contract examples and are
 within the schema; then one field of a list item, one `checks` key, one milestone or one
 member of a closed set is removed. Facts an `exists` leaf tests are statements, not omissions
 (an absent open day means none is scheduled), so they are not removed. PROPERTY_EXAMPLES sets
-how many checklists are tried (default 600, about 8 s).
+how many checklists are tried (default 600, a few seconds).
 """
 
 from __future__ import annotations
