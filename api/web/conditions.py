@@ -98,6 +98,12 @@ class Words:
         return text
 
     def leaf(self, leaf: Mapping[str, Any]) -> str:
+        if "list" in leaf:  # another list of the checklist holds (or lacks) a matching item
+            name = self.catalog.policy.label("field", str(leaf["list"]), self.lang)
+            where = self.condition(leaf["where"], 1)
+            if self.zh:
+                return f"{name}中{'有' if leaf['exists'] else '没有'}满足{where}的条目"
+            return f"{name} {'has an' if leaf['exists'] else 'has no'} item where {where}"
         if "ratio" in leaf:
             numerator, denominator = leaf["ratio"]
             subject = f"{self.field(numerator)} ÷ {self.field(denominator)}"

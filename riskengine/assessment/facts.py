@@ -128,6 +128,34 @@ def _tally(items: list[Mapping[str, Any]], spec: ListSpec, kind_field: str) -> d
     return tally
 
 
+# Where the catalogue counts per topic, rows sharing a key are one fact whose counts are summed
+# (rules judge the sum): complaints per topic, defects per kind within one inspection. A sum
+# with a row of unknown count is unknown.
+_SUMMED = {"complaints": (("topic",), ("open_count",)),
+           "defects": (("kind",), ("found", "rectified"))}
+
+
+def summed(name: str, items: list[Mapping[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Return the items of a list as facts see them, with the position of each first row:
+    rows of one topic (or one defect kind) merged, their counts added."""
+    if name not in _SUMMED:
+        return list(enumerate(dict(item) for item in items))
+    keys, counts = _SUMMED[name]
+    groups: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
+    for index, item in enumerate(items):
+        group = tuple(item.get(k) for k in keys)
+        if group not in groups:
+            groups[group] = (index, dict(item))
+            continue
+        merged = groups[group][1]
+        for count in counts:
+            if merged.get(count) is None or item.get(count) is None:
+                merged.pop(count, None)
+            else:
+                merged[count] += item[count]
+    return list(groups.values())
+
+
 def map_facts(checklist: Checklist, check_types: Mapping[str, CheckType]) -> FactSet:
     """Map a validated checklist to facts grouped by type, each with its subject."""
     context = _context(checklist)
@@ -140,8 +168,8 @@ def map_facts(checklist: Checklist, check_types: Mapping[str, CheckType]) -> Fac
     facts.subjects[CHECKLIST] = Subject("checklist", checklist, "checklist")
     for name in LISTS:
         seen: dict[str, int] = {}
-        for index, item in enumerate(checklist.get(name) or []):
-            fact = {"id": f"{name}:{index}", "t": name, **_item_fact(item, _DATES[name]),
+        for position, (index, item) in enumerate(summed(name, checklist.get(name) or [])):
+            fact = {"id": f"{name}:{position}", "t": name, **_item_fact(item, _DATES[name]),
                     **context}
             subject = Subject(f"{name}[{index}]", item, _unique(identity(name, item, index), seen))
             if name == "inspections":
@@ -157,11 +185,14 @@ def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: Subject,
     defects = inspection.get("defects") or []
     summary = {"inspection": _item_fact(inspection, _DATES["inspections"])}
     index = parent.path[len("inspections["):-1]
-    found = rectified = 0
+    sums: dict[str, int | None] = {"defects_found": 0, "defects_rectified": 0}
     seen: dict[str, int] = {}
-    for position, defect in enumerate(defects):
-        found += defect.get("found") or 0
-        rectified += defect.get("rectified") or 0
+    for position, defect in summed("defects", defects):
+        for total, count in (("defects_found", "found"), ("defects_rectified", "rectified")):
+            # one row of unknown count leaves the inspection's sum unknown, never smaller
+            known = sums[total]
+            sums[total] = None if known is None or defect.get(count) is None else (
+                known + defect[count])
         fact = {"id": f"defects:{index}:{position}", "t": "defects",
                 **_item_fact(defect, _DATES["defects"]), **summary, **context}
         facts.by_type.setdefault("defects", []).append(fact)
@@ -169,4 +200,4 @@ def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: Subject,
             f"{parent.path}.defects[{position}]", defect,
             f"{parent.identity}/{_unique(identity('defects', defect, position), seen)}",
             inspection)
-    return {"defects_found": found, "defects_rectified": rectified} if defects else {}
+    return {k: v for k, v in sums.items() if v is not None} if defects else {}

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from riskengine.assessment.facts import FactSet, Subject
+from riskengine.rules.compiler import member_path
 from riskengine.rules.engine import Match
 from riskengine.rules.model import Catalog, Due, Policy, Rule, Ruleset
-from riskengine.vocabulary import ACTIVE_STATUSES, Category, FindingStatus, Lang, Owner, Severity
+from riskengine.vocabulary import (
+    ACTIVE_STATUSES,
+    Category,
+    FindingStatus,
+    Lang,
+    Owner,
+    Severity,
+    Stage,
+)
 
 _MISSING = object()
 
@@ -122,6 +132,9 @@ def _owner_of(subject: Subject, path: str) -> tuple[str, str]:
     """Return the path and identity of a missing fact at the part of the checklist owning it:
     a milestone belongs to the checklist, an `inspection.*` field to the defect's inspection,
     so one missing fact is one finding however many items the rule looked at."""
+    if path.startswith("count_by."):  # a member of a closed set the checklist does not list
+        _, list_name, member = path.split(".", 2)
+        return f"{list_name}/{member}", f"{list_name}/{member}"
     if subject.path == "checklist" or path == "as_of" or path.startswith("milestones."):
         return path, path
     if path.startswith("inspection.") and ".defects[" in subject.path:
@@ -243,6 +256,18 @@ class _Texts(Mapping[Lang, FindingText]):
         return len(Lang)
 
 
+def settle(matches: Iterable[Match]) -> list[Match]:
+    """Drop the unknown outcomes of a rule on a fact where the rule holds on it (another
+    alternative of its condition matched): a condition that holds is not unknown."""
+    matches = list(matches)
+    decided = {(m.key.rule_id, m.fact_id) for m in matches if m.key.decided}
+    return [m for m in matches if m.key.decided or m.key.closed or m.key.requirement is not None
+            or (m.key.rule_id, m.fact_id) not in decided]
+
+
+_ROW = re.compile(r"^([a-z_]+)\[(\d+)\]$")
+
+
 class FindingBuilder:
     """Builds the findings of one evaluation of one checklist."""
 
@@ -250,22 +275,28 @@ class FindingBuilder:
         self.catalog, self.checklist, self.facts = catalog, checklist, facts
         self.rulesets: dict[str, Ruleset] = {r.id: r for r in catalog.rulesets}
         self.rules: dict[str, Rule] = {r.id: r for r in catalog.rules()}
+        # a closed set's member not listed is judged by the set's title, not the rule's
+        self.sets = {(rule_id, member_path(closed, member)): closed.label
+                     for ruleset in catalog.rulesets for closed in ruleset.closed_sets
+                     for member, rule_id in zip(closed.members, closed.rule_ids, strict=True)}
 
     def build(self, matches: Iterable[Match]) -> list[Finding]:
         """Return the findings for the matches, one per missing path, sorted most severe first."""
         findings: list[Finding] = []
         missing: dict[str, Finding] = {}
-        for match in dict.fromkeys((m.key, m.fact_id) for m in matches):
+        for match in dict.fromkeys((m.key, m.fact_id) for m in settle(matches)):
             key, fact_id = match
             rule = self.rules[key.rule_id]
             subject = self.facts.subjects[fact_id]
-            if key.requirement is None:
+            if key.decided:
                 findings.append(self.finding(rule, subject, fact_id))
                 continue
-            found = self.missing(rule, subject, rule.requires[key.requirement].path)
-            kept = missing.get(found.subject)
-            if kept is None or self.outranks(found, kept):
-                missing[found.subject] = found
+            paths = key.unknown or (rule.requires[key.requirement or 0].path,)
+            for path in paths:
+                found = self.missing(rule, subject, path)
+                kept = missing.get(found.subject)
+                if kept is None or self.outranks(found, kept):
+                    missing[found.subject] = found
         findings.extend(missing.values())
         return sort_findings(findings, self.catalog.policy)
 
@@ -304,10 +335,50 @@ class FindingBuilder:
     def missing(self, rule: Rule, subject: Subject, path: str) -> Finding:
         full, identity = _owner_of(subject, path)
         templates = self.catalog.policy.incomplete
-        values = {"path": full, "rule_title": dict(rule.title)}
+        title = self.sets.get((rule.id, path), rule.title)
+        values = {"fact": self.label(full), "rule_title": dict(title)}
         texts = _Texts({k: templates[k] for k in ("title", "message", "action")}, values,
                        rule.source, self.catalog.policy)
         return raise_finding(rule, self.catalog.policy, subject=full, evidence={path: None},
                              texts=texts, due=due_date(rule.due, self.checklist),
                              identity=identity, category=Category.INFORMATION,
                              print_rule="missing", as_of=self.checklist["as_of"])
+
+    def label(self, path: str) -> dict[str, str]:
+        """Name a fact as a person reads it, by labels and row numbers, in each language."""
+        return place_of(self.catalog, Stage(self.checklist["stage"]), path)
+
+
+def place_of(catalog: Catalog, stage: Stage, path: str) -> dict[str, str]:
+    """Name a place in a checklist as a person reads it, by labels and row numbers, in each
+    language: `offsite_factors[0].distance_m` → 场外不利因素 第 1 行 · 距离（米）; a member of a
+    closed set (`permits/eia_approval`) by its list and kind; a check by its description."""
+    labels = catalog.policy.labels.get("field", {})
+    kinds = catalog.policy.labels.get("kind", {})
+    checks = catalog.checks(stage)
+    out: dict[str, str] = {}
+    for lang in Lang:
+        def name(key: str, lang: Lang = lang) -> str:
+            text = labels.get(key)
+            return text[lang] if text else key
+        if "/" in path:  # a member of a closed set: list/member
+            list_name, member = path.split("/", 1)
+            kind = kinds.get(member)
+            out[lang.value] = f"{name(list_name)}：{kind[lang] if kind else member}" \
+                if lang is Lang.ZH else f"{name(list_name)}: {kind[lang] if kind else member}"
+            continue
+        if path.startswith("checks."):
+            spec = checks.get(path.removeprefix("checks."))
+            out[lang.value] = spec.description[lang] if spec else name(path)
+            continue
+        parts = []
+        for part in path.removeprefix("milestones.").split("."):
+            row = _ROW.match(part)
+            if row:
+                number = int(row.group(2)) + 1
+                parts.append(f"{name(row.group(1))} 第 {number} 行" if lang is Lang.ZH
+                             else f"{name(row.group(1))} row {number}")
+            else:
+                parts.append(name(part))
+        out[lang.value] = " · ".join(parts)
+    return out

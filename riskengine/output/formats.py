@@ -10,6 +10,7 @@ from itertools import groupby
 from typing import Any
 
 from riskengine.assessment.assessor import Assessment
+from riskengine.assessment.findings import place_of
 from riskengine.output.reports import term
 from riskengine.rules.catalog import Catalog
 from riskengine.vocabulary import Lang
@@ -67,7 +68,8 @@ def render_table(assessment: Assessment, catalog: Catalog, lang: Lang,
                              fg=SEVERITY_COLOURS[finding["severity"]])
             block = f" ⛔{head[9]}" if finding["blocking"] else ""
             lines.append(f"  {severity}{block} {finding['rule_id']}  {finding['title']}")
-            lines.append(f"      {finding['subject']}: {finding['message']}")
+            where = place_of(catalog, assessment.stage, finding["subject"])[lang.value]
+            lines.append(f"      {where}: {finding['message']}")
             lines.append(f"      {head[7]}: {finding['action']}  ({head[5]} {finding['due_date']})")
     return "\n".join(lines)
 

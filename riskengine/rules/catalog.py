@@ -12,12 +12,20 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError, fields, validate
 
+from riskengine.checklist.contract import LISTS
 from riskengine.errors import RulesetInvalid
-from riskengine.rules.compiler import RuleProblem, check_rule, compile_ruleset
+from riskengine.rules.compiler import (
+    RuleProblem,
+    check_closed_sets,
+    check_rule,
+    compile_ruleset,
+    operands,
+)
 from riskengine.rules.files import StrictSchema, one_of, problem_lines, read_rule_file, texts
 from riskengine.rules.model import (
     Catalog,
     CheckSpec,
+    ClosedSet,
     Due,
     FindingPolicy,
     GatePolicy,
@@ -92,6 +100,15 @@ class _CheckSchema(_StrictSchema):
     description = _text()
 
 
+class _ClosedSetSchema(_StrictSchema):
+    # members are values of a list's kind field, or (`checks: true`) `checks` keys
+    list = fields.String(load_default=None)
+    checks = fields.Boolean(load_default=False)
+    members = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    when = fields.Dict(load_default=None)
+    title = _text()
+
+
 class _RulesetSchema(_StrictSchema):
     ruleset = fields.String(required=True)
     version = fields.String(required=True, validate=validate.Regexp(r"^\d+\.\d+\.\d+$"))
@@ -102,6 +119,7 @@ class _RulesetSchema(_StrictSchema):
     checks = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]*$")),
                          values=fields.Nested(_CheckSchema), load_default=dict)
     rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=200))
+    closed_sets = fields.List(fields.Nested(_ClosedSetSchema), load_default=list)
 
 
 def _day(value: Any) -> dt.date | None:
@@ -186,12 +204,68 @@ def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[str]]) -> 
             f"ruleset: id {data['ruleset']!r} and stage {stage.value!r} must match the path "
             f"(expected {expected!r} under rulesets/{stage.value}/)")
     rules = _load_rules(data["rules"], data["ruleset"], policy.stages[stage], problems, where)
+    closed = tuple(c for index, raw in enumerate(data["closed_sets"])
+                   if (c := _closed_set(raw, index, rules, data["checks"], policy,
+                                        problems, where)) is not None)
     return Ruleset(
         id=data["ruleset"], version=data["version"], stage=stage, title=data["title"],
         parameters={k: Parameter(**v) for k, v in data["parameters"].items()},
         checks={k: CheckSpec(CheckType(v["type"]), v["description"])
                 for k, v in data["checks"].items()},
-        rules=tuple(rules), path=path, content_hash=hashlib.sha256(content).hexdigest()[:16])
+        rules=tuple(rules), path=path, content_hash=hashlib.sha256(content).hexdigest()[:16],
+        closed_sets=closed)
+
+
+def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
+                checks: Mapping[str, Any], policy: Policy, problems: dict[str, list[str]],
+                where: str) -> ClosedSet | None:
+    """Build a closed set; each member's severity comes from the most severe rule about it."""
+    key = f"{where}: closed_sets[{index}]"
+    name, members = raw["list"], tuple(raw["members"])
+    found = _set_problems(name, members, raw["checks"], checks)
+    chosen = [] if found else _rules_about(name, members, rules, policy)
+    if not found and None in chosen:
+        found = ["no rule of this ruleset is about the set or one of its members (the "
+                 "severity and owner of a member not listed come from the most severe one)"]
+    if found:
+        problems.setdefault(key, []).extend(found)
+        return None
+    return ClosedSet(name, members, raw["when"], tuple(str(c) for c in chosen), raw["title"])
+
+
+def _set_problems(name: str | None, members: tuple[str, ...], of_checks: bool,
+                  checks: Mapping[str, Any]) -> list[str]:
+    if (name is None) != of_checks:
+        return ["name either `list: NAME` or `checks: true`"]
+    if name is None:
+        allowed: tuple[str, ...] = tuple(checks)
+    else:
+        spec = LISTS.get(name)
+        if spec is None or spec.kind_field is None:
+            return [f"list: {name!r} is not a list with a kind; lists: "
+                    f"{sorted(n for n, s in LISTS.items() if s.kind_field)}"]
+        allowed = spec.fields[spec.kind_field].choices
+    wrong = [m for m in members if m not in allowed]
+    return [f"members: {wrong} not among {sorted(allowed)}"] if wrong else []
+
+
+def _rules_about(name: str | None, members: tuple[str, ...], rules: list[Rule],
+                 policy: Policy) -> list[str | None]:
+    """The most severe rule about each member: for a list, the rules over it or counting it;
+    for a `checks` key, the rules reading it."""
+    def reads(rule: Rule) -> set[str]:
+        found = set(operands([rule.when, *(q.when for q in rule.requires if q.when)]))
+        return found | {q.path for q in rule.requires}
+
+    def most_severe(about: list[Rule]) -> str | None:
+        top = max(about, key=lambda r: (policy.rank[r.severity], r.blocking), default=None)
+        return top.id if top else None
+
+    if name is None:
+        return [most_severe([r for r in rules if f"checks.{m}" in reads(r)]) for m in members]
+    about = [r for r in rules if name in (r.for_each, r.subject) or any(
+        p == f"count.{name}" or p.startswith(f"count_by.{name}.") for p in reads(r))]
+    return [most_severe(about)] * len(members)
 
 
 class _SeveritySchema(_StrictSchema):
@@ -299,6 +373,8 @@ def _compile(catalog: Catalog, problems: dict[str, list[str]]) -> dict[str, Any]
             for rule in ruleset.rules:
                 for problem in check_rule(rule, ruleset, checks):
                     problems.setdefault(f"{ruleset.path}: {rule.id}", []).append(problem)
+            for index, problem in check_closed_sets(ruleset, checks):
+                problems.setdefault(f"{ruleset.path}: closed_sets[{index}]", []).append(problem)
     return compiled
 
 

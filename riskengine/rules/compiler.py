@@ -9,6 +9,15 @@ durable_rules refuses a condition with more than 15 `$and`/`$or` nodes (error 11
 2.0.28; not in the field notes), so a condition is put in disjunctive normal form: each
 conjunction becomes its own durable rule with one flat `$and`, all standing for the same rule.
 A fact that satisfies two conjunctions fires twice; findings keep one.
+
+Conditions are three-valued (rulesets/README.md "Fail closed"): a leaf reading an absent operand
+is unknown. Kleene logic distributes, so a condition is unknown exactly when no conjunction
+holds and some conjunction has no false leaf and an unknown one. Each conjunction therefore also
+compiles to companion rules, one per way its leaves can be unknown (`$nex` on the operand read,
+or a denominator of zero) while every other leaf holds; the key of a companion names the absent
+operands. A companion fires even where another conjunction holds; `settle` drops it then.
+A leaf over another list (`{list, where, exists}`) is a join behind the END fact, which arrives
+last, so the negation is decided with every item present (field notes, trap 6).
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskengine.checklist.contract import LISTS, NESTED_LISTS, ListSpec
-from riskengine.rules.model import Rule, Ruleset
+from riskengine.rules.model import ClosedSet, Parameter, Rule, Ruleset
 from riskengine.vocabulary import MILESTONES, CheckType
 
 CHECKLIST = "checklist"
@@ -41,10 +50,41 @@ class RuleProblem(ValueError):
 
 @dataclass(frozen=True)
 class RuleKey:
-    """What a compiled durable rule stands for: a rule, or one of its missing-fact checks."""
+    """What a compiled durable rule stands for: a rule, one of its missing-fact checks
+    (`requirement`), one way its condition is unknown (`unknown`: the absent operands), or a
+    member of a closed set the checklist does not list (`closed`)."""
 
     rule_id: str
     requirement: int | None = None
+    unknown: tuple[str, ...] = ()
+    closed: bool = False
+
+    @property
+    def decided(self) -> bool:
+        """Whether this key stands for the rule's condition holding."""
+        return self.requirement is None and not self.unknown
+
+
+@dataclass(frozen=True)
+class Join:
+    """A test on another list of the checklist: some item matches `tests` (or none does)."""
+
+    list: str
+    tests: tuple[dict[str, Any], ...]
+    present: bool
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One leaf, compiled: the tests under which it holds, and each way it is unknown
+    (the operands it names, the tests under which they are unavailable)."""
+
+    holds: tuple[dict[str, Any], ...]
+    unknown: tuple[tuple[frozenset[str], tuple[dict[str, Any], ...]], ...] = ()
+    join: Join | None = None
+
+
+Conjunction = list[Atom]
 
 
 @dataclass(frozen=True)
@@ -95,12 +135,16 @@ def _item_types(spec: ListSpec) -> dict[str, CheckType]:
 class _Compiler:
     """Compiles the conditions of one rule against its ruleset's parameters and fact paths."""
 
-    def __init__(self, rule: Rule, ruleset: Ruleset, paths: Mapping[str, CheckType]) -> None:
-        self.rule, self.params, self.paths = rule, ruleset.parameters, paths
+    def __init__(self, rule: Rule, params: Mapping[str, Parameter],
+                 paths: Mapping[str, CheckType], present: frozenset[str] = frozenset(),
+                 lists: Mapping[str, Mapping[str, CheckType]] | None = None) -> None:
+        self.rule, self.params, self.paths = rule, params, paths
+        self.present = present  # paths every fact of the type has: never unknown
+        self.lists = lists or {}  # item paths of the other lists a `{list: ...}` leaf may test
         self.op = ""  # the operator of the leaf being compiled, for scaled references
 
-    def condition(self, node: Any) -> list[list[dict[str, Any]]]:
-        """Return the condition as a list of conjunctions of primitive durable tests."""
+    def condition(self, node: Any) -> list[Conjunction]:
+        """Return the condition as a list of conjunctions of compiled leaves."""
         if not isinstance(node, Mapping) or not node:
             raise RuleProblem(f"a condition must be a mapping, got {node!r}")
         if set(node) == {"all"} or set(node) == {"any"}:
@@ -110,13 +154,19 @@ class _Compiler:
             parts = [self.condition(item) for item in items]
             if op == "any":
                 return [conj for part in parts for conj in part]
-            product: list[list[dict[str, Any]]] = [[]]
+            product: list[Conjunction] = [[]]
             for part in parts:
                 product = [left + right for left in product for right in part]
             return product
+        if "list" in node:
+            return [[self.join(node)]]
         return self.leaf(node)
 
-    def leaf(self, node: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    def tests(self, node: Any) -> list[list[dict[str, Any]]]:
+        """Return the condition as conjunctions of the tests under which it holds."""
+        return [[t for atom in conj for t in atom.holds] for conj in self.condition(node)]
+
+    def leaf(self, node: Mapping[str, Any]) -> list[Conjunction]:
         ops = [k for k in node if k in LEAF_OPS]
         extra = set(node) - set(LEAF_OPS) - {"field", "ratio"}
         if len(ops) != 1 or extra or ("field" in node) == ("ratio" in node):
@@ -124,26 +174,48 @@ class _Compiler:
                               f"got keys {sorted(node)}")
         op = ops[0]
         if "ratio" in node:
-            return [self.ratio(node["ratio"], op, node[op])]
+            return [[self.ratio(node["ratio"], op, node[op])]]
         path = self.path(node["field"])
         value = node[op]
         if op == "exists":
             if not isinstance(value, bool):
                 raise RuleProblem(f"exists: takes true or false, got {value!r}")
-            return [[{"$ex" if value else "$nex": {path: 1}}]]
+            return [[Atom(({"$ex" if value else "$nex": {path: 1}},))]]
         if isinstance(value, Mapping) and "by" in value:
-            return self.by_key(path, op, value)
-        return [self.guarded([path], self.compare(path, op, value))]
+            return [[atom] for atom in self.by_key(path, op, value)]
+        tests = self.compare(path, op, value)
+        return [[self.atom([path, *_references(tests)], tests)]]
+
+    def atom(self, operands: Sequence[str], tests: list[dict[str, Any]],
+             head: Sequence[dict[str, Any]] = ()) -> Atom:
+        """A leaf reading `operands`: it holds when all are present and the tests pass; it is
+        unknown (naming one operand) when that operand is absent and `head` holds."""
+        operands = list(dict.fromkeys(operands))
+        unknown = tuple((frozenset([p]), (*head, {"$nex": {p: 1}}))
+                        for p in operands if p not in self.present)
+        return Atom((*head, *({"$ex": {p: 1}} for p in operands), *tests), unknown)
+
+    def join(self, node: Mapping[str, Any]) -> Atom:
+        """`{list: NAME, where: condition, exists: bool}`: whether an item of another list of
+        the checklist matches `where` (two-valued: an item lacking a field does not match)."""
+        if set(node) != {"list", "where", "exists"} or not isinstance(node["exists"], bool):
+            raise RuleProblem("a list leaf takes list, where and exists (true or false); "
+                              f"got keys {sorted(node)}")
+        name = node["list"]
+        if name not in self.lists:
+            raise RuleProblem(f"list: {name!r} is not a list of the checklist; "
+                              f"lists: {sorted(self.lists)}")
+        inner = _Compiler(self.rule, self.params, self.lists[name])
+        conjunctions = inner.tests(node["where"])
+        if len(conjunctions) != 1:
+            raise RuleProblem("list: `where` must be one conjunction (no `any`)")
+        return Atom((), join=Join(name, tuple(conjunctions[0]), node["exists"]))
 
     def path(self, path: Any) -> str:
         if not isinstance(path, str) or path not in self.paths:
             scope = f"for_each {self.rule.for_each}" if self.rule.for_each else "checklist"
             raise RuleProblem(f"field {path!r} is not a fact this rule can read ({scope})")
         return path
-
-    def guarded(self, paths: Sequence[str], tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        refs = [*paths, *_references(tests)]
-        return [*({"$ex": {p: 1}} for p in dict.fromkeys(refs)), *tests]
 
     def compare(self, path: str, op: str, value: Any) -> list[dict[str, Any]]:
         if op in ("in", "not_in"):
@@ -159,30 +231,42 @@ class _Compiler:
             raise RuleProblem(f"{op}: compares numbers or dates, got {value!r} for {path}")
         return [{path: right} if op == "eq" else {COMPARE[op]: {path: right}}]
 
-    def ratio(self, pair: Any, op: str, value: Any) -> list[dict[str, Any]]:
+    def ratio(self, pair: Any, op: str, value: Any) -> Atom:
         if op not in ORDERED or not isinstance(pair, list) or len(pair) != 2:
             raise RuleProblem("ratio: takes [NUMERATOR, DENOMINATOR] and one of lt lte gt gte")
         num, den = self.path(pair[0]), self.path(pair[1])
         factor = self.number(value)
         scaled = {"$mul": {"$l": {"$m": den}, "$r": _nudged(factor, op)}}
-        return [{"$ex": {num: 1}}, {"$ex": {den: 1}}, {"$gt": {den: 0}},
-                {COMPARE[op]: {num: scaled}}]
+        # a denominator of zero (or less) leaves the ratio undefined: unknown, never 0 %
+        zero = (frozenset([den]), ({"$ex": {den: 1}}, {"$lte": {den: 0}}))
+        atom = self.atom([num, den], [{"$gt": {den: 0}}, {COMPARE[op]: {num: scaled}}])
+        return Atom(atom.holds, (*atom.unknown, zero))
 
-    def by_key(self, path: str, op: str, value: Mapping[str, Any]
-               ) -> list[list[dict[str, Any]]]:
+    def by_key(self, path: str, op: str, value: Mapping[str, Any]) -> list[Atom]:
         if set(value) != {"param", "by"}:
             raise RuleProblem("{param, by} takes exactly those two keys")
         table = self.param(value["param"])
         key_field = self.path(value["by"])
         if not isinstance(table, Mapping) or not table:
             raise RuleProblem(f"param {value['param']!r} must be a map to be used with `by`")
-        branches = []
+        # the field's absence is one alternative for every key of the map (deduplicated
+        # across the branches), not one per key: the engine holds a few hundred rules at most
+        keys = [{key_field: key} for key in table]
+        unknown: tuple[tuple[frozenset[str], tuple[dict[str, Any], ...]], ...] = ()
+        if path not in self.present:
+            unknown += ((frozenset([path]), ({"$ex": {key_field: 1}},
+                         keys[0] if len(keys) == 1 else {"$or": keys}, {"$nex": {path: 1}})),)
+        if key_field not in self.present:
+            unknown += ((frozenset([key_field]), ({"$nex": {key_field: 1}},)),)
+        atoms = []
         for key, bound in table.items():
-            # "no bound" still needs the field: an absent field makes every leaf false
-            head = [{"$ex": {key_field: 1}}, {key_field: key}, {"$ex": {path: 1}}]
-            branches.append(head if bound is None else
-                            head + self.guarded([path], self.compare(path, op, bound)))
-        return branches
+            # "no bound" still needs the field: an absent field makes the leaf unknown
+            tests = [] if bound is None else self.compare(path, op, bound)
+            keyed = self.atom([path, *_references(tests)], tests,
+                              head=({"$ex": {key_field: 1}}, {key_field: key}))
+            refs = tuple(u for u in keyed.unknown if not u[0] & {key_field, path})
+            atoms.append(Atom(keyed.holds, unknown + refs))
+        return atoms
 
     def param(self, name: Any) -> Any:
         if name not in self.params:
@@ -268,44 +352,154 @@ def fact_type(rule: Rule) -> str:
     return rule.for_each or CHECKLIST
 
 
+def always_present(for_each: str | None, paths: Mapping[str, CheckType]) -> frozenset[str]:
+    """Return the paths every fact of a type carries (validation requires them, or facts.py
+    always fills them): a leaf reading only these is never unknown."""
+    if for_each is None:
+        return frozenset(p for p in paths if p in ("as_of", "stage", "project.code")
+                         or p.startswith(("count.", "count_by.")))
+    spec = _all_lists()[for_each]
+    present = {"as_of", *(k for k, f in spec.fields.items() if f.required)}
+    if for_each in NESTED_LISTS:
+        parent = LISTS[NESTED_LISTS[for_each][0]]
+        present.update(f"inspection.{k}" for k, f in parent.fields.items() if f.required)
+    return frozenset(present)
+
+
+def operands(node: Any) -> list[str]:
+    """Return every path a condition (as written in YAML) reads, in order."""
+    if isinstance(node, Mapping):
+        if "list" in node and "where" in node:
+            return []  # another list's fields, not this fact's
+        found = [node["field"]] if isinstance(node.get("field"), str) else []
+        if isinstance(node.get("ratio"), list):
+            found.extend(str(p) for p in node["ratio"])
+        if isinstance(node.get("by"), str):
+            found.append(node["by"])
+        for key, child in node.items():
+            if key not in ("field", "ratio", "by"):
+                found.extend(operands(child))
+        return list(dict.fromkeys(found))
+    if isinstance(node, list):
+        return list(dict.fromkeys(p for child in node for p in operands(child)))
+    return []
+
+
 MAX_CONJUNCTIONS = 64  # one durable rule each; a ruleset holds at most ~256 (field notes)
 MAX_NODES = 15  # `$and`/`$or` nodes durable accepts in one condition (error 113)
+MAX_UNKNOWN = 96  # companions of one rule; see MAX_CONJUNCTIONS
 
 
-def _rules(key: str, typed: dict[str, Any], conjunctions: list[list[dict[str, Any]]]
-           ) -> dict[str, dict[str, Any]]:
+def _body(typed: dict[str, Any], tests: Sequence[dict[str, Any]],
+          joins: Sequence[Join]) -> dict[str, Any] | None:
+    tests = list({json.dumps(t, sort_keys=True): t for t in tests}.values())
+    ex = {p for t in tests for p in t.get("$ex", {})}
+    if any(p in ex for t in tests for p in t.get("$nex", {})):
+        return None  # an operand both present and absent: never matches
+    nodes = 1 + sum(1 for t in tests if "$or" in t)
+    if nodes > MAX_NODES:
+        raise RuleProblem(f"a conjunction needs {nodes} and/or nodes; the engine takes "
+                          f"{MAX_NODES} (use fewer `in` lists in one branch)")
+    head = {"m": {"$and": [typed, *tests]}}
+    if not joins:
+        return {"all": [head]}
+    others = {f"j{i}" + ("" if j.present else "$not"): {"$and": [{"t": j.list}, *j.tests]}
+              for i, j in enumerate(joins)}
+    return {"all": [{"s": {"t": END}}, head, *({k: v} for k, v in others.items())]}
+
+
+def _variants(conj: Conjunction) -> list[tuple[frozenset[str], list[dict[str, Any]]]]:
+    """Return each way a conjunction is unknown: some leaves unknown (naming their operands),
+    every other leaf holding."""
+    out: list[tuple[frozenset[str], list[dict[str, Any]]]] = [(frozenset(), [])]
+    for atom in conj:
+        out = [(names | more, tests + list(extra))
+               for names, tests in out
+               for more, extra in [(frozenset(), atom.holds), *atom.unknown]]
+    return [(names, tests) for names, tests in out if names]
+
+
+def _rules(key: str, rule_key: RuleKey, typed: dict[str, Any],
+           conjunctions: list[Conjunction], *, unknowns: bool = False
+           ) -> dict[str, tuple[dict[str, Any], RuleKey]]:
     if len(conjunctions) > MAX_CONJUNCTIONS:
         raise RuleProblem(f"the condition expands to {len(conjunctions)} alternatives; at most "
                           f"{MAX_CONJUNCTIONS} (split the rule)")
-    out = {}
-    for index, tests in enumerate(conjunctions):
-        tests = list({json.dumps(t, sort_keys=True): t for t in tests}.values())
-        nodes = 1 + sum(1 for t in tests if "$or" in t)
-        if nodes > MAX_NODES:
-            raise RuleProblem(f"a conjunction needs {nodes} and/or nodes; the engine takes "
-                              f"{MAX_NODES} (use fewer `in` lists in one branch)")
-        out[key if index == 0 else f"{key}|{index}"] = {
-            "all": [{"m": {"$and": [typed, *tests]}}]}
+    out: dict[str, tuple[dict[str, Any], RuleKey]] = {}
+    seen: set[str] = set()
+
+    def add(name: str, body: dict[str, Any] | None, stands_for: RuleKey) -> None:
+        text = json.dumps([body, stands_for.unknown], sort_keys=True)
+        if body is not None and text not in seen:
+            seen.add(text)
+            out[name] = (body, stands_for)
+
+    for index, conj in enumerate(conjunctions):
+        joins = [a.join for a in conj if a.join is not None]
+        add(key if index == 0 else f"{key}|{index}",
+            _body(typed, [t for a in conj for t in a.holds], joins), rule_key)
+        if not unknowns:
+            continue
+        for number, (names, tests) in enumerate(_variants(conj)):
+            add(f"{key}|{index}#unknown:{number}", _body(typed, tests, joins),
+                RuleKey(rule_key.rule_id, unknown=tuple(sorted(names))))
+    if sum(1 for _, k in out.values() if k.unknown) > MAX_UNKNOWN:
+        raise RuleProblem(f"the condition has more than {MAX_CONJUNCTIONS} ways to be unknown "
+                          "(split the rule)")
     return out
 
 
-def compile_rule(rule: Rule, ruleset: Ruleset,
-                 checks: Mapping[str, CheckType]) -> dict[str, dict[str, Any]]:
-    """Compile one rule (and one check per required fact) to durable rule definitions."""
+def _compiler(rule: Rule, ruleset: Ruleset, checks: Mapping[str, CheckType]) -> _Compiler:
     if rule.for_each is not None and rule.for_each not in _all_lists():
         raise RuleProblem(f"for_each: {rule.for_each!r} is not a list; "
                           f"lists: {sorted(_all_lists())}")
-    compiler = _Compiler(rule, ruleset, fact_fields(rule.for_each, checks))
+    paths = fact_fields(rule.for_each, checks)
+    lists = {name: fact_fields(name, checks) for name in _all_lists()}
+    return _Compiler(rule, ruleset.parameters, paths, always_present(rule.for_each, paths), lists)
+
+
+def compile_rule(rule: Rule, ruleset: Ruleset, checks: Mapping[str, CheckType]
+                 ) -> dict[str, tuple[dict[str, Any], RuleKey]]:
+    """Compile one rule (its companions for unknown operands, one check per required fact) to
+    durable rule definitions, each with what it stands for."""
+    compiler = _compiler(rule, ruleset, checks)
     typed = {"t": fact_type(rule)}
-    out = _rules(rule.id, typed, compiler.condition(rule.when))
+    out = _rules(rule.id, RuleKey(rule.id), typed, compiler.condition(rule.when), unknowns=True)
     for index, requirement in enumerate(rule.requires):
-        missing = [{"$nex": {compiler.path(requirement.path): 1}}]
+        missing = Atom(({"$nex": {compiler.path(requirement.path): 1}},))
         cases = compiler.condition(requirement.when) if requirement.when is not None else [[]]
-        out.update(_rules(f"{rule.id}#missing:{index}", typed,
-                          [missing + case for case in cases]))
+        out.update(_rules(f"{rule.id}#missing:{index}", RuleKey(rule.id, index), typed,
+                          [[missing, *case] for case in cases]))
     for path in rule.evidence:
         if not (path == "id" and rule.for_each and "id" in _all_lists()[rule.for_each].fields):
             compiler.path(path)
+    return out
+
+
+def member_path(closed: ClosedSet, member: str) -> str:
+    """The fact that says whether the checklist lists a member of a closed set."""
+    return f"count_by.{closed.list}.{member}" if closed.list else f"checks.{member}"
+
+
+Compiled = dict[str, tuple[dict[str, Any], RuleKey]]
+
+
+def compile_closed_set(closed: ClosedSet, index: int, ruleset: Ruleset,
+                       checks: Mapping[str, CheckType]) -> Compiled:
+    """Compile a closed set: one rule per member, matching the checklist that does not list it
+    (while the set's `when` holds)."""
+    rules = {r.id: r for r in ruleset.rules}
+    paths = fact_fields(None, checks)
+    out: Compiled = {}
+    for member, rule_id in zip(closed.members, closed.rule_ids, strict=True):
+        compiler = _Compiler(rules[rule_id], ruleset.parameters, paths,
+                             always_present(None, paths))
+        cases = compiler.condition(closed.when) if closed.when is not None else [[]]
+        path = compiler.path(member_path(closed, member))
+        absent = Atom(({path: 0},) if closed.list else ({"$nex": {path: 1}},))
+        out.update(_rules(f"{ruleset.id}#closed:{index}:{member}",
+                          RuleKey(rule_id, unknown=(path,), closed=True), {"t": CHECKLIST},
+                          [[absent, *case] for case in cases]))
     return out
 
 
@@ -318,16 +512,40 @@ def check_rule(rule: Rule, ruleset: Ruleset, checks: Mapping[str, CheckType]) ->
     return []
 
 
+def check_closed_sets(ruleset: Ruleset, checks: Mapping[str, CheckType]
+                      ) -> list[tuple[int, str]]:
+    """Return (index, problem) for every closed set of a ruleset that does not compile."""
+    out = []
+    for index, closed in enumerate(ruleset.closed_sets):
+        try:
+            compile_closed_set(closed, index, ruleset, checks)
+        except RuleProblem as problem:
+            out.append((index, str(problem)))
+    return out
+
+
 def compile_ruleset(ruleset: Ruleset, checks: Mapping[str, CheckType]) -> CompiledRuleset:
     """Compile a ruleset, adding the sentinel rule that makes every evaluation run an action."""
-    definition: dict[str, Any] = {}
-    keys: dict[str, RuleKey] = {}
+    compiled: dict[str, tuple[dict[str, Any], RuleKey]] = {}
     for rule in ruleset.rules:
-        for key, body in compile_rule(rule, ruleset, checks).items():
-            definition[key] = body
-            base = key.split("|", 1)[0]
-            index = base.split("#missing:")[1] if "#missing:" in base else None
-            keys[key] = RuleKey(rule.id, int(index) if index is not None else None)
+        compiled.update(compile_rule(rule, ruleset, checks))
+    for index, closed in enumerate(ruleset.closed_sets):
+        compiled.update(compile_closed_set(closed, index, ruleset, checks))
+    definition = {key: body for key, (body, _) in compiled.items()}
+    keys = {key: stands_for for key, (_, stands_for) in compiled.items()}
     definition[SENTINEL_KEY] = {"all": [{"m": {"t": END}}]}
-    fact_types = frozenset(fact_type(rule) for rule in ruleset.rules)
-    return CompiledRuleset(ruleset.id, definition, keys, fact_types)
+    fact_types = {fact_type(rule) for rule in ruleset.rules}
+    fact_types.update(_joined(definition))
+    if ruleset.closed_sets:
+        fact_types.add(CHECKLIST)
+    return CompiledRuleset(ruleset.id, definition, keys, frozenset(fact_types))
+
+
+def _joined(definition: Mapping[str, Any]) -> set[str]:
+    """Return the fact types the joins of a definition read (the other lists)."""
+    found: set[str] = set()
+    for body in definition.values():
+        for part in body["all"][2:]:
+            (test,) = part.values()
+            found.add(test["$and"][0]["t"])
+    return found

@@ -73,6 +73,20 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class ClosedSet:
+    """Members every project of the stage must list (values of `list`'s kind field, or, with
+    no list, `checks` keys), while `when` holds. A member not listed is unknown, raised with
+    the severity, owner and blocking flag of the most severe rule about it (`rule_ids`, one
+    per member: about the list, or reading that `checks` key)."""
+
+    list: str | None
+    members: tuple[str, ...]
+    when: Mapping[str, Any] | None
+    rule_ids: tuple[str, ...]
+    label: Text
+
+
+@dataclass(frozen=True)
 class Ruleset:
     id: str
     version: str
@@ -83,6 +97,7 @@ class Ruleset:
     rules: tuple[Rule, ...]
     path: Path
     content_hash: str
+    closed_sets: tuple[ClosedSet, ...] = ()
 
     @property
     def topic(self) -> str:

@@ -72,9 +72,9 @@ def test_table_groups_by_owner_without_colour_when_piped() -> None:
 
 
 @pytest.mark.parametrize(("lang", "said", "unsaid"), [
-    ("zh", ["阶段: 销售阶段", "闸口: 不通过", "严重 2", "[严重]", "■ 责任部门: 营销"],
+    ("zh", ["阶段: 销售阶段", "闸口: 不通过", "严重 3", "[严重]", "■ 责任部门: 营销"],
      ["sales", "FAIL", "CRITICAL", "critical", "(marketing)"]),
-    ("en", ["Stage: Sales stage", "Gate: Fail", "Critical 2", "[Critical]"],
+    ("en", ["Stage: Sales stage", "Gate: Fail", "Critical 3", "[Critical]"],
      ["FAIL", "CRITICAL", "critical=", "(marketing)"]),
 ])
 def test_the_table_speaks_the_readers_language(lang: str, said: list[str],

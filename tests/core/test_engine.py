@@ -15,6 +15,7 @@ from riskengine.assessment.assessor import Assessor
 from riskengine.checklist.contract import LISTS
 from riskengine.checklist.validation import MAX_ITEMS, MAX_NESTED
 from riskengine.errors import EvaluationError
+from riskengine.rules.compiler import END, SENTINEL_KEY, CompiledRuleset, RuleKey
 from riskengine.rules.engine import Engine, check_collisions, fnv1a32
 
 Base = Callable[[str], dict[str, Any]]
@@ -159,3 +160,25 @@ def test_items_sharing_their_own_id_are_separate_facts(assessor: Assessor, base:
     checklist["sales_materials"] = [material, dict(material, kind="website")]
     subjects = {f.subject for f in assessor.assess(checklist).findings}
     assert {"sales_materials[0]", "sales_materials[1]"} <= subjects
+
+
+@pytest.mark.parametrize(("outer", "inner"), [("a_outer", "z_inner"), ("z_outer", "a_inner")])
+def test_a_negated_join_is_decided_with_every_item_present(outer: str, inner: str) -> None:
+    # negation is decided when the left side arrives (trap 6): a list leaf's join sits behind
+    # the END fact, asserted last, so the order of the fact types never matters
+    definition = {
+        "R": {"all": [{"s": {"t": END}}, {"m": {"$and": [{"t": outer}]}},
+                      {"j0$not": {"$and": [{"t": inner}, {"ok": True}]}}]},
+        SENTINEL_KEY: {"all": [{"m": {"t": END}}]}}
+    engine = Engine([CompiledRuleset("join", definition, {"R": RuleKey("R")},
+                                     frozenset({outer, inner}))])
+
+    def fired(inner_facts: list[dict[str, Any]]) -> int:
+        facts = {outer: [{"id": f"{outer}:0", "t": outer}],
+                 inner: [{"id": f"{inner}:{i}", "t": inner, **f}
+                         for i, f in enumerate(inner_facts)]}
+        return len(engine.evaluate(["join"], facts))
+
+    assert fired([]) == 1
+    assert fired([{"ok": False}]) == 1
+    assert fired([{"ok": False}, {"ok": True}]) == 0

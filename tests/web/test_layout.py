@@ -43,7 +43,7 @@ def load(app: Flask, token: str) -> dict[str, str]:
         ids[f"{name}-code"] = data["project"]["code"]
     code = ids["delivery-risky-code"]
     review = client.post(f"/api/v1/projects/{code}/gate-reviews", headers=auth, json={
-        "stage": "delivery", "decision": "conditional", "comments": "开放日前完成公共区域收尾"})
+        "stage": "delivery", "decision": "fail", "comments": "开放日前完成公共区域收尾"})
     assert review.status_code == 201, review.get_json()
     ids["review"] = review.get_json()["id"]
     return ids
