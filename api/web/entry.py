@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Any
 
 from flask import Response, redirect, request, url_for
 from werkzeug.wrappers import Response as ResponseBase
@@ -20,7 +19,7 @@ from api.auth import Role, require, require_project
 from api.errors import ApiError, NotFound, status_of
 from api.lookups import project_or_404, stored_checklist
 from api.state import service
-from api.web.blueprint import bp, page, t
+from api.web.blueprint import bp, lang, page, t
 from api.web.forms import Form, blank, from_checklist, from_request, input_kind, received_of
 from riskengine.checklist.contract import ItemField
 from riskengine.checklist.tables import TABLES, project_rows
@@ -87,7 +86,7 @@ def submit_form() -> ResponseBase | tuple[str, int]:
     key = _form_key()
     if request.form.get("add") or request.form.get("switch"):
         return _form_page(form, key=key)
-    received = received_of(form, state.submissions)
+    received = received_of(form, state.submissions, lang())
     if received is None:
         return _form_page(form, 422, key=key)
     try:
@@ -111,9 +110,10 @@ def _status(error: RiskEngineError) -> int:
     return status_of(error)
 
 
-def _details(error: Any) -> dict[str, list[str]]:
-    details: dict[str, list[str]] = dict(getattr(error, "details", {}) or {})
-    return details or {"checklist": [str(getattr(error, "message", error))]}
+def _details(error: RiskEngineError) -> dict[str, list[str]]:
+    message, worded = error.in_lang(lang())
+    details: dict[str, list[str]] = dict(worded or {})
+    return details or {"checklist": [message]}
 
 
 @bp.route("/checklists/upload", methods=["POST"])

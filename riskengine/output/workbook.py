@@ -35,6 +35,7 @@ from riskengine.checklist.tables import (
     flat_project,
     items_of,
     project_rows,
+    refused,
     validated,
 )
 from riskengine.checklist.validation import ChecklistValidator
@@ -333,8 +334,12 @@ def open_workbook(content: bytes) -> Any:
 
 
 def read_workbook(content: bytes, catalog: Catalog) -> Reading:
-    """Read a filled template; problems of the sheets themselves are in `problems`."""
-    return _Reader(catalog).read(content)
+    """Read a filled template; problems of the sheets themselves are in `problems`. A file
+    that is no template at all is refused (WorkbookInvalid, worded in every language)."""
+    try:
+        return _Reader(catalog).read(content)
+    except WorkbookInvalid as error:
+        raise refused(error, catalog) from None
 
 
 def load_checklist(content: bytes, catalog: Catalog, validator: ChecklistValidator

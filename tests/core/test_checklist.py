@@ -14,10 +14,11 @@ from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
 Base = Callable[[str], dict[str, Any]]
 
 
-def _problems(assessor: Assessor, checklist: Any) -> dict[str, list[str]]:
+def _problems(assessor: Assessor, checklist: Any, lang: str = "en") -> dict[str, list[str]]:
     with pytest.raises(ChecklistInvalid) as caught:
         assessor.validate(checklist)
-    return caught.value.details
+    details: dict[str, list[str]] = caught.value.in_lang(lang)[1]
+    return details
 
 
 def test_every_problem_is_reported_at_once_with_its_path(assessor: Assessor, base: Base) -> None:
@@ -33,19 +34,27 @@ def test_every_problem_is_reported_at_once_with_its_path(assessor: Assessor, bas
                             "offsite_factors.0.distance_m", "offsite_factors.0.disclosed_publicly",
                             "checks.sales_staff_trained", "colour"}
     assert "letters, digits" in details["project.code"][0]
-    assert details["as_of"] == ["must be a date YYYY-MM-DD"]
-    assert details["offsite_factors.0.kind"][0].startswith("must be one of: landfill")
-    assert details["offsite_factors.0.distance_m"] == ["must be a number"]
-    assert details["offsite_factors.0.disclosed_publicly"] == ["must be true or false"]
-    assert details["checks.sales_staff_trained"] == ["must be true or false"]
-    assert "unknown field 'colour'" in details["colour"][0]
+    assert details["as_of"] == ["As-of date: must be a date YYYY-MM-DD"]
+    assert details["offsite_factors.0.kind"][0].startswith(
+        "Off-site factors row 1 · Kind: must be one of: landfill, waste station")
+    assert details["offsite_factors.0.distance_m"] == [
+        "Off-site factors row 1 · Distance (m): must be a number"]
+    assert details["offsite_factors.0.disclosed_publicly"] == [
+        "Off-site factors row 1 · Disclosed publicly: must be yes or no"]
+    assert details["checks.sales_staff_trained"][0].endswith(": must be yes or no")
+    assert "no field “colour”" in details["colour"][0]
+    chinese = _problems(assessor, checklist, "zh")
+    assert set(chinese) == set(details)
+    assert chinese["offsite_factors.0.distance_m"] == ["场外不利因素 第 1 行 · 距离（米）：须为数字"]
+    assert chinese["offsite_factors.0.kind"][0].startswith(
+        "场外不利因素 第 1 行 · 类型：须为以下之一：垃圾场、垃圾站")
 
 
 def test_unknown_check_key_lists_the_keys_of_the_stage(assessor: Assessor, base: Base) -> None:
     checklist = base("sales")
     checklist["checks"]["quality_docs_ready"] = True  # a delivery key in a sales checklist
     message = _problems(assessor, checklist)["checks.quality_docs_ready"][0]
-    assert "for stage sales" in message and "five_certificates_displayed" in message
+    assert "the Sales stage has no check" in message and "five_certificates_displayed" in message
 
 
 @pytest.mark.parametrize(("patch", "path"), [
