@@ -26,7 +26,8 @@ from riskengine.vocabulary import MILESTONES, CheckType, Lang, Stage
 PROJECT, CHECKS = "project", "checks"
 EMPTY_LIST = "none"  # a multi-value field stated empty; an empty cell is "not stated"
 SYNONYMS = DEFAULT_ROOT / "synonyms.yaml"
-_SPLIT = re.compile(r"[,，;；、\s]+")
+_SPLIT = re.compile(r"[,，;；、]+")
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,11 @@ class Converter:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.codes: dict[tuple[str, ...], dict[str, str]] = {}
-        self.words = synonyms()
+        words = synonyms()
+        labels = {code: {choice_label(catalog.policy, code, lang).lower() for lang in Lang}
+                  for code in ("true", "false")}
+        self.words = Synonyms(words.true | labels["true"], words.false | labels["false"],
+                              words.empty)
 
     def code(self, value: str, choices: tuple[str, ...]) -> str:
         if choices not in self.codes:
@@ -152,10 +157,19 @@ class Converter:
         if spec.type == "list":
             if str(raw).lower() in self.words.empty:
                 return []
-            return [self.code(part, spec.choices) for part in _SPLIT.split(str(raw)) if part]
+            return [code for part in _SPLIT.split(str(raw)) if part.strip()
+                    for code in self.codes_in(part, spec.choices)]
         reader = {CheckType.BOOL: self.yes_no, CheckType.INT: _int, CheckType.NUMBER: _number,
                   CheckType.DATE: _date}.get(CheckType(spec.type))
         return reader(raw) if reader else self.text(raw, spec)
+
+    def codes_in(self, part: str, choices: tuple[str, ...]) -> list[str]:
+        """The codes one part of a multi-value cell names: a label (which may hold spaces),
+        else values separated by spaces (`school metro`)."""
+        code = self.code(part, choices)
+        if code in choices or not _SPACES.search(part.strip()):
+            return [code]
+        return [self.code(word, choices) for word in _SPACES.split(part.strip()) if word]
 
     def yes_no(self, raw: Any) -> Any:
         if isinstance(raw, bool):
@@ -332,7 +346,7 @@ def rows_of(reading: Reading, wording: Wording) -> Callable[[Lang], Locate]:
     """How a problem names another row of the reading (a duplicate's twin): by its cell."""
     def in_lang(lang: Lang) -> Locate:
         def locate(path: str) -> str:
-            where = reading.locate(path)
+            where = reading.rows.get(path) or reading.locate(path)
             if "!" in where:
                 return wording.sheet_cell(where, lang)
             return " ".join(wording.place(path, lang))
