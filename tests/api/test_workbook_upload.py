@@ -49,8 +49,23 @@ def test_workbook_problems_are_422_keyed_by_cell(admin: Caller) -> None:
     assert answer.status_code == 422
     error = answer.get_json()["error"]
     assert error["code"] == "invalid_workbook"
-    assert any("must be a number" in m for m in error["details"]["offsite_factors!C4"])
+    assert error["message"] == "工作簿中有错误的值"
+    assert error["details"]["offsite_factors!C4"] == ["场外不利因素!C4 · 距离（米）：须为数字"]
+    english = admin.upload(data["project"]["code"], workbook(data, offsite_factors__C4="far"),
+                           query_string={"lang": "en"}).get_json()["error"]
+    assert english["details"]["offsite_factors!C4"] == [
+        "Off-site factors!C4 · Distance (m): must be a number"]
     assert admin.get(f"/api/v1/projects/{data['project']['code']}").status_code == 404
+
+
+def test_workbook_nonsense_and_duplicates_are_422_by_cell(admin: Caller) -> None:
+    data = checklist("sales-risky", unique_code())
+    data["promises"] = [{"id": "P-2", "kind": "other"}, {"id": "P-2", "kind": "park"}]
+    answer = admin.upload(data["project"]["code"], workbook(data, offsite_factors__C4=-1))
+    assert answer.status_code == 422
+    details = answer.get_json()["error"]["details"]
+    assert set(details) == {"offsite_factors!C4", "promises!A4", "promises!A5"}
+    assert details["promises!A5"] == ["销售承诺!A5 · 编号：与销售承诺!A4重复（编号相同）"]
 
 
 def test_a_file_that_is_not_a_workbook_is_422(admin: Caller) -> None:

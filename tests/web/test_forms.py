@@ -41,9 +41,35 @@ def test_form_errors_come_back_at_their_inputs(assessor: Assessor) -> None:
         "as_of": ""})
     form = from_request(fields)
     assert checklist_of(form, assessor.catalog, assessor.validator) is None
-    assert form.errors["offsite_factors.0.distance_m"] == ["must be a number"]
-    assert form.errors["checks.parking_info_disclosed"] == ["must be true or false"]
-    assert form.errors["as_of"] == ["is required"]
+    assert form.errors["offsite_factors.0.distance_m"] == ["场外不利因素 第 1 行 · 距离（米）：须为数字"]
+    assert form.errors["checks.parking_info_disclosed"][0].startswith("检查项 · ")
+    assert form.errors["checks.parking_info_disclosed"][0].endswith("：须为是或否")
+    assert form.errors["as_of"] == ["基准日期：必填"]
+    assert checklist_of(form, assessor.catalog, assessor.validator, Lang.EN) is None
+    assert form.errors["offsite_factors.0.distance_m"] == [
+        "Off-site factors row 1 · Distance (m): must be a number"]
+    assert form.errors["as_of"] == ["As-of date: is required"]
+
+
+def test_form_refuses_nonsense_and_names_both_duplicate_rows(assessor: Assessor) -> None:
+    data = checklist("sales-risky")
+    data["promises"] = [{"id": "P-2", "kind": "other"}, {"id": "P-2", "kind": "park"}]
+    fields = posted(assessor, data, offsite_factors__0__distance_m="-3")
+    form = from_request(fields)
+    assert checklist_of(form, assessor.catalog, assessor.validator) is None
+    assert form.errors == {
+        "offsite_factors.0.distance_m": ["场外不利因素 第 1 行 · 距离（米）：不得小于 0"],
+        "promises.0.id": ["销售承诺 第 1 行 · 编号：与销售承诺 第 2 行重复（编号相同）"],
+        "promises.1.id": ["销售承诺 第 2 行 · 编号：与销售承诺 第 1 行重复（编号相同）"]}
+
+
+def test_form_reads_labels_and_yes_no_words(assessor: Assessor) -> None:
+    fields = posted(assessor, checklist("sales-risky"), offsite_factors__0__kind="变电站",
+                    offsite_factors__0__planned="有")
+    back = checklist_of(from_request(fields), assessor.catalog, assessor.validator)
+    assert back is not None
+    assert back["offsite_factors"][0]["kind"] == "substation"
+    assert back["offsite_factors"][0]["planned"] is True
 
 
 def test_a_list_grows_by_a_row(assessor: Assessor) -> None:
