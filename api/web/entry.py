@@ -140,7 +140,8 @@ def template(stage: str) -> Response:
     """The empty Excel template of a stage."""
     if stage not in set(Stage):
         raise NotFound(f"stage {stage} not found")
-    return xlsx_response(service().template(Stage(stage)), f"riskengine-{stage}-template.xlsx")
+    return xlsx_response(service().template(Stage(stage), lang()),
+                         f"riskengine-{stage}-template.xlsx")
 
 
 @bp.route("/projects/<code>/checklists/<checklist_id>.xlsx")
@@ -150,5 +151,5 @@ def checklist_workbook(code: str, checklist_id: str) -> Response:
     with service().database.read() as db:
         row = stored_checklist(db, project_or_404(db, code, principal), checklist_id)
         data, stage, number = json.loads(row.raw_text), row.stage, row.number
-    content = write_template(service().assessor.catalog, Stage(stage), data)
+    content = write_template(service().assessor.catalog, Stage(stage), data, lang=lang())
     return xlsx_response(content, f"{code}-{stage}-{number}.xlsx")

@@ -95,3 +95,12 @@ def test_idempotency_key_works_for_uploads(admin: Caller) -> None:
     assert other.get_json()["error"]["code"] == "idempotency_key_reused"
     listed = admin.get(f"/api/v1/projects/{code}/checklists").get_json()["items"]
     assert len(listed) == 1
+
+
+def test_the_template_speaks_the_requested_language(admin: Caller) -> None:
+    for asked, yes_no in (({}, '"是,否"'), ({"query_string": {"lang": "en"}}, '"Yes,No"')):
+        answer = admin.get("/api/v1/templates/sales.xlsx", **asked)
+        assert answer.status_code == 200
+        book = load_workbook(io.BytesIO(answer.get_data()))
+        formulas = {v.formula1 for v in book["offsite_factors"].data_validations.dataValidation}
+        assert yes_no in formulas

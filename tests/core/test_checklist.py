@@ -46,7 +46,8 @@ def test_every_problem_is_reported_at_once_with_its_path(assessor: Assessor, bas
     assert "no field “colour”" in details["colour"][0]
     chinese = _problems(assessor, checklist, "zh")
     assert set(chinese) == set(details)
-    assert chinese["offsite_factors.0.distance_m"] == ["场外不利因素 第 1 行 · 距离（米）：须为数字"]
+    assert chinese["offsite_factors.0.distance_m"] == [
+        "场外不利因素 第 1 行 · 距离（米）：须为数字"]
     assert chinese["offsite_factors.0.kind"][0].startswith(
         "场外不利因素 第 1 行 · 类型：须为以下之一：垃圾场、垃圾站")
 
@@ -119,10 +120,12 @@ def test_text_is_capped_far_below_the_engines_string_limit(assessor: Assessor, b
 
 @pytest.mark.parametrize(("stage", "patch", "path", "problem"), [
     pytest.param("sales", {"offsite_factors": [{"kind": "landfill", "distance_m": -400}]},
-                 "offsite_factors.0.distance_m", "Off-site factors row 1 · Distance (m): must be at least 0",
+                 "offsite_factors.0.distance_m",
+                 "Off-site factors row 1 · Distance (m): must be at least 0",
                  id="negative-distance"),
     pytest.param("delivery", {"area_survey": [{"unit_type": "A1", "contract_area_m2": 0}]},
-                 "area_survey.0.contract_area_m2", "Contract area (m²): must be more than 0", id="zero-area"),
+                 "area_survey.0.contract_area_m2", "Contract area (m²): must be more than 0",
+                 id="zero-area"),
     pytest.param("delivery", {"area_survey": [{"unit_type": "A1", "measured_area_m2": -89.5}]},
                  "area_survey.0.measured_area_m2", "Measured area (m²): must be more than 0",
                  id="negative-area"),
@@ -139,7 +142,8 @@ def test_text_is_capped_far_below_the_engines_string_limit(assessor: Assessor, b
                  id="permit-obtained-after-as-of"),
     pytest.param("delivery", {"acceptances": [{"kind": "fire", "status": "passed",
                                                "passed_date": "2029-01-01"}]},
-                 "acceptances.0.passed_date", "Acceptances row 1 · Date passed: records what happened",
+                 "acceptances.0.passed_date",
+                 "Acceptances row 1 · Date passed: records what happened",
                  id="passed-later"),
     pytest.param("delivery", {"inspections": [{"phase": "civil", "date": "2029-01-01"}]},
                  "inspections.0.date", "cannot be later than “As-of date” (2028-06-01)",
@@ -197,7 +201,8 @@ def test_duplicates_are_refused_naming_both_rows(assessor: Assessor, base: Base,
 
 def test_summed_lists_keep_their_repeats(assessor: Assessor, base: Base) -> None:
     checklist = base("delivery")
-    checklist["complaints"] = [{"topic": "车位", "open_count": 12}, {"topic": "车位", "open_count": 9}]
+    checklist["complaints"] = [{"topic": "车位", "open_count": 12},
+                               {"topic": "车位", "open_count": 9}]
     checklist["inspections"][0]["defects"] = [{"kind": "leak", "found": 2, "rectified": 1},
                                               {"kind": "leak", "found": 3, "rectified": 3}]
     assert assessor.validate(checklist)["complaints"][1]["open_count"] == 9

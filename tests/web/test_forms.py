@@ -41,7 +41,8 @@ def test_form_errors_come_back_at_their_inputs(assessor: Assessor) -> None:
         "as_of": ""})
     form = from_request(fields)
     assert checklist_of(form, assessor.catalog, assessor.validator) is None
-    assert form.errors["offsite_factors.0.distance_m"] == ["场外不利因素 第 1 行 · 距离（米）：须为数字"]
+    assert form.errors["offsite_factors.0.distance_m"] == [
+        "场外不利因素 第 1 行 · 距离（米）：须为数字"]
     assert form.errors["checks.parking_info_disclosed"][0].startswith("检查项 · ")
     assert form.errors["checks.parking_info_disclosed"][0].endswith("：须为是或否")
     assert form.errors["as_of"] == ["基准日期：必填"]
