@@ -15,6 +15,7 @@ from riskengine.assessment.assessor import Assessor
 from riskengine.audits.clock import ManualClock
 from riskengine.audits.evaluation import AuditEvaluator
 from riskengine.audits.policy import AuditPolicy, load_audit_policy
+from riskengine.checklist.contract import LISTS, PAST_CHECKS
 from riskengine.rules.cases import base_checklist
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database
@@ -64,6 +65,19 @@ def sales_checklist() -> Callable[..., dict[str, Any]]:
     return make
 
 
+def _no_later_than(checklist: dict[str, Any], as_of: str) -> None:
+    """Dates that record the past (acceptance passed, inspected) moved to as_of at the latest:
+    a checklist dated earlier than its base would record the future, which is refused."""
+    for name, spec in LISTS.items():
+        for item in checklist.get(name) or []:
+            for key, field in spec.fields.items():
+                if field.past and str(item.get(key) or "") > as_of:
+                    item[key] = as_of
+    for key in PAST_CHECKS & set(checklist.get("checks") or {}):
+        if str(checklist["checks"][key] or "") > as_of:
+            checklist["checks"][key] = as_of
+
+
 @pytest.fixture
 def delivery_checklist(_delivery_base: dict[str, Any]
                        ) -> Callable[..., dict[str, Any]]:
@@ -74,6 +88,7 @@ def delivery_checklist(_delivery_base: dict[str, Any]
         checklist = copy.deepcopy(_delivery_base)
         checklist["project"]["code"] = code
         checklist["as_of"] = as_of.isoformat()
+        _no_later_than(checklist, as_of.isoformat())
         checklist["milestones"]["contract_delivery_date"] = delivery.isoformat()
         if risky:
             checklist["checks"]["quality_docs_ready"] = False
