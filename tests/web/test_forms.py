@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -98,3 +99,18 @@ def test_every_rule_reads_in_words(assessor: Assessor) -> None:
         for lang in Lang:
             text = describe(assessor.catalog, rule, lang)["when"]
             assert text and "{" not in text, (rule.id, text)
+
+
+
+def test_the_page_words_problems_and_suggestions_in_its_language(
+        visitor: Callable[..., Any]) -> None:
+    pm = visitor("submitter")
+    page = pm.get("/checklists/new?stage=sales").text
+    assert 'placeholder="学校、幼儿园' in page  # mentions: labels, not codes
+    fields = {"stage": "sales", "project.code": "WH-1", "as_of": "2026-11-20",
+              "offsite_factors.0.kind": "landfill", "offsite_factors.0.distance_m": "-2"}
+    chinese = pm.post("/checklists/new", fields)
+    assert chinese.status_code == 422
+    assert "场外不利因素 第 1 行 · 距离（米）：不得小于 0" in chinese.text
+    english = pm.post("/checklists/new?lang=en", fields)
+    assert "Off-site factors row 1 · Distance (m): must be at least 0" in english.text
