@@ -33,23 +33,31 @@ def incoherent(checklist: Mapping[str, Any]) -> Iterator[Problem]:
 
 def _items(path: str, spec: ListSpec, items: Sequence[Any], today: dt.date | None
            ) -> Iterator[Problem]:
+    past = _PAST[id(spec)] if today is not None else ()
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             continue
-        here = f"{path}.{index}"
-        if today is not None:
-            for key, field in spec.fields.items():
-                if field.past:
-                    yield from _past(f"{here}.{key}", item.get(key), today)
+        for key in past:
+            value = item.get(key)
+            if isinstance(value, dt.date) and today is not None and value > today:
+                yield (f"{path}.{index}.{key}",
+                       f"must not be later than as_of ({today.isoformat()})")
         for part, whole in spec.parts:
             if _larger(item.get(part), item.get(whole)):
-                yield f"{here}.{part}", f"must not be more than {whole} ({item[whole]})"
+                yield (f"{path}.{index}.{part}",
+                       f"must not be more than {whole} ({item[whole]})")
         for child, child_spec in spec.nested.items():
             children = item.get(child)
-            if isinstance(children, list):
-                yield from _items(f"{here}.{child}", child_spec, children, today)
-    if not spec.summed:
+            if children:
+                yield from _items(f"{path}.{index}.{child}", child_spec, children, today)
+    if not spec.summed and len(items) > 1:
         yield from _duplicates(path, spec, items)
+
+
+# The fields of each list that record the past, looked up once (every item is checked).
+_PAST: dict[int, tuple[str, ...]] = {
+    id(spec): tuple(k for k, f in spec.fields.items() if f.past)
+    for top in LISTS.values() for spec in (top, *top.nested.values())}
 
 
 def _past(path: str, value: Any, today: dt.date) -> Iterator[Problem]:
@@ -72,7 +80,7 @@ def _duplicates(path: str, spec: ListSpec, items: Sequence[Any]) -> Iterator[Pro
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             continue
-        identity = tuple(_hashable(item.get(k)) for k in spec.identity)
+        identity = tuple([item.get(k) for k in spec.identity])  # values are scalars
         if identity in first:
             pairs.append((first[identity], index))
         else:
@@ -84,7 +92,3 @@ def _duplicates(path: str, spec: ListSpec, items: Sequence[Any]) -> Iterator[Pro
     for index in sorted(named):
         for twin in named[index]:
             yield f"{path}.{index}.{at}", f"duplicates {path}.{twin} (the same {same})"
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
