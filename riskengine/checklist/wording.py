@@ -91,6 +91,11 @@ SAYINGS = (
     _said(r"at most (?P<n>\d+) rows of data", "最多 {n} 行数据", "at most {n} rows of data"),
     _said(r"unpacks to more than (?P<n>\d+) bytes", "解压后超过 {n} 字节",
           "unpacks to more than {n} bytes"),
+    _said(r"objects and arrays nest at most (?P<n>\d+) levels", "对象与数组最多嵌套 {n} 层",
+          "objects and arrays nest at most {n} levels"),
+    _said(r"(?P<what>[^:]+): line (?P<line>\d+) column (?P<column>\d+) \(char \d+\)",
+          "第 {line} 行第 {column} 列不是有效的 JSON（{what}）",
+          "not valid JSON at line {line}, column {column} ({what})"),
     _said(r"must not contain NUL characters", "不得包含 NUL 字符"),
     _said(r"must be valid Unicode text", "须为有效的 Unicode 文字"),
 )
@@ -108,6 +113,13 @@ SUMMARIES = {
     "the workbook has too many rows": {Lang.ZH: "工作簿行数过多",
                                        Lang.EN: "the workbook has too many rows"},
     "the workbook is too large": {Lang.ZH: "工作簿过大", Lang.EN: "the workbook is too large"},
+    "the body is not valid UTF-8 JSON": {Lang.ZH: "请求正文不是有效的 UTF-8 JSON",
+                                         Lang.EN: "the body is not valid UTF-8 JSON"},
+    "the body is nested too deeply": {Lang.ZH: "请求正文嵌套过深",
+                                      Lang.EN: "the body is nested too deeply"},
+    "the body holds text that cannot be stored": {
+        Lang.ZH: "请求正文含有无法保存的文字",
+        Lang.EN: "the body holds text that cannot be stored"},
     "the file is not an Excel workbook (.xlsx)": {
         Lang.ZH: "文件不是 Excel 工作簿（.xlsx）",
         Lang.EN: "the file is not an Excel workbook (.xlsx)"},

@@ -193,3 +193,17 @@ def test_problems_are_worded_in_the_requested_language(admin: Caller) -> None:
             "Off-site factors row 1 · Distance (m): must be a number"]
         assert english["details"]["offsite_factors.0.kind"][0].startswith(
             "Off-site factors row 1 · Kind: must be one of: landfill, waste station")
+
+
+def test_an_unreadable_body_is_worded_too(admin: Caller) -> None:
+    headers = {"Content-Type": "application/json"}
+    chinese = admin.post("/api/v1/evaluate", data=b'{"stage": ', headers=headers)
+    assert chinese.status_code == 400
+    error = chinese.get_json()["error"]
+    assert error["message"] == "请求正文不是有效的 UTF-8 JSON"
+    assert error["details"]["body"][0].startswith("请求正文：第 1 行第 11 列不是有效的 JSON")
+    english = admin.post("/api/v1/evaluate", data=b'{"stage": ', headers=headers,
+                         query_string={"lang": "en"}).get_json()["error"]
+    assert english["message"] == "the body is not valid UTF-8 JSON"
+    assert english["details"]["body"][0].startswith(
+        "Request body: not valid JSON at line 1, column 11")

@@ -574,8 +574,9 @@ def test_a_key_with_a_lone_surrogate_is_named_by_its_escape(world: World) -> Non
     # The path named the key itself, which no answer can encode: the error answer was a 500.
     body = rb'{"acceptances": [{"\ud800": "\ud800"}]}'
     details = envelope(world.send("POST", "/api/v1/evaluate", body), 422)
-    assert details == {"acceptances[0]": ["must be valid Unicode text"],
-                       "acceptances[0].\\ud800": ["must be valid Unicode text"]}
+    assert details == {"acceptances[0]": ["验收 第 1 行：须为有效的 Unicode 文字"],
+                       "acceptances[0].\\ud800": [
+                           "验收 第 1 行 · \\ud800：须为有效的 Unicode 文字"]}
 
 
 @pytest.mark.parametrize("milestone", ["launch_date", "subscription_start",
