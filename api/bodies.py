@@ -12,6 +12,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError, Invalid, NotFound, UnsupportedMediaType
+from api.state import service
+from riskengine.checklist.wording import Wording, worded_error
 from riskengine.errors import ChecklistUnreadable
 from riskengine.output.workbook import MEDIA_TYPE
 
@@ -129,7 +131,10 @@ def parse_json(data: bytes) -> tuple[str, Any]:
 def body() -> tuple[str, Any]:
     """Return the current request's parsed body (read once, checked once)."""
     if "body" not in g:
-        g.body = parse_json(request.get_data(cache=True))
+        try:
+            g.body = parse_json(request.get_data(cache=True))
+        except (Invalid, ChecklistUnreadable) as error:  # worded, as validation problems are
+            raise worded_error(error, Wording.of(service().assessor.catalog)) from None
     parsed: tuple[str, Any] = g.body
     return parsed
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from api.render import requested_lang
 from riskengine.audits import DeliveryDateUnknown, ScheduleInvalid
 from riskengine.errors import (
     ChecklistInvalid,
@@ -143,7 +144,8 @@ def handle_domain(error: RiskEngineError) -> Response:
     headers = dict(getattr(error, "headers", {}) or {})
     if isinstance(error, DatabaseUnavailable):
         headers.setdefault("Retry-After", "5")
-    return error_response(status, error.code, error.message, error.details, headers)
+    message, details = error.in_lang(requested_lang())  # validation problems: worded
+    return error_response(status, error.code, message, details, headers)
 
 
 def handle_unexpected(error: Exception) -> Response:

@@ -11,7 +11,7 @@ from riskengine.assessment.assessor import Assessor
 from riskengine.output.workbook import write_template
 from riskengine.store.database import Database
 from riskengine.submission import Submissions
-from riskengine.vocabulary import Stage
+from riskengine.vocabulary import Lang, Stage
 
 
 @dataclass
@@ -21,13 +21,14 @@ class Service:
     submissions: Submissions
     pinned_today: dt.date | None = None
 
-    templates: dict[Stage, bytes] = field(default_factory=dict)
+    templates: dict[tuple[Stage, Lang], bytes] = field(default_factory=dict)
 
-    def template(self, stage: Stage) -> bytes:
-        """Return a stage's empty Excel template, built once (the catalogue does not change)."""
-        if stage not in self.templates:
-            self.templates[stage] = write_template(self.assessor.catalog, stage)
-        return self.templates[stage]
+    def template(self, stage: Stage, lang: Lang = Lang.ZH) -> bytes:
+        """Return a stage's empty Excel template in a language (its dropdowns' labels), built
+        once (the catalogue does not change)."""
+        if (stage, lang) not in self.templates:
+            self.templates[stage, lang] = write_template(self.assessor.catalog, stage, lang=lang)
+        return self.templates[stage, lang]
 
     def today(self) -> dt.date:
         """The date waivers and due dates are judged against (UTC, unless a test pins it)."""

@@ -51,6 +51,7 @@ from riskengine.store.database import Database, upgrade  # noqa: E402
 from riskengine.store.projects import create_project  # noqa: E402
 from riskengine.submission import Submissions  # noqa: E402
 from riskengine.vocabulary import Stage  # noqa: E402
+from tests.shared import no_later_than  # noqa: E402
 
 PG_ADMIN = os.environ.get("RISKENGINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 DELIVERY = dt.date(2027, 6, 30)
@@ -70,6 +71,7 @@ def populate(database: Database, assessor: Assessor, policy: AuditPolicy, projec
             if number % 2:
                 raw = copy.deepcopy(base)
                 raw["project"]["code"], raw["as_of"] = code, "2027-03-25"
+                no_later_than(raw, raw["as_of"])  # the base records acceptances passed since
                 raw["milestones"]["contract_delivery_date"] = DELIVERY.isoformat()
                 if number % 4 == 1:
                     raw["checks"]["major_quality_hazards_open"] = 1

@@ -24,6 +24,13 @@ class RiskEngineError(Exception):
             k: list(v) if isinstance(v, list | tuple) else v for k, v in (details or {}).items()}
         if code is not None:
             self.code = code
+        # The message and details worded in each language, where a person reads them
+        # (validation problems); the default `message` and `details` are the Chinese ones.
+        self.worded: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def in_lang(self, lang: str) -> tuple[str, dict[str, Any]]:
+        """Return the message and details in a language (as they are, when worded in one)."""
+        return self.worded.get(str(lang), (self.message, self.details))
 
     def __str__(self) -> str:
         lines = [self.message]

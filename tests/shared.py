@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
+
+from riskengine.checklist.contract import LISTS, PAST_CHECKS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +46,16 @@ NEWER_SALES_FACTS = {
     "sales_progress_presented_truthfully": True, "show_flat_beyond_delivery_standard": False,
     "contract_terms_explained_at_signing": True, "title_certificate_process_explained": True,
 }
+
+
+def no_later_than(checklist: dict[str, Any], as_of: str) -> None:
+    """Dates that record the past (acceptance passed, inspected) moved to as_of at the latest:
+    a checklist dated earlier than its base would record the future, which is refused."""
+    for name, spec in LISTS.items():
+        for item in checklist.get(name) or []:
+            for key, field in spec.fields.items():
+                if field.past and str(item.get(key) or "") > as_of:
+                    item[key] = as_of
+    for key in PAST_CHECKS & set(checklist.get("checks") or {}):
+        if str(checklist["checks"][key] or "") > as_of:
+            checklist["checks"][key] = as_of

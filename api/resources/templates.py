@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from api.auth import current
 from api.errors import NotFound
 from api.openapi import errors
+from api.render import requested_lang
 from api.state import service
 from riskengine.output.workbook import MEDIA_TYPE
 from riskengine.vocabulary import Stage
@@ -22,7 +23,9 @@ class TemplateView(MethodView):
     @blp.doc(parameters=[{"in": "path", "name": "stage", "required": True,
                           "schema": {"type": "string", "enum": [s.value for s in Stage]}}])
     @blp.response(200, content_type=MEDIA_TYPE, description=(
-        "one sheet per list (headers zh/en, dropdowns for closed vocabularies), a `checks` "
+        "one sheet per list (headers zh/en, dropdowns for closed vocabularies and yes/no "
+        "showing labels in the requested language: `?lang=` or Accept-Language, zh by "
+        "default; codes, labels and common synonyms are all read back), a `checks` "
         "sheet with each key's type and zh/en description, and a `project` sheet; submit it "
         "filled as the body of `POST /api/v1/projects/{code}/checklists` (Content-Type: this "
         "media type), or upload it on the web page `/checklists/new`"))
@@ -32,5 +35,7 @@ class TemplateView(MethodView):
         current()
         if stage not in set(Stage):
             raise NotFound(f"stage {stage} not found", {"stage": ["sales or delivery"]})
-        return Response(service().template(Stage(stage)), mimetype=MEDIA_TYPE, headers={
-            "Content-Disposition": f'attachment; filename="riskengine-{stage}-template.xlsx"'})
+        return Response(service().template(Stage(stage), requested_lang()), mimetype=MEDIA_TYPE,
+                        headers={
+                            "Content-Disposition":
+                                f'attachment; filename="riskengine-{stage}-template.xlsx"'})

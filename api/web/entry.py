@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Any
 
 from flask import Response, redirect, request, url_for
 from werkzeug.wrappers import Response as ResponseBase
@@ -20,7 +19,7 @@ from api.auth import Role, require, require_project
 from api.errors import ApiError, NotFound, status_of
 from api.lookups import project_or_404, stored_checklist
 from api.state import service
-from api.web.blueprint import bp, page, t
+from api.web.blueprint import bp, lang, page, t
 from api.web.forms import Form, blank, from_checklist, from_request, input_kind, received_of
 from riskengine.checklist.contract import LISTS, ItemField
 from riskengine.checklist.tables import TABLES, Table, project_rows
@@ -161,7 +160,7 @@ def submit_form() -> ResponseBase | tuple[str, int]:
         return _form_page(prelist(unlist(form, catalog), catalog), key=key)
     if request.form.get("add"):
         return _form_page(form, key=key)
-    received = received_of(form, state.submissions)
+    received = received_of(form, state.submissions, lang())
     if received is None:
         return _form_page(form, 422, key=key)
     try:
@@ -185,9 +184,10 @@ def _status(error: RiskEngineError) -> int:
     return status_of(error)
 
 
-def _details(error: Any) -> dict[str, list[str]]:
-    details: dict[str, list[str]] = dict(getattr(error, "details", {}) or {})
-    return details or {"checklist": [str(getattr(error, "message", error))]}
+def _details(error: RiskEngineError) -> dict[str, list[str]]:
+    message, worded = error.in_lang(lang())
+    details: dict[str, list[str]] = dict(worded or {})
+    return details or {"checklist": [message]}
 
 
 @bp.route("/checklists/upload", methods=["POST"])
@@ -214,7 +214,8 @@ def template(stage: str) -> Response:
     """The empty Excel template of a stage."""
     if stage not in set(Stage):
         raise NotFound(f"stage {stage} not found")
-    return xlsx_response(service().template(Stage(stage)), f"riskengine-{stage}-template.xlsx")
+    return xlsx_response(service().template(Stage(stage), lang()),
+                         f"riskengine-{stage}-template.xlsx")
 
 
 @bp.route("/projects/<code>/checklists/<checklist_id>.xlsx")
@@ -224,5 +225,5 @@ def checklist_workbook(code: str, checklist_id: str) -> Response:
     with service().database.read() as db:
         row = stored_checklist(db, project_or_404(db, code, principal), checklist_id)
         data, stage, number = json.loads(row.raw_text), row.stage, row.number
-    content = write_template(service().assessor.catalog, Stage(stage), data)
+    content = write_template(service().assessor.catalog, Stage(stage), data, lang=lang())
     return xlsx_response(content, f"{code}-{stage}-{number}.xlsx")

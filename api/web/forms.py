@@ -22,6 +22,7 @@ from riskengine.checklist.tables import (
     as_text,
     check,
     flat_project,
+    invalid,
     items_of,
     project_rows,
 )
@@ -29,7 +30,7 @@ from riskengine.checklist.validation import ChecklistValidator
 from riskengine.errors import WorkbookInvalid
 from riskengine.rules.catalog import Catalog
 from riskengine.submission import Received, Submissions
-from riskengine.vocabulary import CheckType, Stage
+from riskengine.vocabulary import CheckType, Lang, Stage
 
 MAX_FORM_ROWS = 200  # rows per list in the form (the Excel template takes more)
 
@@ -122,19 +123,23 @@ def read(form: Form, catalog: Catalog) -> Reading:
     return reading
 
 
-def checklist_of(form: Form, catalog: Catalog, validator: ChecklistValidator
-                 ) -> dict[str, Any] | None:
-    """Return the form's checklist when valid; else None, with `form.errors` by input."""
+def checklist_of(form: Form, catalog: Catalog, validator: ChecklistValidator,
+                 lang: Lang = Lang.ZH) -> dict[str, Any] | None:
+    """Return the form's checklist when valid; else None, with `form.errors` by input, in
+    the page's language."""
     reading = read(form, catalog)
-    valid, form.errors = check(reading, validator)
+    valid, located = check(reading, validator)
+    if valid is None:
+        form.errors = invalid(reading, located, validator.wording).in_lang(lang)[1]
     return None if valid is None else reading.checklist
 
 
-def received_of(form: Form, submissions: Submissions) -> Received | None:
+def received_of(form: Form, submissions: Submissions, lang: Lang = Lang.ZH
+                ) -> Received | None:
     """Return the form's checklist as received (validated once) when valid; else None, with
     `form.errors` by input."""
     try:
         return submissions.receive_reading(read(form, submissions.assessor.catalog))
     except WorkbookInvalid as error:
-        form.errors = error.details
+        form.errors = error.in_lang(lang)[1]
         return None

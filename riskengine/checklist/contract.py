@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from riskengine.vocabulary import CheckType
 
@@ -40,6 +41,10 @@ class ItemField:
     type: CheckType | str  # CheckType, or "list" for a list of vocabulary values
     choices: tuple[str, ...] = ()
     required: bool = False
+    # Physical bounds: a distance is never negative, an area is more than zero.
+    minimum: float | None = None
+    above_minimum: bool = False  # the minimum itself is refused too
+    past: bool = False  # a date that records what happened: never later than `as_of`
 
 
 @dataclass(frozen=True)
@@ -50,27 +55,35 @@ class ListSpec:
     identity: tuple[str, ...]
     kind_field: str | None = None
     nested: dict[str, ListSpec] = field(default_factory=dict)
+    # Items of one identity are summed by the rules (complaints per topic), not duplicates.
+    summed: bool = False
+    parts: tuple[tuple[str, str], ...] = ()  # (part, whole): the part is never larger
 
 
-def _f(type_: CheckType | str, choices: tuple[str, ...] = (), required: bool = False) -> ItemField:
-    return ItemField(type_, choices, required)
+def _f(type_: CheckType | str, choices: tuple[str, ...] = (), required: bool = False,
+       **bounds: Any) -> ItemField:
+    return ItemField(type_, choices, required, **bounds)
 
 
 BOOL, INT, NUM, DATE, TEXT = (CheckType.BOOL, CheckType.INT, CheckType.NUMBER, CheckType.DATE,
                               CheckType.STRING)
+DISTANCE: dict[str, Any] = {"minimum": 0}
+AREA: dict[str, Any] = {"minimum": 0, "above_minimum": True}
+PAST: dict[str, Any] = {"past": True}
 
 DEFECTS = ListSpec(
     fields={"kind": _f(TEXT, DEFECT_KINDS, True), "found": _f(INT), "rectified": _f(INT)},
-    identity=("kind",), kind_field="kind")
+    identity=("kind",), kind_field="kind", summed=True, parts=(("rectified", "found"),))
 
 LISTS: dict[str, ListSpec] = {
     "permits": ListSpec(
         fields={"kind": _f(TEXT, PERMIT_KINDS, True),
                 "status": _f(TEXT, ("obtained", "pending", "not_applied")),
-                "obtained_date": _f(DATE), "expected_date": _f(DATE)},
+                "obtained_date": _f(DATE, **PAST), "expected_date": _f(DATE)},
         identity=("kind",), kind_field="kind"),
     "offsite_factors": ListSpec(
-        fields={"kind": _f(TEXT, OFFSITE_KINDS, True), "name": _f(TEXT), "distance_m": _f(NUM),
+        fields={"kind": _f(TEXT, OFFSITE_KINDS, True), "name": _f(TEXT),
+                "distance_m": _f(NUM, **DISTANCE),
                 "planned": _f(BOOL), "disclosed_publicly": _f(BOOL),
                 "in_contract_appendix": _f(BOOL)},
         identity=("kind", "name"), kind_field="kind"),
@@ -97,20 +110,23 @@ LISTS: dict[str, ListSpec] = {
         identity=("id",)),
     "acceptances": ListSpec(
         fields={"kind": _f(TEXT, ACCEPTANCE_KINDS, True), "status": _f(TEXT, ACCEPTANCE_STATUSES),
-                "planned_date": _f(DATE), "passed_date": _f(DATE)},
+                "planned_date": _f(DATE), "passed_date": _f(DATE, **PAST)},
         identity=("kind",), kind_field="kind"),
     "area_survey": ListSpec(
-        fields={"unit_type": _f(TEXT, (), True), "contract_area_m2": _f(NUM),
-                "measured_area_m2": _f(NUM)},
+        fields={"unit_type": _f(TEXT, (), True), "contract_area_m2": _f(NUM, **AREA),
+                "measured_area_m2": _f(NUM, **AREA)},
         identity=("unit_type",)),
     "inspections": ListSpec(
-        fields={"phase": _f(TEXT, PHASES, True), "done": _f(BOOL), "date": _f(DATE),
+        fields={"phase": _f(TEXT, PHASES, True), "done": _f(BOOL), "date": _f(DATE, **PAST),
                 "units_inspected": _f(INT)},
         identity=("phase",), kind_field="phase", nested={"defects": DEFECTS}),
     "complaints": ListSpec(
         fields={"topic": _f(TEXT, (), True), "open_count": _f(INT)},
-        identity=("topic",)),
+        identity=("topic",), summed=True),
 }
+
+# `checks` keys (declared by the rulesets) whose dates record the past: never after `as_of`.
+PAST_CHECKS = frozenset({"offsite_survey_date"})
 
 # Rules written `for_each: defects` see every defect of every inspection.
 NESTED_LISTS: dict[str, tuple[str, str]] = {"defects": ("inspections", "defects")}

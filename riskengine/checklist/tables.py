@@ -7,24 +7,49 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from openpyxl.utils.datetime import from_excel
 
 from riskengine.checklist.contract import LISTS, ItemField
 from riskengine.checklist.validation import ChecklistValidator
-from riskengine.errors import ChecklistInvalid, WorkbookInvalid
-from riskengine.rules.catalog import Catalog, CheckSpec
+from riskengine.checklist.wording import Locate, Wording, choice_label, worded_error
+from riskengine.errors import WorkbookInvalid
+from riskengine.rules.catalog import DEFAULT_ROOT, Catalog, CheckSpec
 from riskengine.vocabulary import MILESTONES, CheckType, Lang, Stage
 
 PROJECT, CHECKS = "project", "checks"
 EMPTY_LIST = "none"  # a multi-value field stated empty; an empty cell is "not stated"
-_EMPTY_WORDS = {EMPTY_LIST, "无", "-", "—", "[]"}
-_TRUE = {"true", "yes", "y", "1", "是", "真"}
-_FALSE = {"false", "no", "n", "0", "否", "假"}
-_SPLIT = re.compile(r"[,，;；、\s]+")
+SYNONYMS = DEFAULT_ROOT / "synonyms.yaml"
+_SPLIT = re.compile(r"[,，;；、]+")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Words typed into cells for yes, no and "none" (rulesets/synonyms.yaml), lower case."""
+
+    true: frozenset[str]
+    false: frozenset[str]
+    empty: frozenset[str]
+
+
+@cache
+def synonyms(path: Path = SYNONYMS) -> Synonyms:
+    """The synonym table; the codes themselves (true, false, none) whatever the file says."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    words = data.get("boolean") or {}
+
+    def lowered(values: Iterable[Any], *codes: str) -> frozenset[str]:
+        return frozenset({str(v).strip().lower() for v in values} | set(codes))
+    return Synonyms(lowered(words.get("true") or (), "true"),
+                    lowered(words.get("false") or (), "false"),
+                    lowered(data.get("empty_list") or (), EMPTY_LIST))
 
 
 @dataclass(frozen=True)
@@ -101,20 +126,25 @@ def as_text(value: Any, spec: ItemField) -> str:
 
 class Converter:
     """Reads what people type into cells as the contract's JSON values: a vocabulary value by
-    its code or its zh/en label, yes/no words, numbers and dates typed as text. A value it
-    cannot read is returned as given, for the validator to name the problem."""
+    its code or its zh/en label, yes/no words and their synonyms, numbers and dates typed as
+    text. A value it cannot read is returned as given, for the validator to name the problem."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.codes: dict[tuple[str, ...], dict[str, str]] = {}
+        words = synonyms()
+        labels = {code: {choice_label(catalog.policy, code, lang).lower() for lang in Lang}
+                  for code in ("true", "false")}
+        self.words = Synonyms(words.true | labels["true"], words.false | labels["false"],
+                              words.empty)
 
     def code(self, value: str, choices: tuple[str, ...]) -> str:
         if choices not in self.codes:
-            label = self.catalog.policy.label
             table = {c.lower(): c for c in choices}
             for choice in choices:
                 for lang in Lang:
-                    table.setdefault(label("kind", choice, lang).lower(), choice)
+                    table.setdefault(choice_label(self.catalog.policy, choice, lang).lower(),
+                                     choice)
             self.codes[choices] = table
         return self.codes[choices].get(value.strip().lower(), value.strip())
 
@@ -125,12 +155,29 @@ class Converter:
         if raw is None or raw == "":
             return None
         if spec.type == "list":
-            if str(raw).lower() in _EMPTY_WORDS:
+            if str(raw).lower() in self.words.empty:
                 return []
-            return [self.code(part, spec.choices) for part in _SPLIT.split(str(raw)) if part]
-        reader = {CheckType.BOOL: _bool, CheckType.INT: _int, CheckType.NUMBER: _number,
+            return [code for part in _SPLIT.split(str(raw)) if part.strip()
+                    for code in self.codes_in(part, spec.choices)]
+        reader = {CheckType.BOOL: self.yes_no, CheckType.INT: _int, CheckType.NUMBER: _number,
                   CheckType.DATE: _date}.get(CheckType(spec.type))
         return reader(raw) if reader else self.text(raw, spec)
+
+    def codes_in(self, part: str, choices: tuple[str, ...]) -> list[str]:
+        """The codes one part of a multi-value cell names: a label (which may hold spaces),
+        else values separated by spaces (`school metro`)."""
+        code = self.code(part, choices)
+        if code in choices or not _SPACES.search(part.strip()):
+            return [code]
+        return [self.code(word, choices) for word in _SPACES.split(part.strip()) if word]
+
+    def yes_no(self, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if isinstance(raw, (int, float)):
+            text = str(int(raw)) if raw in (0, 1) else text
+        return True if text in self.words.true else False if text in self.words.false else raw
 
     def text(self, raw: Any, spec: ItemField) -> str:
         if isinstance(raw, float) and raw.is_integer():
@@ -139,15 +186,6 @@ class Converter:
             raw = raw.isoformat()[:10]
         text = str(raw)
         return self.code(text, spec.choices) if spec.choices else text
-
-
-def _bool(raw: Any) -> Any:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).lower()
-    if isinstance(raw, (int, float)):
-        text = str(int(raw)) if raw in (0, 1) else text
-    return True if text in _TRUE else False if text in _FALSE else raw
 
 
 def _int(raw: Any) -> Any:
@@ -290,23 +328,50 @@ class Assembler:
         self.out.checklist["checks"] = values
 
 
+Located = list[tuple[str, str | None, str]]  # (where it is shown, checklist path, problem)
+
+
 def check(reading: Reading, validator: ChecklistValidator
-          ) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+          ) -> tuple[dict[str, Any] | None, Located]:
     """Validate a reading once: return the validated checklist (None when it has problems)
-    and every problem, the validator's included, keyed by where it is."""
-    details = {k: list(v) for k, v in reading.problems.items()}
-    valid: dict[str, Any] | None = None
-    try:
-        valid = validator.validate(reading.checklist)
-    except ChecklistInvalid as error:
-        for path, problems in error.details.items():
-            details.setdefault(reading.locate(path), []).extend(problems)
-    return (None if details else valid), details
+    and every problem, the validator's included, at where it is shown."""
+    located: Located = [(where, None, p) for where, problems in reading.problems.items()
+                        for p in problems]
+    valid, _, problems = validator.problems(reading.checklist)
+    located += [(reading.locate(path), path, problem) for path, problem in problems]
+    return (None if located else valid), located
+
+
+def rows_of(reading: Reading, wording: Wording) -> Callable[[Lang], Locate]:
+    """How a problem names another row of the reading (a duplicate's twin): by its cell."""
+    def in_lang(lang: Lang) -> Locate:
+        def locate(path: str) -> str:
+            where = reading.rows.get(path) or reading.locate(path)
+            if "!" in where:
+                return wording.sheet_cell(where, lang)
+            return " ".join(wording.place(path, lang))
+        return locate
+    return in_lang
+
+
+def invalid(reading: Reading, located: Located, wording: Wording) -> WorkbookInvalid:
+    """The reading's problems as one error, worded in every language (Chinese by default)."""
+    worded = wording.worded("the workbook has invalid values", located, rows_of(reading, wording))
+    message, details = worded[Lang.ZH.value]
+    error = WorkbookInvalid(message, details)
+    error.worded = worded
+    return error
 
 
 def validated(reading: Reading, validator: ChecklistValidator) -> dict[str, Any]:
     """Return a reading's validated checklist; raise WorkbookInvalid with every problem."""
-    valid, details = check(reading, validator)
+    valid, located = check(reading, validator)
     if valid is None:
-        raise WorkbookInvalid("the workbook has invalid values", details)
+        raise invalid(reading, located, validator.wording)
     return valid
+
+
+def refused(error: WorkbookInvalid, catalog: Catalog) -> WorkbookInvalid:
+    """A workbook refused before its values are read (no sheet, too large), worded."""
+    worded_error(error, Wording.of(catalog))
+    return error

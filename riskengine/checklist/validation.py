@@ -9,10 +9,12 @@ from typing import Any, NoReturn
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 
+from riskengine.checklist.coherence import incoherent
 from riskengine.checklist.contract import LISTS, PROJECT_CODE, ItemField, ListSpec
+from riskengine.checklist.wording import Wording
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
 from riskengine.rules.catalog import Catalog, CheckSpec
-from riskengine.vocabulary import MILESTONES, CheckType, Stage
+from riskengine.vocabulary import MILESTONES, CheckType, Lang, Stage
 
 MAX_ITEMS = 2000  # per list: keeps one checklist far below the engine's limits
 MAX_NESTED = 50  # inspections, and defects per inspection: positional ids stay collision-free
@@ -20,17 +22,30 @@ MAX_TEXT = 4000
 
 
 class Numeric(fields.Field[float | int]):
-    """A JSON number kept as given (400 stays 400); booleans and strings are refused."""
+    """A JSON number kept as given (400 stays 400); booleans and strings are refused, and
+    what the contract bounds (a distance, an area) is refused outside its bound."""
 
     default_error_messages = {"invalid": "must be a number"}
     bound = 1e12
+
+    def __init__(self, minimum: float | None = None, above_minimum: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.minimum, self.above_minimum = minimum, above_minimum
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
             raise self.make_error("invalid")
         if abs(value) > self.bound:
             raise ValidationError("must be between -1e12 and 1e12")
+        if self.minimum is not None and not _within(value, self.minimum, self.above_minimum):
+            word = "more than" if self.above_minimum else "at least"
+            raise ValidationError(f"must be {word} {self.minimum:g}")
         return value
+
+
+def _within(value: float, minimum: float, above: bool) -> bool:
+    return value > minimum if above else value >= minimum
 
 
 class StrictBool(fields.Field[bool]):
@@ -115,9 +130,10 @@ def _typed(kind: CheckType | str, choices: tuple[str, ...] = (),
 
 
 def _field(spec: ItemField) -> fields.Field[Any]:
-    if spec.required:
-        return _typed(spec.type, spec.choices, required=True)
-    return _typed(spec.type, spec.choices, allow_none=True)
+    presence: dict[str, Any] = {"required": True} if spec.required else {"allow_none": True}
+    if spec.minimum is not None and spec.type == CheckType.NUMBER:
+        return Numeric(spec.minimum, spec.above_minimum, **presence)
+    return _typed(spec.type, spec.choices, **presence)
 
 
 class _Strict(Schema):
@@ -234,10 +250,11 @@ def _whole(ceiling: int) -> Load:
     return load
 
 
-def _number(bound: float) -> Load:
+def _number(bound: float, minimum: float | None, above: bool) -> Load:
     def load(value: Any) -> float | int:
         # NaN fails every comparison, so it is never vouched for
-        if (type(value) is int or type(value) is float) and abs(value) <= bound:
+        if ((type(value) is int or type(value) is float) and abs(value) <= bound
+                and (minimum is None or _within(value, minimum, above))):
             return value
         raise _Unvouched
     return load
@@ -308,7 +325,7 @@ def _fast_value(field: fields.Field[Any]) -> Load:
     if type(field) is Count:
         return _whole(field.ceiling)
     if type(field) is Numeric:
-        return _number(field.bound)
+        return _number(field.bound, field.minimum, field.above_minimum)
     if type(field) is Text:
         return _text_up_to(MAX_TEXT)
     if type(field) is fields.String:  # bytes, which marshmallow decodes, are left to it
@@ -402,6 +419,9 @@ def _paths(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
         yield prefix or "checklist", str(messages)
 
 
+Problems = list[tuple[str, str]]  # (checklist path, problem in plain English)
+
+
 class ChecklistValidator:
     """Validates checklists for the stages of one catalogue."""
 
@@ -411,41 +431,66 @@ class ChecklistValidator:
         self.fast = {stage: _fast_schema(schema) for stage, schema in self.schemas.items()}
         everything = {k: v for stage in Stage for k, v in self.checks[stage].items()}
         self.fallback = _checklist_schema(everything)
+        self.wording = Wording(catalog.policy, everything)
 
     def validate(self, raw: Any, *, fast: bool = True) -> dict[str, Any]:
-        """Return the typed checklist, or raise ChecklistInvalid listing every problem.
+        """Return the typed checklist, or raise ChecklistInvalid listing every problem, worded
+        in each language (Chinese by default: `in_lang` gives the English).
 
         `fast=False` skips the fast path: marshmallow alone, the reference it must match.
         """
+        valid, summary, problems = self.problems(raw, fast=fast)
+        if valid is None:
+            raise self.invalid(summary, problems)
+        return valid
+
+    def invalid(self, summary: str, problems: Problems) -> ChecklistInvalid:
+        worded = self.wording.worded(summary, ((path, path, p) for path, p in problems))
+        message, details = worded[Lang.ZH.value]
+        error = ChecklistInvalid(message, details)
+        error.worded = worded
+        return error
+
+    def problems(self, raw: Any, *, fast: bool = True
+                 ) -> tuple[dict[str, Any] | None, str, Problems]:
+        """Return the typed checklist (None when it has problems), a summary and every problem
+        by path, in plain English (what `wording` words)."""
         if not isinstance(raw, Mapping):
-            raise ChecklistInvalid("the checklist must be a JSON object",
-                                   {"checklist": [f"got {type(raw).__name__}"]})
+            return None, "the checklist must be a JSON object", [
+                ("checklist", f"got {type(raw).__name__}")]
         stage = raw.get("stage")
         known = _stage(stage)
         if fast and known is not None:
             try:
                 vouched: dict[str, Any] = self.fast[known](raw)
-                return vouched
+                return self._coherent(vouched, [])
             except _Unvouched:
                 pass
         schema = self.fallback if known is None else self.schemas[known]
         try:
             loaded: dict[str, Any] = schema.load(raw)
-            return loaded
         except ValidationError as error:
-            raise ChecklistInvalid("the checklist is invalid", self.explain(
-                error.messages, stage)) from error
+            # What did load is still checked, so every problem is listed at once.
+            partial = error.valid_data if isinstance(error.valid_data, dict) else {}
+            return self._coherent(partial, self.explain(error.messages, stage), valid=False)
+        return self._coherent(loaded, [])
 
-    def explain(self, messages: Any, stage: Any) -> dict[str, list[str]]:
-        """Map marshmallow's messages to `path: [problem]`, saying what is allowed."""
-        details: dict[str, list[str]] = {}
+    @staticmethod
+    def _coherent(loaded: dict[str, Any], problems: Problems, valid: bool = True
+                  ) -> tuple[dict[str, Any] | None, str, Problems]:
+        problems = problems + list(incoherent(loaded))
+        return (loaded if valid and not problems else None), "the checklist is invalid", problems
+
+    def explain(self, messages: Any, stage: Any) -> Problems:
+        """Map marshmallow's messages to (path, problem), saying what is allowed."""
+        out: Problems = []
         for path, message in _paths(messages):
             if message == "Unknown field.":
                 message = self.unknown(path, stage)
             elif message == "Missing data for required field.":
                 message = "is required"
-            details.setdefault(path, []).append(message)
-        return details
+            out.append((path, message))
+        return out
 
     def unknown(self, path: str, stage: Any) -> str:
         parent, _, name = path.rpartition(".")

@@ -46,8 +46,9 @@ def assess(checklist: BinaryIO, fmt: str, lang: str, rulesets: Path | None) -> N
     try:
         result = assessor.assess(read_checklist(checklist.read()))
     except (ChecklistInvalid, ChecklistUnreadable) as error:
-        click.echo(f"error: {error.message}", err=True)
-        for path, problems in sorted(error.details.items()):
+        message, details = error.in_lang(language)
+        click.echo(f"error: {message}", err=True)
+        for path, problems in sorted(details.items()):
             for problem in problems:
                 click.echo(f"  {path}: {problem}", err=True)
         sys.exit(EXIT_INVALID)

@@ -35,11 +35,13 @@ from riskengine.checklist.tables import (
     flat_project,
     items_of,
     project_rows,
+    refused,
     validated,
 )
 from riskengine.checklist.validation import ChecklistValidator
+from riskengine.checklist.wording import choice_label
 from riskengine.errors import WorkbookInvalid
-from riskengine.rules.catalog import Catalog
+from riskengine.rules.catalog import Catalog, Policy
 from riskengine.vocabulary import CheckType, Lang, Stage
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -59,10 +61,11 @@ _DATE_FORMAT = "yyyy-mm-dd"
 class _Writer:
     """Builds the template of one stage, optionally filled with a checklist."""
 
-    def __init__(self, catalog: Catalog, stage: Stage) -> None:
-        self.catalog, self.stage = catalog, stage
+    def __init__(self, catalog: Catalog, stage: Stage, lang: Lang = Lang.ZH) -> None:
+        self.catalog, self.stage, self.lang = catalog, stage, lang
         self.book = Workbook()
         self.vocab: dict[tuple[str, ...], str] = {}
+        self.cells = CellWriter(catalog.policy, lang)
 
     def label(self, name: str, lang: Lang) -> str:
         return self.catalog.policy.label("field", name, lang)
@@ -92,12 +95,13 @@ class _Writer:
             ("每个列表一张工作表：从第 4 行起每行填写一项；第 1 行为字段键，请勿修改。", False),
             ("One sheet per list: one item per row from row 4; row 1 holds the field keys, "
              "keep it as is.", False),
-            ("是/否填写 TRUE 或 FALSE；日期格式 YYYY-MM-DD；"
-             "空单元格表示“未说明”（规则会视为信息缺失）。", False),
-            ("Yes/no: TRUE or FALSE; dates YYYY-MM-DD; an empty cell means “not stated”, "
+            ("类型、状态、是/否从下拉列表选择（也接受 有/无、Y/N、√/× 等写法）；日期为日期单元格"
+             "（YYYY-MM-DD）；空单元格表示“未说明”（规则会视为信息缺失）。", False),
+            ("Kinds, statuses and yes/no: pick from the dropdown (Y/N, √/× and the like are read "
+             "too); dates are date cells (YYYY-MM-DD); an empty cell means “not stated”, "
              "which rules count as missing information.", False),
-            (f"多选字段（如 mentions）用逗号分隔；明确为空时填写 {EMPTY_LIST}。", False),
-            (f"Multi-value fields (such as mentions) take comma-separated values; write "
+            ("多选字段（如 mentions）用逗号或顿号分隔；明确为空时填写“无”。", False),
+            ("Multi-value fields (such as mentions) take comma-separated values; write "
              f"{EMPTY_LIST} when there are none.", False),
             ("defects 工作表的每行通过 phase 列归属于 inspections 工作表中同一阶段的检查。", False),
             ("Each row of the defects sheet belongs to the inspection of the same phase.", False),
@@ -131,7 +135,7 @@ class _Writer:
             sheet.cell(row=row, column=2, value=self.label(name, Lang.ZH))
             sheet.cell(row=row, column=3, value=self.label(name, Lang.EN))
             cell = sheet.cell(row=row, column=4)
-            put(cell, to_cell(values.get(path), spec))
+            put(cell, self.cells.value(values.get(path), spec))
             self.validate(sheet, spec, f"D{row}")
 
     def list_sheet(self, spec: Table, data: Mapping[str, Any]) -> None:
@@ -149,7 +153,8 @@ class _Writer:
                               for c in col.spec.choices), "riskengine", width=260, height=200)
         for row, item in enumerate(items_of(spec, data), start=FIRST_ROW):
             for column, col in enumerate(spec.columns, start=1):
-                put(sheet.cell(row=row, column=column), to_cell(item.get(col.key), col.spec))
+                put(sheet.cell(row=row, column=column),
+                    self.cells.value(item.get(col.key), col.spec))
 
     def checks(self, values: Mapping[str, Any]) -> None:
         sheet = self.book.create_sheet(CHECKS)
@@ -161,10 +166,11 @@ class _Writer:
                                            start=FIRST_ROW):
             spec = ItemField(declared.type)
             sheet.cell(row=row, column=1, value=key).font = Font(bold=True)
-            sheet.cell(row=row, column=2, value=declared.type.value)
+            sheet.cell(row=row, column=2,
+                       value=self.catalog.policy.label("type", declared.type.value, self.lang))
             sheet.cell(row=row, column=3, value=declared.description[Lang.ZH])
             sheet.cell(row=row, column=4, value=declared.description[Lang.EN])
-            put(sheet.cell(row=row, column=5), to_cell(values.get(key), spec))
+            put(sheet.cell(row=row, column=5), self.cells.value(values.get(key), spec))
             self.validate(sheet, spec, f"E{row}")
 
     def validate(self, sheet: Worksheet, spec: ItemField, cells: str) -> None:
@@ -174,7 +180,8 @@ class _Writer:
             rule = DataValidation(type="list", formula1=self.vocabulary(spec.choices),
                                   allow_blank=True)
         elif spec.type == CheckType.BOOL:
-            rule = DataValidation(type="list", formula1='"TRUE,FALSE"', allow_blank=True)
+            rule = DataValidation(type="list", formula1=f'"{self.cells.yes},{self.cells.no}"',
+                                  allow_blank=True)
         elif spec.type == CheckType.INT:
             rule = DataValidation(type="whole", operator="between", formula1="0",
                                   formula2="1000000000", allow_blank=True)
@@ -199,7 +206,7 @@ class _Writer:
             sheet.sheet_state = "hidden"
             column = get_column_letter(len(self.vocab) + 1)
             for row, choice in enumerate(choices, start=1):
-                sheet[f"{column}{row}"] = choice
+                sheet[f"{column}{row}"] = self.cells.choice(choice)
             self.vocab[choices] = f"{VOCAB}!${column}$1:${column}${len(choices)}"
         return self.vocab[choices]
 
@@ -226,6 +233,31 @@ def put(cell: Cell | MergedCell, value: Any) -> None:
         cell.data_type = "s"
 
 
+class CellWriter:
+    """Checklist values as a person reads them in a cell: vocabulary values and yes/no by
+    their labels in the template's language (read back as the codes), dates as dates."""
+
+    def __init__(self, policy: Policy, lang: Lang) -> None:
+        self.policy, self.lang = policy, lang
+        self.yes, self.no = self.choice("true"), self.choice("false")
+
+    def choice(self, code: str) -> str:
+        return choice_label(self.policy, code, self.lang)
+
+    def value(self, value: Any, spec: ItemField) -> Any:
+        if isinstance(value, bool) and spec.type == CheckType.BOOL:
+            return self.yes if value else self.no
+        if spec.choices and isinstance(value, str) and value in spec.choices:
+            return self.choice(value)
+        if spec.type == "list" and isinstance(value, list) and value:
+            if all(isinstance(v, str) and v in spec.choices for v in value):
+                return ("、" if self.lang is Lang.ZH else ", ").join(
+                    self.choice(v) for v in value)
+        if spec.type == "list" and value == [] and self.lang is Lang.ZH:
+            return "无"
+        return to_cell(value, spec)
+
+
 def to_cell(value: Any, spec: ItemField) -> Any:
     """Return a checklist value as a cell value: dates as dates, lists as comma-separated."""
     if value is None:
@@ -241,9 +273,10 @@ def to_cell(value: Any, spec: ItemField) -> Any:
 
 
 def write_template(catalog: Catalog, stage: Stage,
-                   checklist: Mapping[str, Any] | None = None) -> bytes:
-    """Return the .xlsx template of a stage; filled with `checklist` when given."""
-    return _Writer(catalog, stage).build(checklist)
+                   checklist: Mapping[str, Any] | None = None, lang: Lang = Lang.ZH) -> bytes:
+    """Return the .xlsx template of a stage, its dropdowns and values in `lang`; filled with
+    `checklist` when given."""
+    return _Writer(catalog, stage, lang).build(checklist)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -333,8 +366,12 @@ def open_workbook(content: bytes) -> Any:
 
 
 def read_workbook(content: bytes, catalog: Catalog) -> Reading:
-    """Read a filled template; problems of the sheets themselves are in `problems`."""
-    return _Reader(catalog).read(content)
+    """Read a filled template; problems of the sheets themselves are in `problems`. A file
+    that is no template at all is refused (WorkbookInvalid, worded in every language)."""
+    try:
+        return _Reader(catalog).read(content)
+    except WorkbookInvalid as error:
+        raise refused(error, catalog) from None
 
 
 def load_checklist(content: bytes, catalog: Catalog, validator: ChecklistValidator

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from tests.api.support import Caller, checklist, unique_code
 
@@ -136,17 +139,71 @@ def test_listing_projects_filters_and_pages(admin: Caller, caller: Callable[...,
     assert [p["code"] for p in scoped.get_json()["items"]] == [codes[1]]
 
 
-def test_two_items_with_one_identity_stay_two_tracked_findings(admin: Caller) -> None:
-    # The core keeps twins apart (the second item's identity is `key#2`,
-    # riskengine.assessment.facts):
-    # each is tracked on its own, and re-submitting the same checklist changes nothing.
-    body = checklist("sales-risky", unique_code())
+def test_two_items_with_one_identity_are_refused_naming_both_rows(admin: Caller) -> None:
+    # risk-catalogue.md: duplicates are named (two factors of one kind and name are one)
+    code = unique_code()
+    body = checklist("sales-risky", code)
     body["offsite_factors"].append(dict(body["offsite_factors"][0]))
-    first = admin.submit(body)
-    assert first.status_code == 201
-    findings = first.get_json()["findings"]
-    twins = [f for f in findings if f["subject"].startswith("offsite_factors")]
-    assert len(twins) >= 2 and len({f["fingerprint"] for f in twins}) == len(twins)
-    assert len({f["id"] for f in twins}) == len(twins)
-    again = admin.submit(body).get_json()
-    assert again["changes"]["new"] == [] and again["changes"]["resolved"] == []
+    last = len(body["offsite_factors"]) - 1
+    answer = admin.submit(body)
+    assert answer.status_code == 422
+    error = answer.get_json()["error"]
+    assert error["code"] == "invalid_checklist" and error["message"] == "清单有误"
+    assert error["details"] == {
+        "offsite_factors.0.kind": [
+            f"场外不利因素 第 1 行 · 类型：与场外不利因素 第 {last + 1} 行重复（类型、名称相同）"],
+        f"offsite_factors.{last}.kind": [
+            f"场外不利因素 第 {last + 1} 行 · 类型：与场外不利因素 第 1 行重复（类型、名称相同）"]}
+    assert admin.get(f"/api/v1/projects/{code}").status_code == 404  # nothing stored
+
+
+def test_summed_twins_are_accepted(admin: Caller) -> None:
+    # complaints are summed per topic: two rows of one topic are one topic's complaints
+    body = checklist("delivery-risky", unique_code())
+    body["complaints"] = [{"topic": "车位", "open_count": 12}, {"topic": "车位", "open_count": 11}]
+    assert admin.submit(body).status_code == 201
+
+
+@pytest.mark.parametrize(("patch", "path"), [
+    pytest.param({"offsite_factors": [{"kind": "landfill", "distance_m": -1}]},
+                 "offsite_factors.0.distance_m", id="negative-distance"),
+    pytest.param({"permits": [{"kind": "presale_permit", "status": "obtained",
+                               "obtained_date": "2099-01-01"}]},
+                 "permits.0.obtained_date", id="obtained-in-the-future"),
+])
+def test_nonsense_is_422_on_both_routes(admin: Caller, patch: dict[str, Any], path: str) -> None:
+    body = checklist("sales-ready", unique_code())
+    body.update(patch)
+    for answer in (admin.post("/api/v1/evaluate", body), admin.submit(body)):
+        assert answer.status_code == 422
+        assert list(answer.get_json()["error"]["details"]) == [path]
+
+
+def test_problems_are_worded_in_the_requested_language(admin: Caller) -> None:
+    body = checklist("sales-ready", unique_code())
+    body["offsite_factors"] = [{"kind": "volcano", "distance_m": "far"}]
+    chinese = admin.post("/api/v1/evaluate", body).get_json()["error"]
+    assert chinese["details"]["offsite_factors.0.distance_m"] == [
+        "场外不利因素 第 1 行 · 距离（米）：须为数字"]
+    assert "垃圾场、垃圾站" in chinese["details"]["offsite_factors.0.kind"][0]
+    for asked in ({"query_string": {"lang": "en"}}, {"headers": {"Accept-Language": "en"}}):
+        english = admin.post("/api/v1/evaluate", body, **asked).get_json()["error"]
+        assert english["message"] == "the checklist is invalid"
+        assert english["details"]["offsite_factors.0.distance_m"] == [
+            "Off-site factors row 1 · Distance (m): must be a number"]
+        assert english["details"]["offsite_factors.0.kind"][0].startswith(
+            "Off-site factors row 1 · Kind: must be one of: landfill, waste station")
+
+
+def test_an_unreadable_body_is_worded_too(admin: Caller) -> None:
+    headers = {"Content-Type": "application/json"}
+    chinese = admin.post("/api/v1/evaluate", data=b'{"stage": ', headers=headers)
+    assert chinese.status_code == 400
+    error = chinese.get_json()["error"]
+    assert error["message"] == "请求正文不是有效的 UTF-8 JSON"
+    assert error["details"]["body"][0].startswith("请求正文：第 1 行第 11 列不是有效的 JSON")
+    english = admin.post("/api/v1/evaluate", data=b'{"stage": ', headers=headers,
+                         query_string={"lang": "en"}).get_json()["error"]
+    assert english["message"] == "the body is not valid UTF-8 JSON"
+    assert english["details"]["body"][0].startswith(
+        "Request body: not valid JSON at line 1, column 11")

@@ -168,8 +168,10 @@ def _sample(spec: ItemField, index: int) -> Any:
         return list(spec.choices[:2])
     if spec.choices:
         return spec.choices[index % len(spec.choices)]
+    # a date that records the past is before the examples' as_of (a later one is refused)
     return {CheckType.BOOL: False, CheckType.INT: 3, CheckType.NUMBER: 120.5,
-            CheckType.DATE: "2026-12-20", CheckType.STRING: f"HOSTILE-{index}"}[
+            CheckType.DATE: "2026-01-20" if spec.past else "2026-12-20",
+            CheckType.STRING: f"HOSTILE-{index}"}[
         CheckType(spec.type)]
 
 
@@ -180,13 +182,25 @@ def full_item(spec: ListSpec, index: int = 0) -> dict[str, Any]:
     return item
 
 
+def _identity(spec: ListSpec, item: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(item.get(k) for k in spec.identity)
+
+
 def full_checklist(name: str, code: str) -> dict[str, Any]:
     """A contract example whose every list starts with a full item, every milestone set."""
     data = checklist(name, code)
     data["submitted_by"] = "pm.hostile"
     data["milestones"] = {m: data["milestones"].get(m, "2027-03-01") for m in MILESTONES}
     for index, (list_name, spec) in enumerate(LISTS.items()):
-        data[list_name] = [full_item(spec, index + 1), *data.get(list_name, [])]
+        given = data.get(list_name, [])
+        # an identity none of the example's items has (a duplicate is refused), else the
+        # full item stands in for the example's item of its identity
+        full = next((item for shift in range(len(LISTS) + 20)
+                     if _identity(spec, item := full_item(spec, index + 1 + shift))
+                     not in {_identity(spec, each) for each in given}),
+                    full_item(spec, index + 1))
+        data[list_name] = [full, *(each for each in given
+                                   if _identity(spec, each) != _identity(spec, full))]
     return data
 
 
@@ -563,8 +577,9 @@ def test_a_key_with_a_lone_surrogate_is_named_by_its_escape(world: World) -> Non
     # The path named the key itself, which no answer can encode: the error answer was a 500.
     body = rb'{"acceptances": [{"\ud800": "\ud800"}]}'
     details = envelope(world.send("POST", "/api/v1/evaluate", body), 422)
-    assert details == {"acceptances[0]": ["must be valid Unicode text"],
-                       "acceptances[0].\\ud800": ["must be valid Unicode text"]}
+    assert details == {"acceptances[0]": ["验收 第 1 行：须为有效的 Unicode 文字"],
+                       "acceptances[0].\\ud800": [
+                           "验收 第 1 行 · \\ud800：须为有效的 Unicode 文字"]}
 
 
 @pytest.mark.parametrize("milestone", ["launch_date", "subscription_start",
@@ -678,7 +693,7 @@ def test_a_workbook_cell_of_five_thousand_digits_is_422(world: World) -> None:
     content = io.BytesIO()
     book.save(content)
     details = envelope(world.admin.upload(world.code, content.getvalue()), 422)
-    assert details == {"complaints!B4": ["must be a whole number from 0 to 1000000000"]}
+    assert details == {"complaints!B4": ["投诉!B4 · 未结投诉数：须为 0 至 1000000000 的整数"]}
 
 
 # --- the pages ------------------------------------------------------------------------------

@@ -50,8 +50,23 @@ def test_workbook_problems_are_422_keyed_by_cell(admin: Caller) -> None:
     assert answer.status_code == 422
     error = answer.get_json()["error"]
     assert error["code"] == "invalid_workbook"
-    assert any("must be a number" in m for m in error["details"]["offsite_factors!C4"])
+    assert error["message"] == "工作簿中有错误的值"
+    assert error["details"]["offsite_factors!C4"] == ["场外不利因素!C4 · 距离（米）：须为数字"]
+    english = admin.upload(data["project"]["code"], workbook(data, offsite_factors__C4="far"),
+                           query_string={"lang": "en"}).get_json()["error"]
+    assert english["details"]["offsite_factors!C4"] == [
+        "Off-site factors!C4 · Distance (m): must be a number"]
     assert admin.get(f"/api/v1/projects/{data['project']['code']}").status_code == 404
+
+
+def test_workbook_nonsense_and_duplicates_are_422_by_cell(admin: Caller) -> None:
+    data = checklist("sales-risky", unique_code())
+    data["promises"] = [{"id": "P-2", "kind": "other"}, {"id": "P-2", "kind": "park"}]
+    answer = admin.upload(data["project"]["code"], workbook(data, offsite_factors__C4=-1))
+    assert answer.status_code == 422
+    details = answer.get_json()["error"]["details"]
+    assert set(details) == {"offsite_factors!C4", "promises!A4", "promises!A5"}
+    assert details["promises!A5"] == ["销售承诺!A5 · 编号：与销售承诺!A4重复（编号相同）"]
 
 
 def test_a_file_that_is_not_a_workbook_is_422(admin: Caller) -> None:
@@ -81,3 +96,12 @@ def test_idempotency_key_works_for_uploads(admin: Caller) -> None:
     assert other.get_json()["error"]["code"] == "idempotency_key_reused"
     listed = admin.get(f"/api/v1/projects/{code}/checklists").get_json()["items"]
     assert len(listed) == 1
+
+
+def test_the_template_speaks_the_requested_language(admin: Caller) -> None:
+    for asked, yes_no in (({}, '"是,否"'), ({"query_string": {"lang": "en"}}, '"Yes,No"')):
+        answer = admin.get("/api/v1/templates/sales.xlsx", **asked)
+        assert answer.status_code == 200
+        book = load_workbook(io.BytesIO(answer.get_data()))
+        formulas = {v.formula1 for v in book["offsite_factors"].data_validations.dataValidation}
+        assert yes_no in formulas

@@ -22,6 +22,7 @@ from riskengine.submission import Submissions
 from riskengine.vocabulary import Stage
 from tests.api.support import BACKENDS, database_url, shared_assessor
 from tests.audits.support import World, at, copied_database
+from tests.shared import no_later_than
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +65,8 @@ def sales_checklist() -> Callable[..., dict[str, Any]]:
     return make
 
 
+
+
 @pytest.fixture
 def delivery_checklist(_delivery_base: dict[str, Any]
                        ) -> Callable[..., dict[str, Any]]:
@@ -74,6 +77,7 @@ def delivery_checklist(_delivery_base: dict[str, Any]
         checklist = copy.deepcopy(_delivery_base)
         checklist["project"]["code"] = code
         checklist["as_of"] = as_of.isoformat()
+        no_later_than(checklist, as_of.isoformat())
         checklist["milestones"]["contract_delivery_date"] = delivery.isoformat()
         if risky:
             checklist["checks"]["quality_docs_ready"] = False

@@ -39,6 +39,9 @@ MISSES: dict[str, list[Any]] = {
     "container": ["none", None, {}, [], [None], [1], {"kind": "leak"}, [{}], [[]], 0],
     "element": [None, 1, "moon", {}, [], {"kind": "moon"}, {"kind": "other", "colour": 1}],
 }
+# Bounded numbers (contract `minimum`): a distance is never negative, an area more than zero.
+MISSES["distance"] = [*MISSES["number"], -1, -0.001, -(10**12)]
+MISSES["area"] = [*MISSES["number"], 0, -0.0, -1, -89.5]
 FITS: dict[str, list[Any]] = {
     "bool": [True, False],
     "int": [0, 1, 10**9],
@@ -51,6 +54,8 @@ FITS: dict[str, list[Any]] = {
     "container": [[], {}],
     "element": ["school", {"kind": "other"}, {"kind": "other", "id": "X", "topic": "T"}],
 }
+FITS["distance"] = [0, -0.0, 2.5, 400, 10**12, 1e12]
+FITS["area"] = [0.01, 89.5, 7, 10**12]
 LIMITS = {name: MAX_NESTED if spec.nested else MAX_ITEMS for name, spec in LISTS.items()}
 LIMITS.update({child: MAX_NESTED for spec in LISTS.values() for child in spec.nested})
 UNKNOWN_KEYS = ["colour", "launch_day", "quality_docs_ready", "five_certificates_displayed",
@@ -60,6 +65,8 @@ UNKNOWN_KEYS = ["colour", "launch_day", "quality_docs_ready", "five_certificates
 def _kind(field: ItemField) -> str:
     if field.type == "list":
         return "list"
+    if field.minimum is not None:
+        return "area" if field.above_minimum else "distance"
     return "choice" if field.choices else str(field.type)
 
 
@@ -273,3 +280,33 @@ def test_hopeless_checklists_fail_the_same_way(validator: ChecklistValidator, ra
     outcome = _outcome(validator, raw, fast=True)
     assert outcome == _outcome(validator, raw, fast=False)
     assert outcome[0] == "ChecklistInvalid", outcome  # never an unexpected error (a 500)
+
+
+def _coherence_cases(base: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Checklists valid field by field whose values contradict each other."""
+    def patched(**lists: Any) -> dict[str, Any]:
+        raw = copy.deepcopy(base)
+        raw.update(lists)
+        return raw
+    yield "twin-promises", patched(promises=[{"id": "P-2", "kind": "other"},
+                                             {"id": "P-2", "kind": "park"}])
+    yield "three-permits", patched(permits=[{"kind": "presale_permit"}] * 3)
+    yield "future-permit", patched(permits=[{"kind": "presale_permit", "status": "obtained",
+                                             "obtained_date": "9999-12-31"}])
+    yield "rectified-more", patched(inspections=[{"phase": "civil", "defects": [
+        {"kind": "leak", "found": 3, "rectified": 4}]}])
+    yield "summed-complaints", patched(complaints=[{"topic": "车位", "open_count": 2}] * 2)
+    yield "negative-distance", patched(offsite_factors=[{"kind": "landfill", "distance_m": -1}])
+    yield "and-a-type-error", patched(promises=[{"id": "P-2", "kind": "other"}] * 2,
+                                      complaints=[{"topic": "车位", "open_count": "2"}])
+
+
+def test_contradictions_are_refused_the_same_both_ways(
+        validator: ChecklistValidator, base: Callable[[str], dict[str, Any]]) -> None:
+    outcomes = {}
+    for stage in Stage:
+        for name, raw in _coherence_cases(_declared(validator, base(stage.value))):
+            outcomes[stage, name] = _same_both_ways(validator, raw)
+    assert outcomes[Stage.SALES, "summed-complaints"] == "valid"
+    assert {name for (_, name), outcome in outcomes.items() if outcome == "valid"} == {
+        "summed-complaints"}

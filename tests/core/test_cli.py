@@ -50,8 +50,12 @@ def test_invalid_input_exits_2_listing_every_problem_on_stderr(tmp_path: Path) -
     result = _run("assess", str(path))
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "stage: must be one of: sales, delivery" in result.stderr
-    assert "permits.0.status: must be one of" in result.stderr
+    assert "stage: 阶段：须为以下之一：销售、交付" in result.stderr
+    assert "permits.0.status: 证照 第 1 行 · 状态：须为以下之一：已取得" in result.stderr
+    english = _run("assess", str(path), "--lang", "en")
+    assert english.exit_code == 2
+    assert "stage: Stage: must be one of: Sales, Delivery" in english.stderr
+    assert "permits.0.status: Permits row 1 · Status: must be one of: " in english.stderr
 
 
 def test_unreadable_input_exits_2(tmp_path: Path) -> None:

@@ -56,8 +56,11 @@ def test_many_evaluations_without_findings_run_cleanly(assessor: Assessor, base:
 def test_identical_items_are_both_evaluated(assessor: Assessor, base: Base) -> None:
     # identical facts were silently de-duplicated (trap 4)
     checklist = base("sales")
-    checklist["offsite_factors"] = [LANDFILL, copy.deepcopy(LANDFILL)]
-    subjects = {f.subject for f in assessor.assess(checklist).findings if f.rule_id ==
+    checklist["offsite_factors"] = [LANDFILL]
+    # validation names such twins (duplicates); the engine must still keep identical facts
+    valid = assessor.validate(checklist)
+    valid["offsite_factors"].append(copy.deepcopy(valid["offsite_factors"][0]))
+    subjects = {f.subject for f in assessor.assess_valid(valid).findings if f.rule_id ==
                 "SALES-OFFSITE-001"}
     assert subjects == {"offsite_factors[0]", "offsite_factors[1]"}
 
@@ -157,8 +160,11 @@ def test_items_sharing_their_own_id_are_separate_facts(assessor: Assessor, base:
     material = {"id": "P-2", "kind": "rendering", "crm_reviewed": False,
                 "changed_after_review": False, "matches_approved_plan": True,
                 "promises_return": False, "mentions": [], "disclaimer": True}
-    checklist["sales_materials"] = [material, dict(material, kind="website")]
-    subjects = {f.subject for f in assessor.assess(checklist).findings}
+    checklist["sales_materials"] = [material]
+    # validation names two items of one id; the engine must still keep them apart
+    valid = assessor.validate(checklist)
+    valid["sales_materials"].append(dict(valid["sales_materials"][0], kind="website"))
+    subjects = {f.subject for f in assessor.assess_valid(valid).findings}
     assert {"sales_materials[0]", "sales_materials[1]"} <= subjects
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from riskengine.assessment.assessor import Assessor
 from riskengine.assessment.facts import map_facts
 from riskengine.assessment.findings import settle
-from riskengine.checklist.contract import LISTS, ItemField, ListSpec
+from riskengine.checklist.contract import LISTS, PAST_CHECKS, ItemField, ListSpec
 from riskengine.rules.engine import Match
 from riskengine.vocabulary import MILESTONES, CheckType, Stage
 
@@ -29,8 +29,10 @@ DAYS = [-400, -181, -180, -179, -60, -31, -30, -29, -15, -14, -8, -7, -6, -1, 0,
 TEXT = ["", "A1", "B2", "P-1", "P-2", "车位", "金口垃圾场", "x"]
 
 
-def _date() -> st.SearchStrategy[str]:
-    return st.sampled_from(DAYS).map(lambda d: (AS_OF + dt.timedelta(days=d)).isoformat())
+def _date(past: bool = False) -> st.SearchStrategy[str]:
+    # a date that records the past is never after as_of (validation refuses it)
+    days = [d for d in DAYS if d <= 0] if past else DAYS
+    return st.sampled_from(days).map(lambda d: (AS_OF + dt.timedelta(days=d)).isoformat())
 
 
 def _value(kind: CheckType | str, choices: tuple[str, ...]) -> st.SearchStrategy[Any]:
@@ -45,23 +47,49 @@ def _value(kind: CheckType | str, choices: tuple[str, ...]) -> st.SearchStrategy
     }[CheckType(kind)]
 
 
+def _field_value(f: ItemField) -> st.SearchStrategy[Any]:
+    """A value validation accepts for the field (bounds and the past respected)."""
+    if f.type == CheckType.DATE:
+        return _date(f.past)
+    if f.minimum is not None:
+        return st.sampled_from([n for n in NUMBERS
+                                if n > f.minimum or (n == f.minimum and not f.above_minimum)])
+    return _value(f.type, f.choices)
+
+
+def _coherent(spec: ListSpec, item: dict[str, Any]) -> dict[str, Any]:
+    for part, whole in spec.parts:  # a part is never larger than its whole
+        if part in item and whole in item and item[part] > item[whole]:
+            item[part] = item[whole]
+    return item
+
+
+def _items(spec: ListSpec) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Items of a list; one identity once, unless the rules sum the list's items."""
+    if spec.summed:
+        return st.lists(_item(spec), max_size=3)
+    return st.lists(_item(spec), max_size=3,
+                    unique_by=lambda item: tuple(str(item.get(k)) for k in spec.identity))
+
+
 def _item(spec: ListSpec) -> st.SearchStrategy[dict[str, Any]]:
     def field(f: ItemField) -> st.SearchStrategy[Any]:
-        value = _value(f.type, f.choices)
+        value = _field_value(f)
         return value if f.required else st.one_of(st.just(None), value, value)
 
     strategies: dict[str, st.SearchStrategy[Any]] = {k: field(f) for k, f in spec.fields.items()}
     for child, child_spec in spec.nested.items():
-        strategies[child] = st.lists(_item(child_spec), max_size=3)
+        strategies[child] = _items(child_spec)
     return st.fixed_dictionaries(strategies).map(
-        lambda item: {k: v for k, v in item.items() if v is not None})
+        lambda item: _coherent(spec, {k: v for k, v in item.items() if v is not None}))
 
 
 @st.composite
 def checklists(draw: st.DrawFn, stage: Stage, checks: dict[str, CheckType]) -> dict[str, Any]:
     milestones = {m: draw(_date()) for m in MILESTONES if draw(st.integers(0, 4))}
-    check_values = {k: draw(_value(t, ())) for k, t in checks.items() if draw(st.integers(0, 5))}
-    lists = {name: draw(st.lists(_item(spec), max_size=3)) for name, spec in LISTS.items()}
+    check_values = {k: draw(_date(True) if k in PAST_CHECKS else _value(t, ()))
+                    for k, t in checks.items() if draw(st.integers(0, 5))}
+    lists = {name: draw(_items(spec)) for name, spec in LISTS.items()}
     return {"project": {"code": "GEN-1", "name": "生成", "city": "武汉"}, "stage": stage.value,
             "as_of": AS_OF.isoformat(), "milestones": milestones, "checks": check_values,
             **lists}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -41,9 +42,36 @@ def test_form_errors_come_back_at_their_inputs(assessor: Assessor) -> None:
         "as_of": ""})
     form = from_request(fields)
     assert checklist_of(form, assessor.catalog, assessor.validator) is None
-    assert form.errors["offsite_factors.0.distance_m"] == ["must be a number"]
-    assert form.errors["checks.parking_info_disclosed"] == ["must be true or false"]
-    assert form.errors["as_of"] == ["is required"]
+    assert form.errors["offsite_factors.0.distance_m"] == [
+        "场外不利因素 第 1 行 · 距离（米）：须为数字"]
+    assert form.errors["checks.parking_info_disclosed"][0].startswith("检查项 · ")
+    assert form.errors["checks.parking_info_disclosed"][0].endswith("：须为是或否")
+    assert form.errors["as_of"] == ["基准日期：必填"]
+    assert checklist_of(form, assessor.catalog, assessor.validator, Lang.EN) is None
+    assert form.errors["offsite_factors.0.distance_m"] == [
+        "Off-site factors row 1 · Distance (m): must be a number"]
+    assert form.errors["as_of"] == ["As-of date: is required"]
+
+
+def test_form_refuses_nonsense_and_names_both_duplicate_rows(assessor: Assessor) -> None:
+    data = checklist("sales-risky")
+    data["promises"] = [{"id": "P-2", "kind": "other"}, {"id": "P-2", "kind": "park"}]
+    fields = posted(assessor, data, offsite_factors__0__distance_m="-3")
+    form = from_request(fields)
+    assert checklist_of(form, assessor.catalog, assessor.validator) is None
+    assert form.errors == {
+        "offsite_factors.0.distance_m": ["场外不利因素 第 1 行 · 距离（米）：不得小于 0"],
+        "promises.0.id": ["销售承诺 第 1 行 · 编号：与销售承诺 第 2 行重复（编号相同）"],
+        "promises.1.id": ["销售承诺 第 2 行 · 编号：与销售承诺 第 1 行重复（编号相同）"]}
+
+
+def test_form_reads_labels_and_yes_no_words(assessor: Assessor) -> None:
+    fields = posted(assessor, checklist("sales-risky"), offsite_factors__0__kind="变电站",
+                    offsite_factors__0__planned="有")
+    back = checklist_of(from_request(fields), assessor.catalog, assessor.validator)
+    assert back is not None
+    assert back["offsite_factors"][0]["kind"] == "substation"
+    assert back["offsite_factors"][0]["planned"] is True
 
 
 def test_a_list_grows_by_a_row(assessor: Assessor) -> None:
@@ -71,3 +99,18 @@ def test_every_rule_reads_in_words(assessor: Assessor) -> None:
         for lang in Lang:
             text = describe(assessor.catalog, rule, lang)["when"]
             assert text and "{" not in text, (rule.id, text)
+
+
+
+def test_the_page_words_problems_and_suggestions_in_its_language(
+        visitor: Callable[..., Any]) -> None:
+    pm = visitor("submitter")
+    page = pm.get("/checklists/new?stage=sales").text
+    assert 'placeholder="学校、幼儿园' in page  # mentions: labels, not codes
+    fields = {"stage": "sales", "project.code": "WH-1", "as_of": "2026-11-20",
+              "offsite_factors.0.kind": "landfill", "offsite_factors.0.distance_m": "-2"}
+    chinese = pm.post("/checklists/new", fields)
+    assert chinese.status_code == 422
+    assert "场外不利因素 第 1 行 · 距离（米）：不得小于 0" in chinese.text
+    english = pm.post("/checklists/new?lang=en", fields)
+    assert "Off-site factors row 1 · Distance (m): must be at least 0" in english.text

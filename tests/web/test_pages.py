@@ -156,7 +156,8 @@ def test_form_errors_show_at_their_inputs(visitor: Make) -> None:
                                            "offsite_factors.0.distance_m": "near"})
     assert response.status_code == 422
     assert 'id="i-offsite_factors-0-distance_m-e"' in response.text
-    assert "must be a number" in response.text and "as_of" in response.text
+    assert "场外不利因素 第 1 行 · 距离（米）：须为数字" in response.text
+    assert "as_of" in response.text
     grown = pm.post("/checklists/new", {"stage": "sales", "add": "permits", "rows.permits": "1"})
     assert 'name="permits.1.kind"' in grown.text
 
@@ -182,7 +183,7 @@ def test_upload_errors_point_to_cells(assessor: Assessor, visitor: Make) -> None
     book.save(out)
     response = visitor("submitter").upload(out.getvalue())
     assert response.status_code == 422
-    assert "offsite_factors!C4" in response.text and "must be a number" in response.text
+    assert "场外不利因素!C4 · 距离（米）：须为数字" in response.text
 
 
 def test_language_switch_is_remembered(visitor: Make) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,7 @@ from riskengine.assessment.assessor import Assessor
 from riskengine.checklist.contract import LISTS
 from riskengine.output import workbook
 from riskengine.output.workbook import WorkbookInvalid, load_checklist, write_template
-from riskengine.vocabulary import Stage
+from riskengine.vocabulary import Lang, Stage
 from tests.web.conftest import checklist
 
 EXAMPLES = ["sales-ready", "sales-risky", "delivery-risky"]
@@ -37,10 +38,11 @@ def filled(assessor: Assessor, name: str, edit: Callable[[Workbook], None] | Non
     return out.getvalue()
 
 
-def problems(assessor: Assessor, content: bytes) -> dict[str, list[str]]:
+def problems(assessor: Assessor, content: bytes, lang: str = "en") -> dict[str, list[str]]:
     with pytest.raises(WorkbookInvalid) as caught:
         load_checklist(content, assessor.catalog, assessor.validator)
-    return caught.value.details
+    details: dict[str, list[str]] = caught.value.in_lang(lang)[1]
+    return details
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -68,7 +70,7 @@ def test_template_gives_dropdowns_for_enums_and_booleans(assessor: Assessor) -> 
     validations = book["offsite_factors"].data_validations.dataValidation
     rules = {str(v.sqref).split(":")[0]: v for v in validations}
     assert rules["A4"].type == "list" and rules["A4"].formula1.startswith("_vocab!")
-    assert rules["D4"].formula1 == '"TRUE,FALSE"'  # planned
+    assert rules["D4"].formula1 == '"是,否"'  # planned: yes/no by label, as the template's language
     assert rules["C4"].type == "decimal"  # distance_m
     vocab = book["_vocab"]
     assert vocab.sheet_state == "hidden"
@@ -84,14 +86,15 @@ def _set(sheet: str, cell: str, value: Any) -> Callable[[Workbook], None]:
 
 
 @pytest.mark.parametrize(("edit", "where", "says"), [
-    (_set("offsite_factors", "C4", "far"), "offsite_factors!C4", "must be a number"),
+    (_set("offsite_factors", "C4", "far"), "offsite_factors!C4",
+     "Off-site factors!C4 · Distance (m): must be a number"),
     (_set("offsite_factors", "A4", "volcano"), "offsite_factors!A4", "must be one of"),
-    (_set("sales_materials", "C4", "maybe"), "sales_materials!C4", "must be true or false"),
+    (_set("sales_materials", "C4", "maybe"), "sales_materials!C4", "must be yes or no"),
     (_set("permits", "C5", "2025-02-30"), "permits!C5", "must be a date"),
     (_set("project", "D4", "bad code!"), "project!D4", "letters, digits"),
-    (_set("project", "D8", None), "project!D8", "is required"),  # as_of
-    (_set("checks", "E4", "soon"), "checks!E4", "must be true or false"),
-    (_set("checks", "A30", "made_up_key"), "checks!A30", "unknown check key"),
+    (_set("project", "D8", None), "project!D8", "Project!D8 · As-of date: is required"),
+    (_set("checks", "E4", "soon"), "checks!E4", "must be yes or no"),
+    (_set("checks", "A30", "made_up_key"), "checks!A30", "no check “made_up_key”"),
     (_set("sales_materials", "G4", "metro, moon"), "sales_materials!G4", "must be one of"),
 ], ids=["number", "enum", "bool", "date", "project-code", "as-of-missing", "check-bool",
         "unknown-check", "mentions"])
@@ -108,7 +111,8 @@ def test_nested_defect_errors_point_to_the_defects_sheet(assessor: Assessor) -> 
         book["defects"]["A6"], book["defects"]["B6"] = "nowhere", "leak"
     details = problems(assessor, filled(assessor, "delivery-risky", edit))
     assert any("whole number" in m for m in details["defects!C5"])
-    assert any("no row of 'inspections'" in m for m in details["defects!A6"])
+    assert details["defects!A6"] == [
+        "Defects!A6: no row of “Inspections” has “Phase” nowhere"]
 
 
 def test_labels_and_words_are_read_as_values(assessor: Assessor) -> None:
@@ -132,7 +136,7 @@ def test_unknown_columns_and_missing_sheets_are_named(assessor: Assessor) -> Non
     def drop(book: Workbook) -> None:
         del book["checks"]
     details = problems(assessor, filled(assessor, "sales-risky", drop))
-    assert details == {"workbook": ["sheet 'checks' is missing"]}
+    assert details == {"workbook": ["Workbook: sheet “checks” is missing"]}
 
 
 def test_a_file_that_is_not_a_workbook_is_refused(assessor: Assessor) -> None:
@@ -152,3 +156,77 @@ def test_text_that_looks_like_a_formula_stays_text(assessor: Assessor) -> None:
     book = load_workbook(io.BytesIO(write_template(assessor.catalog, Stage.DELIVERY, data)))
     cell = book["complaints"]["A4"]
     assert cell.data_type == "s" and cell.value.startswith("=")
+
+
+# --- Excel for people: labels in, labels and synonyms back -----------------------------------
+
+def test_dropdowns_and_values_show_labels_in_the_templates_language(assessor: Assessor) -> None:
+    for lang, landfill, yes_no in (("zh", "垃圾场", '"是,否"'), ("en", "landfill", '"Yes,No"')):
+        data = checklist("sales-risky")
+        book = load_workbook(io.BytesIO(write_template(
+            assessor.catalog, Stage.SALES, data, lang=Lang(lang))))
+        vocabulary = {cell.value for column in book["_vocab"].iter_cols() for cell in column}
+        assert landfill in vocabulary and "landfill" not in vocabulary - {landfill}
+        rules = {str(v.sqref).split(":")[0]: v
+                 for v in book["offsite_factors"].data_validations.dataValidation}
+        assert rules["D4"].formula1 == yes_no
+        offsite = book["offsite_factors"]
+        assert offsite["A4"].value == assessor.catalog.policy.label(
+            "kind", data["offsite_factors"][0]["kind"], Lang(lang))
+        assert offsite["E4"].value in yes_no.strip('"').split(",")  # disclosed_publicly
+    permits = load_workbook(io.BytesIO(write_template(
+        assessor.catalog, Stage.SALES, checklist("sales-ready"))))["permits"]
+    dated = [c for c in permits["C"][3:] if c.value is not None]
+    assert dated and all(isinstance(c.value, dt.datetime) for c in dated)  # real date cells
+    assert permits["B4"].value == "已取得"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("有", True), ("无", False), ("Y", True), ("n", False), ("√", True), ("×", False),
+    ("已", True), ("未", False), ("是", True), ("否", False), ("Yes", True), ("TRUE", True),
+    (True, True), (False, False), (" 否 ", False),
+])
+def test_yes_no_synonyms_are_read(assessor: Assessor, typed: Any, meant: bool) -> None:
+    content = filled(assessor, "sales-risky", _set("offsite_factors", "D4", typed))
+    data = load_checklist(content, assessor.catalog, assessor.validator)
+    assert data["offsite_factors"][0]["planned"] is meant
+
+
+def test_a_template_written_with_codes_is_still_read(assessor: Assessor) -> None:
+    # what this project wrote before: codes in the cells, TRUE/FALSE, mentions comma-separated
+    data = checklist("sales-risky")
+    def codes(book: Workbook) -> None:
+        offsite, materials = book["offsite_factors"], book["sales_materials"]
+        offsite["A4"], offsite["D4"] = data["offsite_factors"][0]["kind"], "FALSE"
+        offsite["E4"] = data["offsite_factors"][0]["disclosed_publicly"]
+        materials["B4"] = data["sales_materials"][0]["kind"]
+        materials["G4"] = ", ".join(data["sales_materials"][0]["mentions"]) or "none"
+        book["project"]["D7"] = data["stage"]
+    back = load_checklist(filled(assessor, "sales-risky", codes), assessor.catalog,
+                          assessor.validator)
+    assert back["offsite_factors"][0]["kind"] == data["offsite_factors"][0]["kind"]
+    assert back["offsite_factors"][0]["planned"] is False
+    assert back["sales_materials"][0]["mentions"] == data["sales_materials"][0]["mentions"]
+    assert back["stage"] == "sales"
+
+
+def test_problems_name_the_sheet_label_the_cell_and_the_allowed_labels(
+        assessor: Assessor) -> None:
+    def edit(book: Workbook) -> None:
+        book["offsite_factors"]["A4"] = "火山"
+        book["offsite_factors"]["C4"] = -5
+        book["project"]["D8"] = None
+    details = problems(assessor, filled(assessor, "sales-risky", edit), "zh")
+    assert details["project!D8"] == ["项目信息!D8 · 基准日期：必填"]
+    assert details["offsite_factors!C4"] == ["场外不利因素!C4 · 距离（米）：不得小于 0"]
+    assert details["offsite_factors!A4"][0].startswith(
+        "场外不利因素!A4 · 类型：须为以下之一：垃圾场、垃圾站、变电站")
+
+
+def test_duplicate_rows_are_named_by_their_cells(assessor: Assessor) -> None:
+    data = checklist("sales-risky")
+    data["promises"] = [{"id": "P-2", "kind": "other"}, {"id": "P-2", "kind": "park"}]
+    content = write_template(assessor.catalog, Stage.SALES, data)
+    details = problems(assessor, content, "zh")
+    assert details == {"promises!A4": ["销售承诺!A4 · 编号：与销售承诺!A5重复（编号相同）"],
+                       "promises!A5": ["销售承诺!A5 · 编号：与销售承诺!A4重复（编号相同）"]}
