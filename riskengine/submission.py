@@ -27,6 +27,7 @@ from riskengine.checklist.tables import Reading, validated
 from riskengine.errors import Invalid
 from riskengine.output.workbook import read_workbook
 from riskengine.rules.catalog import DEFAULT_ROOT
+from riskengine.sla import stamp_new
 from riskengine.store import Actor
 from riskengine.store import submissions as stored
 from riskengine.store.findings import by_fingerprints
@@ -111,6 +112,7 @@ class Submissions:
                                received.checklist["project"], actor)
         gate = decide_gate(pending.judged, today, self.policy.gate)
         row = pending.write(gate.decision.value, gate_changes_on(pending.judged, today))
+        stamp_new(session, row.assessment.project_id, today, self.policy.workflow)
         judged = replace(assessment, findings=tuple(pending.judged), gate=gate,
                          id=row.assessment.id, decided_on=today)
         return Submitted(row, judged, gate)

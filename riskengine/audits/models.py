@@ -115,7 +115,8 @@ class AuditOutbox(Base):
     __table_args__ = (Index("ix_audit_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("audit_runs.id"), index=True)
+    # None: a notice about one finding (riskengine/notices.py), queued with its change.
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("audit_runs.id"), index=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("audit_subscriptions.id"))
     channel: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(2000))

@@ -74,6 +74,10 @@ class TrackedFinding:
     last_assessment_id: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    # The workflow's dates (migration 0105): a submission leaves both as they are.
+    due_by_hand: dt.date | None = None
+    sla_due: dt.date | None = None
+    owner_by_hand: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,7 @@ class _Matcher:
             return
         row.rule_id, row.category, row.severity = (
             finding.rule_id, finding.category.value, finding.severity.value)
-        row.blocking, row.owner = finding.blocking, finding.owner.value
+        row.blocking, row.owner = finding.blocking, row.owner_by_hand or finding.owner.value
         row.due_date = finding.due_date
         row.record, row.last_assessment_id, row.updated_at = record, self.assessment_id, self.now
         if self.changes[row.id] == NEW and row.status != FindingStatus.OPEN:
