@@ -237,6 +237,8 @@ class _WorkflowSchema(_StrictSchema):
     waiver_reminder_days = fields.List(
         fields.Integer(strict=True, validate=validate.Range(min=1, max=366)),
         load_default=lambda: [14, 3])
+    verifier_departments = fields.List(fields.String(validate=_enum(Owner)),
+                                       load_default=lambda: [Owner.CRM.value])
 
 
 class _FindingsSchema(_StrictSchema):
@@ -282,7 +284,8 @@ def load_policy(path: Path) -> Policy:
         findings=FindingPolicy(data["findings"]["max_waiver_days"]),
         workflow=WorkflowPolicy(
             {Severity(k): v for k, v in data["workflow"]["sla_days"].items()},
-            tuple(sorted(set(data["workflow"]["waiver_reminder_days"]), reverse=True))))
+            tuple(sorted(set(data["workflow"]["waiver_reminder_days"]), reverse=True)),
+            frozenset(Owner(o) for o in data["workflow"]["verifier_departments"])))
 
 
 def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:

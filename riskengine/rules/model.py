@@ -119,10 +119,12 @@ def default_sla_days() -> Mapping[Severity, int]:
 @dataclass(frozen=True)
 class WorkflowPolicy:
     """How findings are worked (policy.yaml `workflow`): days to fix by severity, counted from
-    first sight; days before a waiver lapses on which its owner is reminded."""
+    first sight; days before a waiver lapses on which its owner is reminded; the departments
+    whose owners may verify a resolution (besides reviewers and admins)."""
 
     sla_days: Mapping[Severity, int] = field(default_factory=default_sla_days)
     waiver_reminder_days: tuple[int, ...] = (14, 3)
+    verifier_departments: frozenset[Owner] = frozenset({Owner.CRM})
 
 
 @dataclass(frozen=True)
