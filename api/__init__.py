@@ -18,7 +18,9 @@ from api.openapi import document
 from api.resources import (
     assessments,
     audits,
+    bulk,
     checklists,
+    comments,
     evaluate,
     findings,
     health,
@@ -27,6 +29,7 @@ from api.resources import (
     reviews,
     rulesets,
     templates,
+    waivers,
 )
 from api.schemas import ErrorSchema
 from api.state import Service
@@ -34,8 +37,8 @@ from riskengine.assessment.assessor import Assessor
 from riskengine.store.database import Database
 from riskengine.submission import Submissions, load_ledger
 
-BLUEPRINTS = (health, evaluate, projects, checklists, assessments, findings, reviews, promises,
-              rulesets, templates)
+BLUEPRINTS = (health, evaluate, projects, checklists, assessments, bulk, findings, waivers,
+              comments, reviews, promises, rulesets, templates)
 
 
 class RiskApi(Api):

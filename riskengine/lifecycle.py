@@ -42,6 +42,9 @@ class Closure:
     resolver: str | None = None
 
 
+ANYONE_CLOSES = Closure()  # no evidence asked, nobody resolved it yet
+
+
 def allowed(status: FindingStatus) -> list[str]:
     """The statuses a finding in `status` may move to."""
     return [s.value for s in TRANSITIONS[status]]
@@ -61,8 +64,9 @@ def target_of(asked: Mapping[str, Any]) -> FindingStatus | None:
     """Return the status asked for (None: the status stays), refusing a request that asks
     nothing or a waiver without status waived."""
     target = FindingStatus(asked["status"]) if "status" in asked else None
-    if target is None and not {"notes", "waiver", "due_date"} & set(asked):
-        raise Invalid("nothing to change", {"body": ["give status, notes, due_date or waiver"]})
+    if target is None and not {"notes", "waiver", "due_date", "assign_to"} & set(asked):
+        raise Invalid("nothing to change",
+                      {"body": ["give status, notes, due_date, assign_to or waiver"]})
     if "waiver" in asked and target is not WAIVED:
         raise Invalid("a waiver goes with status waived", {"status": ["must be waived"]})
     if "evidence" in asked and target is not RESOLVED:
@@ -71,7 +75,7 @@ def target_of(asked: Mapping[str, Any]) -> FindingStatus | None:
 
 
 def plan_change(current: FindingStatus, asked: Mapping[str, Any], today: dt.date,
-                policy: FindingPolicy, approver: str, closure: Closure = Closure()) -> Change:
+                policy: FindingPolicy, approver: str, closure: Closure = ANYONE_CLOSES) -> Change:
     """Turn what was asked (status, notes, waiver, reason, evidence, due date) into a Change,
     or refuse it: Invalid for the data, Refused (`invalid_transition`) for a move the lifecycle
     forbids, NotPermitted for a verifier verifying their own resolution."""
@@ -83,7 +87,7 @@ def plan_change(current: FindingStatus, asked: Mapping[str, Any], today: dt.date
     if target is WAIVED and target == current and "waiver" not in asked:
         raise Invalid("the finding is already waived", {"waiver": ["give a new waiver to renew"]})
     change = Change(status=target, notes=asked.get("notes"), reason=asked.get("reason", ""),
-                    due_by_hand=asked.get("due_date"))
+                    due_by_hand=asked.get("due_date"), owner=asked.get("assign_to"))
     if target is WAIVED:
         change.waiver = _waiver(asked.get("waiver"), today, policy, approver)
     if target is RESOLVED and current is not RESOLVED:

@@ -102,6 +102,18 @@ def sweep(session: Session, today: dt.date, policy: Policy) -> Swept:
     return swept
 
 
+def lapse_if_due(session: Session, row: m.Finding, today: dt.date, policy: Policy) -> bool:
+    """Record the lapse of a locked finding's waiver now, if the sweep has not yet: whoever
+    touches it first sees it open, as every listing already shows it."""
+    lapsed = (row.status == FindingStatus.WAIVED.value and row.waiver_expires is not None
+              and row.waiver_expires < today)
+    if lapsed:
+        project = session.get(m.Project, row.project_id)
+        assert project is not None  # a finding's project is never deleted
+        _lapse(session, row, project.code, today, policy, utcnow())
+    return lapsed
+
+
 def _lapse(session: Session, row: m.Finding, project: str, today: dt.date, policy: Policy,
            now: dt.datetime) -> None:
     waiver_id, expires = row.waiver_id, row.waiver_expires
