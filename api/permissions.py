@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, Role
 from api.errors import Forbidden
+from riskengine.errors import NotFound, RiskEngineError
 from riskengine.lifecycle import (
     ANYONE_CLOSES,
     TRANSITIONS,
@@ -39,8 +40,9 @@ from riskengine.lifecycle import (
     verifies,
 )
 from riskengine.rules.model import Catalog, FindingPolicy, WorkflowPolicy
+from riskengine.sla import shown_status
 from riskengine.store import models as m
-from riskengine.store.findings import Change
+from riskengine.store.findings import Change, get_finding
 from riskengine.vocabulary import FindingStatus
 from riskengine.waivers import lapse_if_due
 
@@ -125,6 +127,30 @@ def move(session: Session, principal: Principal, row: m.Finding, asked: Mapping[
     change = check_change(principal, row.owner, FindingStatus(row.status), asked, today,
                           policy.findings, closure, policy.workflow)
     return change_finding(session, row, change, expected, principal.actor, today, policy.gate)
+
+
+def move_each(session: Session, principal: Principal, ids: list[str],
+              asked: Mapping[str, Any], today: dt.date, catalog: Catalog
+              ) -> list[dict[str, Any]]:
+    """A bulk action: each finding moved as `move` moves one (its own permission check, its
+    own event), each result reported; one refused leaves the others alone. Every refusal is
+    raised before its finding is touched, so one transaction holds them all."""
+    items: list[dict[str, Any]] = []
+    for finding_id in dict.fromkeys(ids):
+        try:
+            found = get_finding(session, finding_id, principal.projects, lock=True)
+            if found is None:
+                raise NotFound(f"finding {finding_id} not found")
+            row = found[0]
+            changed = move(session, principal, row, asked, today, catalog)
+            items.append({"id": finding_id, "ok": True, "changed": changed,
+                          "status": shown_status(row, today), "version": row.version})
+        except RiskEngineError as error:
+            items.append({"id": finding_id, "ok": False, "error": {
+                "code": error.code, "message": error.message,
+                "details": {k: [str(v) for v in (vs if isinstance(vs, list) else [vs])]
+                            for k, vs in error.details.items()}}})
+    return items
 
 
 def controls(principal: Principal, owner: str, status: FindingStatus,

@@ -15,12 +15,11 @@ from sqlalchemy.orm import Session
 from api.auth import Principal, current
 from api.idempotency import run_write
 from api.openapi import IDEMPOTENCY_KEY, errors
-from api.permissions import move
+from api.permissions import move_each
 from api.schemas import BulkIn, BulkOut
 from api.state import service
-from riskengine.errors import Invalid, NotFound, RiskEngineError
-from riskengine.sla import shown_status
-from riskengine.store.findings import FindingFilter, get_finding, list_findings
+from riskengine.errors import Invalid
+from riskengine.store.findings import FindingFilter, list_findings
 from riskengine.vocabulary import FindingStatus
 
 blp = Blueprint("bulk", __name__, url_prefix="/api/v1", description="Bulk actions on findings")
@@ -74,22 +73,9 @@ class Bulk(MethodView):
         asked = asked_of(data)
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
-            today, catalog = state.today(), state.assessor.catalog
-            items = []
-            for finding_id in _targets(session, principal, data):
-                try:
-                    found = get_finding(session, finding_id, principal.projects, lock=True)
-                    if found is None:
-                        raise NotFound(f"finding {finding_id} not found")
-                    row = found[0]
-                    changed = move(session, principal, row, asked, today, catalog)
-                    items.append({"id": finding_id, "ok": True, "changed": changed,
-                                  "status": shown_status(row, today), "version": row.version})
-                except RiskEngineError as error:
-                    items.append({"id": finding_id, "ok": False, "error": {
-                        "code": error.code, "message": error.message,
-                        "details": {k: [str(v) for v in (vs if isinstance(vs, list) else [vs])]
-                                    for k, vs in error.details.items()}}})
+            ids = _targets(session, principal, data)
+            items = move_each(session, principal, ids, asked, state.today(),
+                              state.assessor.catalog)
             done = sum(1 for i in items if i["ok"])
             return 200, {"action": data["action"], "total": len(items), "succeeded": done,
                          "failed": len(items) - done, "items": items}

@@ -206,8 +206,9 @@ def test_a_due_date_set_by_hand_is_an_event_and_survives_resubmission(
 # 3. Waivers requested and approved --------------------------------------------------------
 
 def request_waiver(who: Caller, finding: dict[str, Any], days: int = 30) -> Any:
-    return who.post(f"{path(finding)}/waiver-requests", {
-        "justification": "买方签约前书面告知", "expires": (TODAY + dt.timedelta(days=days)).isoformat()})
+    expires = (TODAY + dt.timedelta(days=days)).isoformat()
+    return who.post(f"{path(finding)}/waiver-requests",
+                    {"justification": "买方签约前书面告知", "expires": expires})
 
 
 def decide(who: Caller, request_id: str, decision: str, reason: str = "") -> Any:
