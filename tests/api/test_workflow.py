@@ -480,9 +480,11 @@ def test_bulk_reassign_and_request_verification(
     # a re-submission keeps the reassignment
     again = checklist("sales-risky", project["project_code"],
                       project={"code": project["project_code"]},
-                      milestones={**LATER, "launch_date": "2027-07-01"})
+                      milestones={**LATER, "subscription_start": "2027-04-01"})
     assert admin.submit(again).status_code == 201
-    assert admin.get(path(finding)).get_json()["owner"] == "design"
+    after = admin.get(path(finding)).get_json()
+    assert after["milestone_due_date"] == "2027-03-25"  # the evaluation was refreshed
+    assert after["owner"] == "design"
 
 
 def test_bulk_needs_ids_or_filter_and_the_action_s_value(admin: Caller) -> None:
