@@ -86,6 +86,11 @@ def sweep(session: Session, today: dt.date, policy: Policy) -> Swept:
     horizon = today + dt.timedelta(days=max(workflow.waiver_reminder_days, default=0))
     swept, now = Swept(), utcnow()
     for row, project in stored.waived_until(session, horizon):
+        # Read it again under the project's lock: a sweep that held the lock before may have
+        # reopened it since this statement's snapshot.
+        session.refresh(row)
+        if row.status != FindingStatus.WAIVED.value:
+            continue
         assert row.waiver_expires is not None and row.waiver_id is not None  # status waived
         waiver_id, expires = row.waiver_id, row.waiver_expires
         if expires < today:
@@ -105,6 +110,7 @@ def sweep(session: Session, today: dt.date, policy: Policy) -> Swept:
 def lapse_if_due(session: Session, row: m.Finding, today: dt.date, policy: Policy) -> bool:
     """Record the lapse of a locked finding's waiver now, if the sweep has not yet: whoever
     touches it first sees it open, as every listing already shows it."""
+    session.refresh(row)  # under the project's lock: not the copy a concurrent sweep reopened
     lapsed = (row.status == FindingStatus.WAIVED.value and row.waiver_expires is not None
               and row.waiver_expires < today)
     if lapsed:

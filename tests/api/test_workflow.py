@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -494,3 +495,34 @@ def test_bulk_needs_ids_or_filter_and_the_action_s_value(admin: Caller) -> None:
     assert missing.status_code == 422 and "assign_to" in missing.get_json()["error"]["details"]
     unknown = admin.post("/api/v1/findings/bulk", {"action": "close", "ids": ["x"]})
     assert unknown.status_code == 422
+
+
+def test_two_sweeps_at_once_record_one_lapse_and_one_notice(
+        app: Flask, project: dict[str, Any], admin: Caller, caller: Callable[..., Caller],
+        subscribed: Callable[[], list[dict[str, Any]]]) -> None:
+    finding = blocking(project)
+    expires = TODAY + dt.timedelta(days=3)
+    reviewer = caller("reviewer", name="reviewer.twice")
+    assert reviewer.patch(path(finding), {"status": "waived", "waiver": {
+        "justification": "告知", "expires": expires.isoformat()}}).status_code == 200
+    day, start = expires + dt.timedelta(days=1), threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait(timeout=10)
+            swept(app, day)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+    events = admin.get(path(finding)).get_json()["events"]
+    assert [e["action"] for e in events].count("waiver_lapsed") == 1
+    lapses = [n for n in subscribed() if n["finding_id"] == finding["id"]
+              and n["event"] == "finding.waiver_lapsed"]
+    assert len(lapses) == 1
+

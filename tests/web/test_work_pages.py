@@ -4,6 +4,7 @@ reviewers' queue. On SQLite and PostgreSQL, in Chinese and English."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from flask import Flask
 
 from tests.api.support import Caller, new_token
-from tests.web.conftest import Visitor, checklist, unique
+from tests.web.conftest import TODAY, Visitor, checklist, unique
 
 Make = Callable[..., Visitor]
 
@@ -123,3 +124,18 @@ def test_work_forms_need_the_csrf_token(project: dict[str, Any], visitor: Make) 
     owner = visitor("owner", department="marketing")
     answer = owner.post(f"/work/findings/{finding['id']}", {"act": "start"}, csrf=False)
     assert answer.status_code == 400
+
+
+def test_the_portfolio_counts_sla_breaches_as_overdue(
+        web_app: Flask, project: dict[str, Any], visitor: Make) -> None:
+    pm = visitor("submitter", projects=[project["project_code"]], name="pm.overdue")
+    service = web_app.extensions["riskengine"]
+    saved = service.pinned_today
+    critical = sum(1 for f in project["findings"] if f["severity"] == "critical")
+    try:
+        service.pinned_today = TODAY + dt.timedelta(days=6)  # within the critical SLA
+        assert 'class="badge overdue"' not in text(pm.get("/"))
+        service.pinned_today = TODAY + dt.timedelta(days=8)  # past it; milestones far ahead
+        assert f'<span class="badge overdue">{critical}</span>' in text(pm.get("/"))
+    finally:
+        service.pinned_today = saved
