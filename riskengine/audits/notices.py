@@ -33,9 +33,12 @@ def notify(session: Session, key: str, row: m.Finding, project: str, gate: str |
     return whether it was queued now."""
     if stored.notice_taken(session, key):
         return False
+    titles = {lang: text["title"] for lang, text in row.record["texts"].items()}
+    if kind == MENTION:  # an e-mail shows the items' titles: let it carry the comment too
+        said = f"{facts.get('author', '')}: {str(facts.get('comment', ''))[:300]}"
+        titles = {lang: f"{title} — {said}" for lang, title in titles.items()}
     item = {"finding_id": row.id, "rule_id": row.rule_id, "severity": row.severity,
-            "title": {lang: text["title"] for lang, text in row.record["texts"].items()},
-            "due_date": str(facts.get("due_date") or row.due_date.isoformat())}
+            "title": titles, "due_date": str(facts.get("due_date") or row.due_date.isoformat())}
     body: dict[str, Any] = {
         "event": f"finding.{kind}", "kind": kind, "project": project, "recipient": recipient,
         "finding_id": row.id, "slot_date": today.isoformat(), "delivery_date": "",

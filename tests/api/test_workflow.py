@@ -409,6 +409,11 @@ def test_comments_mention_departments_by_code_or_label(
     notices = [n for n in subscribed() if n.get("comment_id") == comment["id"]]
     assert sorted(n["recipient"] for n in notices) == ["crm", "legal"]
     assert {n["event"] for n in notices} == {"finding.mention"}
+    # an e-mail subscription gets it through the digests' own renderer
+    subject, body = outbox.render_email(notices[0], "zh")
+    assert project["project_code"] in subject and "legal" in subject
+    assert finding["title"] in body and "请@法务确认合同条款" in body
+    assert f"/api/v1/findings/{finding['id']}" in body
     events = owner.get(path(finding)).get_json()["events"]
     assert events[-1]["action"] == "commented"
     assert events[-1]["details"]["comment_id"] == comment["id"]
