@@ -277,6 +277,13 @@ class CommentOut(ResponseSchema):
     created_at = fields.DateTime(required=True)
 
 
+class NoticeOut(ResponseSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["waiver_reminder", "waiver_lapsed", "mention"]))
+    recipient = fields.String(required=True, metadata={"description": "a department code"})
+    created_at = fields.DateTime(required=True)
+
+
 class CommentListOut(ResponseSchema):
     items = fields.List(fields.Nested(CommentOut), required=True)
 
@@ -355,6 +362,8 @@ class FindingDetailOut(FindingOut):
     allowed_transitions = fields.List(fields.String())
     waiver_requests = fields.List(fields.Nested(WaiverRequestOut))
     comments = fields.List(fields.Nested(CommentOut))
+    notices = fields.List(fields.Nested(NoticeOut), metadata={
+        "description": "notices queued about it (delivered through the audits' outbox)"})
 
 
 class PageOut(ResponseSchema):

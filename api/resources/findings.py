@@ -27,6 +27,7 @@ from riskengine.store.findings import (
     events,
     get_finding,
     list_findings,
+    notices,
     waiver,
     waiver_requests,
     waivers_by_id,
@@ -72,7 +73,10 @@ def detail(session: Session, row: m.Finding, code: str) -> dict[str, Any]:
                  "allowed_transitions": allowed(FindingStatus(body["status"])),
                  "waiver_requests": [request_body(r, code)
                                      for r in waiver_requests(session, row.id)],
-                 "comments": [comment_body(c) for c in comments(session, row.id)]})
+                 "comments": [comment_body(c) for c in comments(session, row.id)],
+                 "notices": [{"kind": n.kind, "recipient": n.recipient,
+                              "created_at": stamp(n.created_at)}
+                             for n in notices(session, row.id)]})
     return body
 
 

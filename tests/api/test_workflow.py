@@ -355,6 +355,8 @@ def test_a_lapsed_waiver_reads_open_everywhere_and_is_recorded_once(
     notices = [n for n in subscribed() if n["finding_id"] == finding["id"]
                and n["event"] == "finding.waiver_lapsed"]
     assert len(notices) == 1 and notices[0]["recipient"] == finding["owner"]
+    assert [(n["kind"], n["recipient"]) for n in body["notices"]] == [
+        ("waiver_lapsed", finding["owner"])]
     assert gate_of(admin, project) == "fail"
 
 
