@@ -18,7 +18,9 @@ from api.openapi import document
 from api.resources import (
     assessments,
     audits,
+    bulk,
     checklists,
+    comments,
     dashboard,
     evaluate,
     findings,
@@ -28,6 +30,7 @@ from api.resources import (
     reviews,
     rulesets,
     templates,
+    waivers,
     whatif,
 )
 from api.schemas import ErrorSchema
@@ -36,8 +39,8 @@ from riskengine.assessment.assessor import Assessor
 from riskengine.store.database import Database
 from riskengine.submission import Submissions, load_ledger
 
-BLUEPRINTS = (health, evaluate, projects, checklists, assessments, findings, reviews, promises,
-              rulesets, templates, whatif, dashboard)
+BLUEPRINTS = (health, evaluate, projects, checklists, assessments, bulk, findings, waivers,
+              comments, reviews, promises, rulesets, templates, whatif, dashboard)
 
 
 class RiskApi(Api):

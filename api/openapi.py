@@ -153,7 +153,16 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = 
         "getFinding": ("get", "/api/v1/findings/{finding_id}",
                        {"finding_id": "$response.body#/findings/0/id"}),
         "patchFinding": ("patch", "/api/v1/findings/{finding_id}",
-                         {"finding_id": "$response.body#/findings/0/id"})},
+                         {"finding_id": "$response.body#/findings/0/id"}),
+        "getComments": ("get", "/api/v1/findings/{finding_id}/comments",
+                        {"finding_id": "$response.body#/findings/0/id"}),
+        "postComment": ("post", "/api/v1/findings/{finding_id}/comments",
+                        {"finding_id": "$response.body#/findings/0/id"}),
+        "requestWaiver": ("post", "/api/v1/findings/{finding_id}/waiver-requests",
+                          {"finding_id": "$response.body#/findings/0/id"})},
+    ("post", "/api/v1/findings/{finding_id}/waiver-requests", "201"): {
+        "decideWaiver": ("post", "/api/v1/waiver-requests/{request_id}/decision",
+                         {"request_id": "$response.body#/id"})},
     ("get", "/api/v1/findings", "200"): {
         "getFinding": ("get", "/api/v1/findings/{finding_id}",
                        {"finding_id": "$response.body#/items/0/id"})},

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from riskengine.checklist.contract import PROJECT_CODE, PROJECT_CODE_PATTERN
-from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Severity, Stage
+from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Owner, Severity, Stage
 
 # Set by the service from the caller, the clock or the data: a client sending one gets 422.
 SERVER_OWNED = frozenset({
@@ -94,13 +94,77 @@ class WaiverIn(RequestSchema):
     expires = fields.Date(required=True)
 
 
+class EvidenceIn(RequestSchema):
+    """What shows a finding is fixed, given when resolving it (required when its rule says
+    `closure: {evidence: required}`): a note, references, and (once stored files exist)
+    attachment ids."""
+
+    note = _text(load_default="")
+    references = fields.List(fields.String(validate=validate.Length(min=1, max=2000)),
+                             load_default=list, validate=validate.Length(max=50))
+    attachments = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                              load_default=list, validate=validate.Length(max=50),
+                              metadata={"description": "ids of stored evidence files"})
+
+
 class FindingPatch(RequestSchema):
-    status = fields.String(validate=validate.OneOf(_values(FindingStatus)))
+    status = fields.String(validate=validate.OneOf(_values(FindingStatus)), metadata={
+        "description": "verified (or in_progress with a reason: rejected) from resolved is a "
+                       "verifier's act"})
     notes = _text()
     reason = _text()
     version = fields.Integer(validate=validate.Range(min=1), metadata={
         "description": "the version you read; If-Match with the ETag works too"})
     waiver = fields.Nested(WaiverIn)
+    evidence = fields.Nested(EvidenceIn)
+    due_date = fields.Date(metadata={"description": "a due date set by hand (reviewers); a "
+                                                    "re-submission never overwrites it"})
+    assign_to = fields.String(validate=validate.OneOf(_values(Owner)), metadata={
+        "description": "reassign to a department (reviewers); kept across re-submissions"})
+
+
+class WaiverRequestIn(RequestSchema):
+    justification = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TEXT))
+    expires = fields.Date(required=True)
+
+
+class WaiverDecisionIn(RequestSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "deny"]))
+    reason = _text(load_default="")
+
+
+class WaiverRequestQuery(LangQuery):
+    pass
+
+
+class CommentIn(RequestSchema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TEXT))
+
+
+BULK_ACTIONS = ("assign", "set_due_date", "start", "request_verification")
+
+
+class BulkFilterIn(RequestSchema):
+    project = project_code()
+    owner = fields.String(validate=validate.Length(max=16))
+    severity = fields.List(fields.String(validate=validate.OneOf(_values(Severity))))
+    status = fields.List(fields.String(validate=validate.OneOf(_values(FindingStatus))))
+    stage = fields.String(validate=validate.OneOf(_values(Stage)))
+    rule_id = fields.String(validate=validate.Length(max=64))
+    overdue = fields.Boolean()
+
+
+class BulkIn(RequestSchema):
+    action = fields.String(required=True, validate=validate.OneOf(BULK_ACTIONS))
+    ids = fields.List(fields.String(validate=validate.Length(min=1, max=32)),
+                      validate=validate.Length(min=1, max=200),
+                      metadata={"description": "the findings; or give `filter`"})
+    filter = fields.Nested(BulkFilterIn, metadata={"description": "the findings the listing "
+                                                                  "would return (at most 200)"})
+    assign_to = fields.String(validate=validate.OneOf(_values(Owner)))
+    due_date = fields.Date()
+    reason = _text(load_default="")
+    evidence = fields.Nested(EvidenceIn)
 
 
 class ReviewIn(RequestSchema):
@@ -178,6 +242,70 @@ class FindingOut(ResponseSchema):
     project_code = fields.String()
     stage = fields.String()
     overdue = fields.Boolean()
+    milestone_due_date = fields.Date(metadata={"description": "the milestone-based due date"})
+    sla_due_date = fields.Date(allow_none=True, metadata={
+        "description": "first seen (or a waiver's lapse) plus the severity's SLA days"})
+    due_set_by_hand = fields.Boolean(metadata={"description": "due_date was set by a reviewer"})
+    days_left = fields.Integer(allow_none=True, metadata={
+        "description": "days to due_date while worked (negative: overdue); null once closed"})
+    sla_breached = fields.Boolean()
+
+
+class WaiverRequestOut(ResponseSchema):
+    id = fields.String(required=True)
+    finding_id = fields.String(required=True)
+    project_code = fields.String()
+    justification = fields.String(required=True)
+    expires = fields.Date(required=True)
+    requested_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["pending", "approved", "denied"]))
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    waiver_id = fields.String(allow_none=True)
+
+
+class WaiverRequestListOut(ResponseSchema):
+    items = fields.List(fields.Nested(WaiverRequestOut), required=True)
+
+
+class CommentOut(ResponseSchema):
+    id = fields.String(required=True)
+    finding_id = fields.String(required=True)
+    author = fields.String(required=True)
+    body = fields.String(required=True)
+    mentions = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class NoticeOut(ResponseSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["waiver_reminder", "waiver_lapsed", "mention"]))
+    recipient = fields.String(required=True, metadata={"description": "a department code"})
+    created_at = fields.DateTime(required=True)
+
+
+class CommentListOut(ResponseSchema):
+    items = fields.List(fields.Nested(CommentOut), required=True)
+
+
+class BulkItemOut(ResponseSchema):
+    id = fields.String(required=True)
+    ok = fields.Boolean(required=True)
+    changed = fields.Boolean()
+    status = fields.String()
+    version = fields.Integer()
+    error = fields.Nested(ErrorBody, allow_none=True)
+
+
+class BulkOut(ResponseSchema):
+    action = fields.String(required=True)
+    total = fields.Integer(required=True)
+    succeeded = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    items = fields.List(fields.Nested(BulkItemOut), required=True)
 
 
 class ResolvedOut(ResponseSchema):
@@ -235,6 +363,10 @@ class FindingDetailOut(FindingOut):
     first_assessment_id = fields.String()
     last_assessment_id = fields.String()
     allowed_transitions = fields.List(fields.String())
+    waiver_requests = fields.List(fields.Nested(WaiverRequestOut))
+    comments = fields.List(fields.Nested(CommentOut))
+    notices = fields.List(fields.Nested(NoticeOut), metadata={
+        "description": "notices queued about it (delivered through the audits' outbox)"})
 
 
 class PageOut(ResponseSchema):

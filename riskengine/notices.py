@@ -121,12 +121,13 @@ def waiver_requested(session: Session, finding: FindingRef, waiver_id: str, acto
 
 
 def waiver_expiring(session: Session, finding: FindingRef, waiver_id: str, expires_on: dt.date,
-                    today: dt.date, now: dt.datetime) -> int:
-    """A waiver ends soon (the caller decides how soon: its reminder pass). Once per waiver
-    and end date: calling again every day sends nothing more; an extended waiver reminds
-    again."""
+                    today: dt.date, now: dt.datetime, reminder: int | None = None) -> int:
+    """A waiver ends soon (the caller decides how soon: its reminder pass). Once per waiver,
+    end date and `reminder` (the policy's days-before it reached, e.g. 14 then 3): calling
+    again every day sends nothing more; an extended waiver reminds again."""
+    step = f":{reminder}" if reminder is not None else ""
     return enqueue_notices(session, [_notice(
-        WAIVER_EXPIRING, f"{waiver_id}:{expires_on.isoformat()}", finding,
+        WAIVER_EXPIRING, f"{waiver_id}:{expires_on.isoformat()}{step}", finding,
         {"expires_on": expires_on, "days_left": (expires_on - today).days})], now)
 
 

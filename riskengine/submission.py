@@ -31,6 +31,7 @@ from riskengine.errors import DatabaseUnavailable, Invalid
 from riskengine.output.workbook import read_workbook
 from riskengine.releases import snapshots
 from riskengine.rules.catalog import DEFAULT_ROOT
+from riskengine.sla import sla_due
 from riskengine.store import Actor, utcnow
 from riskengine.store import submissions as stored
 from riskengine.store.database import Database
@@ -138,8 +139,10 @@ class Submissions:
                    if received.checklist["stage"] == Stage.DELIVERY.value else ())
         assessment = self.judge(received, earlier)
         self.keep_releases(session)
+        workflow = self.policy.workflow
         pending = stored.begin(session, assessment, received.text,
-                               received.checklist["project"], actor)
+                               received.checklist["project"], actor,
+                               lambda severity: sla_due(today, severity, workflow))
         gate = decide_gate(pending.judged, today, self.policy.gate)
         row = pending.write(gate.decision.value, gate_changes_on(pending.judged, today))
         # New blocking findings are told where the teams work, committed with the submission.

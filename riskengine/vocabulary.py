@@ -54,6 +54,8 @@ class FindingStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     WAIVED = "waived"
+    # Resolved by its owner, then checked by someone else (issue 11): closed for good.
+    VERIFIED = "verified"
 
 
 # The statuses of a finding still being worked: open for the gate whatever else holds.

@@ -15,13 +15,12 @@ from werkzeug.wrappers import Response
 from api.auth import Principal, Role, current, require_project
 from api.errors import ApiError, NotFound, status_of
 from api.lookups import project_or_404, render_stored
-from api.permissions import CONTROLS, check_change, controls
+from api.permissions import CONTROLS, controls, move
 from api.render import review_body
 from api.state import service
 from api.web.blueprint import bp, lang, page, t
 from riskengine.audits.store import next_slots, project_runs
 from riskengine.errors import RiskEngineError, StoreError
-from riskengine.lifecycle import change_finding
 from riskengine.output.reports import blocking_findings, by_owner, waivers
 from riskengine.review import ReviewRequest, audit_run_read, review_gate
 from riskengine.standing import list_projects
@@ -175,11 +174,7 @@ def finding_status(finding_id: str) -> Response:
             found = get_finding(db, finding_id, principal.projects, lock=True)
             if found is None:
                 raise NotFound(f"finding {finding_id} not found")
-            row, policy = found[0], state.assessor.catalog.policy
-            change = check_change(principal, row.owner, FindingStatus(row.status), body, today,
-                                  policy.findings)
-            change_finding(db, row, change, body.get("version"), principal.actor, today,
-                           policy.gate)
+            move(db, principal, found[0], body, today, state.assessor.catalog)
         flash(t("status_changed"), "ok")
     except StoreError as error:  # e.g. someone changed the finding since the page was read
         flash(f"{t('status_not_changed')}: {error.message}", "error")

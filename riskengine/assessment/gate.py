@@ -14,7 +14,7 @@ from typing import Any
 
 from riskengine.assessment.findings import Finding
 from riskengine.rules.model import GatePolicy
-from riskengine.vocabulary import ACTIVE_STATUSES, GateDecision, Severity
+from riskengine.vocabulary import ACTIVE_STATUSES, FindingStatus, GateDecision, Severity
 
 ACTIVE = ACTIVE_STATUSES
 
@@ -41,13 +41,20 @@ def is_open(finding: Finding, today: dt.date) -> bool:
     return finding.open_on(today)
 
 
+def holds_gate(finding: Finding, today: dt.date) -> bool:
+    """A blocking finding holds the gate while open, and once resolved until someone other
+    than its resolver verified the fix (issue 11): an owner's word alone does not pass it."""
+    return finding.blocking and (is_open(finding, today)
+                                 or finding.status is FindingStatus.RESOLVED)
+
+
 def decide_gate(findings: Sequence[Finding], today: dt.date,
                 policy: GatePolicy = DEFAULT_POLICY) -> Gate:
-    """Fail on an open unwaived blocking finding; conditional on an open finding of a
-    conditional severity (high) or a waived blocking one; pass otherwise (risk catalogue,
-    "Severity, escalation, gate")."""
+    """Fail on an open unwaived (or resolved, unverified) blocking finding; conditional on an
+    open finding of a conditional severity (high) or a waived blocking one; pass otherwise
+    (risk catalogue, "Severity, escalation, gate")."""
     counted = [f for f in findings if f.in_force]  # a rule not yet in force is only reported
-    blocking = tuple(f.fingerprint for f in counted if f.blocking and is_open(f, today))
+    blocking = tuple(f.fingerprint for f in counted if holds_gate(f, today))
     if blocking:
         return Gate(GateDecision.FAIL, blocking)
     conditional = any(

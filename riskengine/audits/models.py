@@ -126,6 +126,7 @@ class AuditOutbox(Base):
                                        name="uq_audit_outbox_event_subscription"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # None: a notice about one finding (riskengine/notices.py), queued with its change.
     run_id: Mapped[str | None] = mapped_column(ForeignKey("audit_runs.id"), index=True)
     event: Mapped[str] = mapped_column(String(40), default="audit.digest")
     event_key: Mapped[str] = mapped_column(String(200))

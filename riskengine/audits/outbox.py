@@ -184,7 +184,7 @@ def deliveries(session: Session, run_ids: Iterable[str]) -> dict[str, list[Audit
     if ids:
         for row in session.scalars(select(AuditOutbox).where(AuditOutbox.run_id.in_(ids))
                                    .order_by(AuditOutbox.id)):
-            out[str(row.run_id)].append(row)
+            out[row.run_id or ""].append(row)  # never "": the query names its runs
     return out
 
 

@@ -32,7 +32,7 @@ def main() -> None:
 
 
 # Each module adds its commands to `main`; a module that is absent is simply not offered.
-for _module in ("assess", "rules", "service", "audits"):
+for _module in ("assess", "rules", "service", "audits", "findings"):
     try:
         importlib.import_module(f"riskengine.cli.{_module}")
     except ModuleNotFoundError as _error:

@@ -36,6 +36,8 @@ from riskengine.rules.model import (
     Ruleset,
     StagePolicy,
     Text,
+    WorkflowPolicy,
+    default_sla_days,
 )
 from riskengine.vocabulary import MILESTONES, Category, CheckType, Owner, Severity, Stage
 
@@ -85,8 +87,14 @@ class _RuleSchema(_StrictSchema):
     requires = fields.List(fields.Raw(), load_default=list)
     evidence = fields.List(fields.String(), load_default=list)
     effective_on = fields.Raw(load_default=None, validate=_a_date)
+    closure = fields.Nested(lambda: _ClosureSchema(), load_default=None)
     message = _text()
     action = _text()
+
+
+class _ClosureSchema(_StrictSchema):
+    evidence = fields.String(load_default="optional",
+                             validate=validate.OneOf(["required", "optional"]))
 
 
 class _ParameterSchema(_StrictSchema):
@@ -157,7 +165,8 @@ def _build_rule(data: Mapping[str, Any], ruleset_id: str, stage: StagePolicy) ->
         for_each=data["for_each"], subject=data["subject"], when=data["when"],
         requires=tuple(_requirement(r) for r in data["requires"]),
         evidence=tuple(data["evidence"]), message=data["message"], action=data["action"],
-        effective_on=_day(data["effective_on"]))
+        effective_on=_day(data["effective_on"]),
+        closure_evidence=bool(data["closure"]) and data["closure"]["evidence"] == "required")
 
 
 def _load_rules(raw_rules: list[Any], ruleset_id: str, stage: StagePolicy,
@@ -293,6 +302,19 @@ class _GateSchema(_StrictSchema):
                                          load_default=lambda: [Severity.HIGH.value])
 
 
+class _WorkflowSchema(_StrictSchema):
+    sla_days = fields.Dict(keys=fields.String(validate=_enum(Severity)),
+                           values=fields.Integer(strict=True,
+                                                 validate=validate.Range(min=1, max=3650)),
+                           load_default=lambda: {s.value: d for s, d in default_sla_days().items()},
+                           validate=lambda v: _every(Severity)(v))
+    waiver_reminder_days = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=366)),
+        load_default=lambda: [14, 3])
+    verifier_departments = fields.List(fields.String(validate=_enum(Owner)),
+                                       load_default=lambda: [Owner.CRM.value])
+
+
 class _FindingsSchema(_StrictSchema):
     max_waiver_days = fields.Integer(strict=True, load_default=366,
                                      validate=validate.Range(min=1, max=3650))
@@ -315,6 +337,7 @@ class _PolicySchema(_StrictSchema):
     incomplete = fields.Nested(_IncompleteSchema, required=True)
     gate = fields.Nested(_GateSchema, load_default=lambda: _GateSchema().load({}))
     findings = fields.Nested(_FindingsSchema, load_default=lambda: _FindingsSchema().load({}))
+    workflow = fields.Nested(_WorkflowSchema, load_default=lambda: _WorkflowSchema().load({}))
     labels = fields.Dict(keys=fields.String(), values=fields.Dict(
         keys=fields.String(), values=_text()), required=True)
 
@@ -332,7 +355,11 @@ def load_policy(path: Path) -> Policy:
                 for k, v in data["stages"].items()},
         incomplete=data["incomplete"], labels=data["labels"],
         gate=GatePolicy(frozenset(Severity(s) for s in data["gate"]["conditional_severities"])),
-        findings=FindingPolicy(data["findings"]["max_waiver_days"]))
+        findings=FindingPolicy(data["findings"]["max_waiver_days"]),
+        workflow=WorkflowPolicy(
+            {Severity(k): v for k, v in data["workflow"]["sla_days"].items()},
+            tuple(sorted(set(data["workflow"]["waiver_reminder_days"]), reverse=True)),
+            frozenset(Owner(o) for o in data["workflow"]["verifier_departments"])))
 
 
 def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:

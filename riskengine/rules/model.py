@@ -54,6 +54,8 @@ class Rule:
     # The first day the rule counts toward the gate; before it, its findings are reported,
     # marked not yet in force (a new guideline is announced before it blocks). None: always.
     effective_on: dt.date | None = None
+    # `closure: {evidence: required}`: its findings are resolved only with evidence given.
+    closure_evidence: bool = False
 
     def in_force_on(self, day: dt.date) -> bool:
         return self.effective_on is None or day >= self.effective_on
@@ -125,6 +127,21 @@ class FindingPolicy:
     max_waiver_days: int = 366
 
 
+def default_sla_days() -> Mapping[Severity, int]:
+    return {Severity.CRITICAL: 7, Severity.HIGH: 14, Severity.MEDIUM: 30, Severity.LOW: 60}
+
+
+@dataclass(frozen=True)
+class WorkflowPolicy:
+    """How findings are worked (policy.yaml `workflow`): days to fix by severity, counted from
+    first sight; days before a waiver lapses on which its owner is reminded; the departments
+    whose owners may verify a resolution (besides reviewers and admins)."""
+
+    sla_days: Mapping[Severity, int] = field(default_factory=default_sla_days)
+    waiver_reminder_days: tuple[int, ...] = (14, 3)
+    verifier_departments: frozenset[Owner] = frozenset({Owner.CRM})
+
+
 @dataclass(frozen=True)
 class Policy:
     escalation: Mapping[Severity, str]
@@ -134,6 +151,7 @@ class Policy:
     labels: Mapping[str, Mapping[str, Text]]
     gate: GatePolicy = GatePolicy()
     findings: FindingPolicy = FindingPolicy()
+    workflow: WorkflowPolicy = WorkflowPolicy()
 
     def sort_key(self, finding: Any) -> tuple[Any, ...]:
         """The one order of findings: most severe first, blocking first, then by owner, rule

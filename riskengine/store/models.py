@@ -25,7 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-APPEND_ONLY = ("checklists", "assessments", "finding_events", "waivers", "gate_reviews")
+APPEND_ONLY = ("checklists", "assessments", "finding_events", "waivers", "gate_reviews",
+               "finding_comments", "finding_notices")
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -151,6 +152,14 @@ class Finding(Base):
     last_assessment_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # The workflow's dates (migration 0105). The effective due date is `due_by_hand` when a
+    # reviewer set one (a re-submission never touches it), else the earlier of `due_date` (the
+    # milestone's, refreshed by each submission) and `sla_due` (first sight, or the day a
+    # waiver lapsed, plus the severity's SLA days).
+    due_by_hand: Mapped[dt.date | None] = mapped_column(Date, nullable=True, default=None)
+    sla_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True, default=None)
+    # A department a reviewer reassigned it to: `owner` stays it across re-submissions.
+    owner_by_hand: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
 
 
 class FindingEvent(Base):
@@ -181,6 +190,55 @@ class Waiver(Base):
     token_id: Mapped[int | None]
     created_at: Mapped[dt.datetime]
     finding: Mapped[Finding] = relationship(lazy="raise")
+
+
+class WaiverRequest(Base):
+    """A waiver asked for by an owner or a PM; a reviewer other than the requester decides it.
+    An approved request is granted as a `Waiver` row; an extension is a new request."""
+
+    __tablename__ = "waiver_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    justification: Mapped[str] = mapped_column(Text)
+    expires: Mapped[dt.date] = mapped_column(Date)  # as requested
+    requested_by: Mapped[str] = mapped_column(String(80))
+    token_id: Mapped[int | None]
+    created_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | denied
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    waiver_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class FindingComment(Base):
+    """A comment on a finding: history, only ever inserted."""
+
+    __tablename__ = "finding_comments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    author: Mapped[str] = mapped_column(String(80))
+    token_id: Mapped[int | None]
+    body: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list[Any]]  # department codes mentioned
+    created_at: Mapped[dt.datetime]
+
+
+class FindingNotice(Base):
+    """A notice about a finding, queued once: `key` names what it is about (a waiver's
+    reminder N days before, a lapse, a mention), so a second sweep queues nothing again."""
+
+    __tablename__ = "finding_notices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(40))
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime]
 
 
 class GateReview(Base):

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from riskengine.store import models as m
+from riskengine.store.findings import effective_due
 from riskengine.vocabulary import ACTIVE_STATUSES, FindingStatus, Severity
 
 
@@ -37,7 +38,7 @@ def open_counts(session: Session, project_ids: Iterable[int], today: dt.date
     out = {i: Counts() for i in ids}
     if not ids:
         return out
-    overdue = func.sum(case((m.Finding.due_date < today, 1), else_=0))
+    overdue = func.sum(case((effective_due() < today, 1), else_=0))  # SLA or by hand too
     rows = session.execute(
         select(m.Finding.project_id, m.Finding.severity, func.count(), overdue)
         .where(m.Finding.project_id.in_(ids), open_on(today))

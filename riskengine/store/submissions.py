@@ -12,7 +12,7 @@ gained nothing: the cost is CPU, not round trips on loopback.)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,10 @@ class TrackedFinding:
     last_assessment_id: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    # The workflow's dates (migration 0105): a submission leaves both as they are.
+    due_by_hand: dt.date | None = None
+    sla_due: dt.date | None = None
+    owner_by_hand: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,8 @@ class Pending:
 
 
 def begin(session: Session, assessment: Assessment, raw_text: str,
-          project_fields: Mapping[str, Any], actor: Actor) -> Pending:
+          project_fields: Mapping[str, Any], actor: Actor,
+          sla_due: Callable[[str], dt.date] | None = None) -> Pending:
     """Lock the project (created if new), number the checklist, and match the assessment's
     findings to the tracked ones: each is new, persisting, or resolved."""
     connection = session.connection()
@@ -126,7 +131,7 @@ def begin(session: Session, assessment: Assessment, raw_text: str,
     row = m.Assessment(id=new_id(), project_id=project_id, checklist_id=checklist.id,
                        stage=stage, number=number, as_of=assessment.as_of,
                        rulesets=[r.to_dict() for r in assessment.rulesets], created_at=now)
-    matcher = _Matcher(tracked, project_id, stage, row.id, actor, now)
+    matcher = _Matcher(tracked, project_id, stage, row.id, actor, now, sla_due)
     # The previous assessment's findings are the tracked rows it was the last to raise.
     before = {f.id for f in tracked.values()
               if previous_id is not None and f.last_assessment_id == previous_id}
@@ -219,8 +224,10 @@ class _Matcher:
     """
 
     def __init__(self, tracked: dict[str, TrackedFinding], project_id: int, stage: str,
-                 assessment_id: str, actor: Actor, now: dt.datetime) -> None:
+                 assessment_id: str, actor: Actor, now: dt.datetime,
+                 sla_due: Callable[[str], dt.date] | None = None) -> None:
         self.tracked, self.assessment_id, self.actor, self.now = tracked, assessment_id, actor, now
+        self.sla_due = sla_due  # a new finding's SLA due date, by severity (the core's)
         self.project_id, self.stage = project_id, stage
         self.rows: dict[str, TrackedFinding] = {}
         self.resolved: dict[str, TrackedFinding] = {}
@@ -249,7 +256,8 @@ class _Matcher:
             blocking=False, owner="", due_date=finding.due_date, record=record,
             status=FindingStatus.OPEN.value, notes="", waiver_id=None, waiver_expires=None,
             version=1, first_assessment_id=self.assessment_id,
-            last_assessment_id=self.assessment_id, created_at=self.now, updated_at=self.now)
+            last_assessment_id=self.assessment_id, created_at=self.now, updated_at=self.now,
+            sla_due=self.sla_due(finding.severity.value) if self.sla_due else None)
         self.tracked[finding.fingerprint] = row
         self.changes[row.id] = NEW
         self.created.append(row)
@@ -264,7 +272,7 @@ class _Matcher:
             return
         row.rule_id, row.category, row.severity = (
             finding.rule_id, finding.category.value, finding.severity.value)
-        row.blocking, row.owner = finding.blocking, finding.owner.value
+        row.blocking, row.owner = finding.blocking, row.owner_by_hand or finding.owner.value
         row.due_date = finding.due_date
         row.record, row.last_assessment_id, row.updated_at = record, self.assessment_id, self.now
         if self.changes[row.id] == NEW and row.status != FindingStatus.OPEN:

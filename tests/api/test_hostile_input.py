@@ -338,12 +338,24 @@ def write_bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
     """A valid body of every other write, each documented property given (nested ones too)."""
     expires = (world.app.extensions["riskengine"].today() + dt.timedelta(days=30)).isoformat()
     code = world.code
+    evidence = {"note": "permit issued", "references": ["no. 118"], "attachments": ["a1"]}
     return {
         ("POST", "/api/v1/projects"): {"code": unique_code("HOSTILE"), "name": "金色家园",
                                        "city": "武汉"},
         ("PATCH", f"/api/v1/findings/{world.finding_id}"): {
             "status": "waived", "notes": "n", "reason": "r", "version": 1,
-            "waiver": {"justification": "accepted", "approver": "gm.wang", "expires": expires}},
+            "waiver": {"justification": "accepted", "approver": "gm.wang", "expires": expires},
+            "evidence": evidence, "due_date": expires, "assign_to": "design"},
+        ("POST", f"/api/v1/findings/{world.finding_id}/waiver-requests"): {
+            "justification": "buyers told in writing", "expires": expires},
+        ("POST", f"/api/v1/waiver-requests/{'0' * 32}/decision"): {
+            "decision": "deny", "reason": "fix it"},
+        ("POST", f"/api/v1/findings/{world.finding_id}/comments"): {"body": "@legal 请确认"},
+        ("POST", "/api/v1/findings/bulk"): {
+            "action": "start", "ids": [world.finding_id], "assign_to": "design",
+            "due_date": expires, "reason": "r", "evidence": evidence,
+            "filter": {"project": code, "owner": "crm", "severity": ["high"],
+                       "status": ["open"], "stage": "sales", "rule_id": "R", "overdue": True}},
         ("POST", f"/api/v1/projects/{code}/gate-reviews"): {
             "stage": "sales", "decision": "pass", "comments": "c",
             "assessment_id": world.assessment_id, "override_justification": "signed off"},

@@ -40,6 +40,7 @@ class Project:
 class World:
     app: Flask
     root: Caller
+    root_reviewer: Caller
     own: Project
     other: Project
     callers: dict[tuple[str, bool], Caller] = field(default_factory=dict)
@@ -80,6 +81,38 @@ def _fresh_subscription(world: World, project: Project) -> int:
         "projects": [project.code]})
     assert answer.status_code == 201, answer.get_data(as_text=True)
     return int(answer.get_json()["id"])
+
+
+def _expires(world: World) -> str:
+    return (world.app.extensions["riskengine"].today() + dt.timedelta(days=30)).isoformat()
+
+
+def _request_waiver(world: World, caller: Caller, project: Project) -> TestResponse:
+    """Ask for a waiver; a request made is denied at once, so the next caller may ask too."""
+    answer = caller.post(f"/api/v1/findings/{project.finding}/waiver-requests",
+                         {"justification": "矩阵测试", "expires": _expires(world)})
+    if answer.status_code == 201:
+        decided = world.root.post(f"/api/v1/waiver-requests/{answer.get_json()['id']}/decision",
+                                  {"decision": "deny", "reason": "matrix"})
+        assert decided.status_code == 200, decided.get_data(as_text=True)
+    return answer
+
+
+def _fresh_request(world: World, project: Project) -> str:
+    answer = world.root.post(f"/api/v1/findings/{project.finding}/waiver-requests",
+                             {"justification": "矩阵测试", "expires": _expires(world)})
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    return str(answer.get_json()["id"])
+
+
+def _decide(world: World, caller: Caller, project: Project) -> TestResponse:
+    request = _fresh_request(world, project)
+    answer = caller.post(f"/api/v1/waiver-requests/{request}/decision",
+                         {"decision": "deny", "reason": "matrix"})
+    if answer.status_code != 200:  # leave no request pending for the next caller
+        world.root_reviewer.post(f"/api/v1/waiver-requests/{request}/decision",
+                                 {"decision": "deny", "reason": "cleanup"})
+    return answer
 
 
 def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -183,6 +216,20 @@ EXPECTED: dict[tuple[str, str], Rule] = {
             if r["id"] == "sales.parking")), ANY, "global"),
     ("get", "/api/v1/dashboard"): Rule(
         lambda w, c, p: c.get("/api/v1/dashboard"), ANY, "global"),
+    ("get", "/api/v1/findings/{finding_id}/comments"): Rule(
+        lambda w, c, p: c.get(f"/api/v1/findings/{p.finding}/comments"), ANY),
+    ("post", "/api/v1/findings/{finding_id}/comments"): Rule(
+        lambda w, c, p: c.post(f"/api/v1/findings/{p.finding}/comments", {"body": "已跟进"}),
+        frozenset({"submitter", "owner", "reviewer", "admin"})),
+    ("post", "/api/v1/findings/{finding_id}/waiver-requests"): Rule(
+        _request_waiver, frozenset({"submitter", "owner", "admin"})),
+    ("get", "/api/v1/waiver-requests"): Rule(
+        lambda w, c, p: c.get("/api/v1/waiver-requests"), ANY, "global"),
+    ("post", "/api/v1/waiver-requests/{request_id}/decision"): Rule(
+        _decide, frozenset({"reviewer", "admin"}), "object"),
+    ("post", "/api/v1/findings/bulk"): Rule(
+        lambda w, c, p: c.post("/api/v1/findings/bulk", {"action": "start", "ids": [p.finding]}),
+        ANY, "global"),
     ("post", "/api/v1/rules/whatif"): Rule(
         lambda w, c, p: c.post("/api/v1/rules/whatif", {"files": {"sales/parking.yaml": (
             RULESETS / "sales" / "parking.yaml").read_text(encoding="utf-8")}}),
@@ -220,7 +267,8 @@ def _project(root: Caller, app: Flask) -> Project:
 @pytest.fixture(scope="module")
 def world(app: Flask) -> World:
     root = Caller(app, new_token(app, "admin"))
-    world = World(app, root, _project(root, app), _project(root, app))
+    world = World(app, root, Caller(app, new_token(app, "reviewer")), _project(root, app),
+                  _project(root, app))
     assert world.own.department == world.other.department  # one owner token fits both
     for project in (world.own, world.other):
         _fresh_schedule(world, project)

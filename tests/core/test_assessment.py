@@ -115,7 +115,10 @@ def test_gate_waivers_and_expiry(assessor: Assessor, example: Load) -> None:
     later = today + dt.timedelta(days=11)
     assert decide_gate(waived, later).decision is GateDecision.FAIL  # waiver expired
     resolved = [f.with_status(FindingStatus.RESOLVED) for f in findings]
-    assert decide_gate(resolved, today).decision is GateDecision.PASS
+    # a blocking finding holds the gate until its resolution is verified (issue 11)
+    assert decide_gate(resolved, today).decision is GateDecision.FAIL
+    verified = [f.with_status(FindingStatus.VERIFIED) for f in findings]
+    assert decide_gate(verified, today).decision is GateDecision.PASS
     high = replace(blocking[0], blocking=False, severity=Severity.HIGH)
     assert decide_gate([high], today).decision is GateDecision.CONDITIONAL
 

@@ -21,13 +21,17 @@ ROWS = {
                    "'2026-11-20', '[]', 'h', 'pass', '[]', '[]', '2026-11-20 10:00:00')",
     "findings": "INSERT INTO findings VALUES ('f-{t}', {p}, 'sales', 'fp-{t}', 'R', 'permits', "
                 "'high', false, 'crm', '2026-11-20', '{{}}', 'open', '', NULL, NULL, 1, 'a-{t}', "
-                "'a-{t}', '2026-11-20 10:00:00', '2026-11-20 10:00:00')",
+                "'a-{t}', '2026-11-20 10:00:00', '2026-11-20 10:00:00', NULL, NULL, NULL)",
     "finding_events": "INSERT INTO finding_events (finding_id, at, actor, action, reason, details)"
                       " VALUES ('f-{t}', '2026-11-20 10:00:00', 'x', 'status', '', '{{}}')",
     "waivers": "INSERT INTO waivers VALUES ('w-{t}', 'f-{t}', 'because', 'r', '2027-01-01', 'r',"
                " NULL, '2026-11-20 10:00:00')",
     "gate_reviews": "INSERT INTO gate_reviews VALUES ('g-{t}', {p}, 'sales', 'a-{t}', 1, 'h', "
                     "'pass', 'pass', 'r', NULL, '', NULL, '2026-11-20 10:00:00', NULL, NULL, NULL)",
+    "finding_comments": "INSERT INTO finding_comments VALUES ('m-{t}', 'f-{t}', 'r', NULL, 'hi',"
+                        " '[]', '2026-11-20 10:00:00')",
+    "finding_notices": "INSERT INTO finding_notices VALUES ('n-{t}', 'k-{t}', 'f-{t}', 'mention',"
+                       " 'legal', '{{}}', '2026-11-20 10:00:00')",
 }
 
 
@@ -67,7 +71,7 @@ def history(database: Database) -> str:
         project = connection.execute(text(
             f"SELECT id FROM projects WHERE code = 'HIST-{tag}'")).scalar_one()
         for table in ("checklists", "assessments", "findings", "finding_events", "waivers",
-                      "gate_reviews"):
+                      "gate_reviews", "finding_comments", "finding_notices"):
             connection.execute(text(ROWS[table].format(t=tag, p=project)))
     return tag
 

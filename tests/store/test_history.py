@@ -34,7 +34,7 @@ ROWS = (
     "'2026-11-20 10:00:00')",
     "INSERT INTO findings VALUES ('h-finding', 7000, 'delivery', 'fp-h', 'R', 'permits', 'high', "
     "false, 'crm', '2026-11-20', '{}', 'open', '', NULL, NULL, 1, 'h-assessment', "
-    "'h-assessment', '2026-11-20 10:00:00', '2026-11-20 10:00:00')",
+    "'h-assessment', '2026-11-20 10:00:00', '2026-11-20 10:00:00', NULL, NULL, NULL)",
     "INSERT INTO finding_events (id, finding_id, at, actor, action, reason, details) "
     "VALUES (7000, 'h-finding', '2026-11-20 10:00:00', 'owner.wang', 'status', '', '{}')",
     "INSERT INTO waivers (id, finding_id, justification, approver, expires, granted_by, "
@@ -52,6 +52,12 @@ ROWS = (
     "ran_at, created_at, checklist_id, gate, body) VALUES ('h-run', 7000, 7000, 7000, "
     "'2026-11-27', 1, '2026-11-27 09:00:00', '2026-11-27 09:00:01', '2026-11-27 09:00:01', "
     "'h-checklist', 'fail', '{}')",
+    "INSERT INTO finding_comments (id, finding_id, author, body, mentions, created_at) VALUES "
+    "('h-comment', 'h-finding', 'owner.wang', 'done @legal', '[\"legal\"]', "
+    "'2026-11-20 10:00:00')",
+    "INSERT INTO finding_notices (id, key, finding_id, kind, recipient, body, created_at) VALUES "
+    "('h-notice', 'mention:h-comment:legal', 'h-finding', 'mention', 'legal', '{}', "
+    "'2026-11-20 10:00:00')",
 )
 # Each table's row, and the column an attacker rewrites in it (the decision of a review, the
 # approver of a waiver, the gate of an assessment or a run, …), with a value of its type.
@@ -62,6 +68,8 @@ TARGETS: dict[str, tuple[str, str, str]] = {
     "waivers": ("'h-waiver'", "approver", "'forged'"),
     "gate_reviews": ("'h-review'", "decision", "'pass'"),
     "audit_runs": ("'h-run'", "gate", "'pass'"),
+    "finding_comments": ("'h-comment'", "body", "'forged'"),
+    "finding_notices": ("'h-notice'", "recipient", "'forged'"),
 }
 NEW_ID = {"finding_events": "7001"}  # a free id for a row that takes another's unique key
 
