@@ -7,8 +7,8 @@
 # A host directory mounted on /app/instance (embedded SQLite only) must be writable by uid 10001.
 # tests/deploy/test_podman_image.py builds this image with podman and runs it on every `make test`.
 # Python 3.11: durable-rules (the rule engine) fails to import on 3.13.
-# BASE: any Debian image whose `python` and `pip` are Python 3.11 (tests/deploy/test_podman_image.py
-# builds with a stand-in made from Debian's packages, Docker Hub being out of its reach).
+# BASE: any Debian image whose `python` and `pip` are Python 3.11 (the podman test builds on a
+# stand-in made from Debian's packages, Docker Hub being out of its reach).
 ARG BASE=python:3.11-slim
 
 FROM ${BASE} AS build

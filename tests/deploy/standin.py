@@ -94,7 +94,9 @@ def _tarball(spec: dict[str, object], name: str) -> Path:
     partial = CACHE / f".base-{name}.{os.getpid()}.tar"
     command = ["mmdebstrap", "--quiet", "--variant=minbase",
                f"--include={','.join(PACKAGES)}"]
-    command += [f"--aptopt={option}" for option in spec["apt"]]  # type: ignore[attr-defined]
+    options = spec["apt"]
+    assert isinstance(options, list)
+    command += [f"--aptopt={option}" for option in options]
     command += [f"--customize-hook={hook}" for hook in HOOKS]
     command += [str(spec["release"]), str(partial), str(apt_sources())]
     try:
