@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -109,6 +110,8 @@ def _tarball(spec: dict[str, object], name: str) -> Path:
 
 def image() -> str:
     """The stand-in base's image name, built (or found in the cache) now."""
+    missing = [tool for tool in ("podman", "mmdebstrap") if shutil.which(tool) is None]
+    assert not missing, f"not installed: {', '.join(missing)} (`make image-tools` installs them)"
     spec = recipe()
     name = key(spec)
     tag = f"localhost/riskengine-standin-base:{name}"
