@@ -5,10 +5,13 @@
 # Workers default to the cores the container may run on; with a CPU quota (--cpus) set
 # RISKENGINE_WORKERS. The web pages' session cookie is Secure: serve them behind HTTPS.
 # A host directory mounted on /app/instance (embedded SQLite only) must be writable by uid 10001.
-# tests/deploy/test_image.py rehearses this image without Docker on every `make test`.
+# tests/deploy/test_podman_image.py builds this image with podman and runs it on every `make test`.
 # Python 3.11: durable-rules (the rule engine) fails to import on 3.13.
+# BASE: any Debian image whose `python` and `pip` are Python 3.11 (the podman test builds on a
+# stand-in made from Debian's packages, Docker Hub being out of its reach).
+ARG BASE=python:3.11-slim
 
-FROM python:3.11-slim AS build
+FROM ${BASE} AS build
 # durable-rules has no wheel: it compiles its C extension here, never in the final image.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc g++ make \
@@ -19,12 +22,16 @@ COPY riskengine ./riskengine
 COPY api ./api
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-FROM python:3.11-slim
+FROM ${BASE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     RISKENGINE_RULESETS=/app/rulesets \
     RISKENGINE_ENV=production
-RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin riskengine
+# uid and gid 10001 both: `--user-group` alone would pick a system gid (999), which a volume's
+# owner on the host cannot know in advance.
+RUN groupadd --system --gid 10001 riskengine \
+ && useradd --system --uid 10001 --gid riskengine --home-dir /app --shell /usr/sbin/nologin \
+      riskengine
 # The PDF reports embed this CJK TrueType font (riskengine/output/reports.py finds it here).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-wqy-microhei \

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint bench clean services browser fonts
+.PHONY: install run test lint bench clean services browser fonts image-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Python 3.11 or 3.12 is required (durable-rules)"'
@@ -82,7 +82,17 @@ fonts:
 	      fonts-wqy-microhei poppler-utils >/dev/null; } || \
 	  echo "make: could not install fonts-wqy-microhei poppler-utils; PDF reports will fail"
 
-test: install lint services browser fonts
+# tests/deploy/test_podman_image.py builds the Dockerfile with Debian's podman (chroot isolation,
+# no daemon) on a stand-in base that mmdebstrap makes from Debian's packages (cached under
+# /var/cache/riskengine-image), then runs the image in a chroot (unshare, chroot: util-linux and
+# coreutils, always there).
+image-tools:
+	@{ command -v podman && command -v mmdebstrap; } >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      podman mmdebstrap >/dev/null; } || \
+	  echo "make: could not install podman mmdebstrap; the image test will fail"
+
+test: install lint services browser fonts image-tools
 	$(BIN)/riskengine rules test
 	$(BIN)/pytest -q
 
