@@ -10,7 +10,7 @@ from typing import Any
 
 from riskengine.assessment.facts import map_facts
 from riskengine.assessment.findings import Finding, FindingBuilder
-from riskengine.assessment.gate import DEFAULT_POLICY, Gate, decide_gate, summarize
+from riskengine.assessment.gate import DEFAULT_POLICY, Gate, as_seen, decide_gate, summarize
 from riskengine.checklist.validation import ChecklistValidator
 from riskengine.rules.catalog import DEFAULT_ROOT, Catalog, load_catalog
 from riskengine.rules.engine import Engine
@@ -45,15 +45,17 @@ class Assessment:
                policy: GatePolicy, id: str | None = None) -> Assessment:
         """Return a stored assessment, its findings carrying their current statuses, its gate
         decided `today`."""
+        seen = as_seen(findings, today)
         return cls(project_code=project_code, stage=stage, as_of=as_of, rulesets=rulesets,
-                   findings=tuple(findings), gate=decide_gate(findings, today, policy), id=id,
+                   findings=tuple(seen), gate=decide_gate(seen, today, policy), id=id,
                    decided_on=today)
 
     def regate(self, findings: Sequence[Finding], today: dt.date,
                policy: GatePolicy = DEFAULT_POLICY) -> Assessment:
         """Return this assessment with findings carrying stored statuses, its gate decided anew."""
-        return replace(self, findings=tuple(findings),
-                       gate=decide_gate(findings, today, policy), decided_on=today)
+        seen = as_seen(findings, today)
+        return replace(self, findings=tuple(seen),
+                       gate=decide_gate(seen, today, policy), decided_on=today)
 
     def to_dict(self, lang: Lang = Lang.ZH) -> dict[str, Any]:
         """Return the contract's assessment object (no `id` when it was not stored)."""

@@ -63,6 +63,14 @@ def decide_gate(findings: Sequence[Finding], today: dt.date,
     return Gate(GateDecision.CONDITIONAL if conditional else GateDecision.PASS, ())
 
 
+def as_seen(findings: Iterable[Finding], today: dt.date) -> list[Finding]:
+    """Findings as a person reads them on `today`: one waived by a waiver that has lapsed reads
+    as open everywhere (its lapse is recorded as an event by the daily sweep)."""
+    return [f.with_status(FindingStatus.OPEN)
+            if f.status is FindingStatus.WAIVED and not f.waiver_holds(today) else f
+            for f in findings]
+
+
 def gate_changes_on(findings: Iterable[Finding], today: dt.date) -> dt.date | None:
     """Return the first day a gate decided today may change by itself: a waiver lapsing."""
     holding = [f.waiver_expires for f in findings if f.waiver_expires and waiver_holds(f, today)]

@@ -17,7 +17,7 @@ from riskengine.assessment.findings import (
     render,
     sort_findings,
 )
-from riskengine.assessment.gate import Gate, decide_gate
+from riskengine.assessment.gate import Gate, as_seen, decide_gate
 from riskengine.assessment.mentions import Mention
 from riskengine.audits.policy import AuditPolicy, FindingSpec
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
@@ -114,9 +114,9 @@ class AuditEvaluator:
                  slot: dt.date, delivery: dt.date | None) -> Evaluation:
         """Evaluate at a slot; tracked statuses (waivers, work in progress) count for the gate."""
         found, age = self.raised(checklist, slot, delivery)
-        findings = [f.with_status(tracked[f.fingerprint].status,
-                                  tracked[f.fingerprint].waiver_expires)
-                    if f.fingerprint in tracked else f for f in found]
+        findings = as_seen([f.with_status(tracked[f.fingerprint].status,
+                                          tracked[f.fingerprint].waiver_expires)
+                            if f.fingerprint in tracked else f for f in found], slot)
         policy = self.catalog.policy
         findings = sort_findings(findings, policy)
         return Evaluation(tuple(findings), decide_gate(findings, slot, policy.gate), self.refs,

@@ -113,6 +113,11 @@ def test_waived_blocking_finding_lifts_the_gate_until_it_expires(
     lapsed = admin.get(f"/api/v1/assessments/{risky['id']}").get_json()
     assert lapsed["gate"]["decision"] == "fail"
     assert sorted(lapsed["gate"]["blocking"]) == sorted(risky["gate"]["blocking"])
+    # the lapsed waivers read as open in the assessment too: its statuses and its counts
+    reopened = [f for f in lapsed["findings"] if f["fingerprint"] in risky["gate"]["blocking"]]
+    assert {f["status"] for f in reopened} == {"open"}
+    assert all(f["waiver"]["holds"] is False for f in reopened)
+    assert "waived" not in lapsed["summary"]["by_status"]
     listed = admin.get(f"/api/v1/projects?gate=fail&city={risky_city(admin, code)}").get_json()
     assert code in [p["code"] for p in listed["items"]]
     review = admin.post(f"/api/v1/projects/{code}/gate-reviews",
