@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -18,9 +21,10 @@ from api.lookups import project_or_404, render_stored
 from api.permissions import CONTROLS, controls, move
 from api.render import review_body
 from api.state import service
-from api.web.blueprint import bp, lang, page, t
+from api.web.blueprint import bp, label, lang, page, t
 from riskengine.audits.store import next_slots, project_runs
 from riskengine.errors import RiskEngineError, StoreError
+from riskengine.output.charts import SEVERITY_FILL, Bar, Segment, stacked_bars
 from riskengine.output.reports import blocking_findings, by_owner, waivers
 from riskengine.review import ReviewRequest, audit_run_read, review_gate
 from riskengine.standing import list_projects
@@ -33,7 +37,7 @@ from riskengine.store.projects import (
     latest_assessments,
 )
 from riskengine.store.reviews import latest_numbers, list_reviews
-from riskengine.vocabulary import FindingStatus, GateDecision, Stage
+from riskengine.vocabulary import FindingStatus, GateDecision, Severity, Stage
 
 PER_PAGE = 25
 
@@ -93,10 +97,36 @@ def project(code: str) -> tuple[str, int]:
                     "latest": latest.get(a.stage) == a.number} for a in history]
         info = {"code": row.code, "name": row.name, "city": row.city, "stage": row.stage,
                 "gate": row.gate}
+        burn = {stage: _burn_down([a for a in history if a.stage == stage.value], submitted)
+                for stage in Stage}
     trend = {stage: [e for e in entries if e["stage"] == stage] for stage in Stage}
     return page("project.html", title=f"{code} {info['name'] or ''}".strip(), project=info,
                 entries=list(reversed(entries)), trend=trend, reviews=list(reversed(reviews)),
-                runs=runs, next_slot=slot)
+                runs=runs, next_slot=slot, burn=burn)
+
+
+def _burn_down(history: list[Any], submitted: dict[str, Any]) -> Markup | None:
+    """A stage's findings at each submission by severity, each bar counting down the days to
+    the stage's milestone (from its latest checklist): is the project getting there?"""
+    if not history:
+        return None
+    policy = service().assessor.catalog.policy
+    latest = submitted.get(history[-1].checklist_id)
+    given = json.loads(latest.raw_text).get("milestones") or {} if latest else {}
+    stage = Stage(history[-1].stage)
+    name = next((m for m in policy.stages[stage].due_milestones if given.get(m)), None)
+    milestone = dt.date.fromisoformat(given[name]) if name else None
+    bars = []
+    for row in history:
+        counts = Counter(str(entry["severity"]) for entry in row.findings)
+        days = f" · T-{(milestone - row.as_of).days}" if milestone else ""
+        bars.append(Bar(f"#{row.number} {row.as_of.isoformat()}{days}", [
+            Segment(label("severity", s.value), counts[s.value], SEVERITY_FILL[s.value],
+                    url_for("web.assessment", assessment_id=row.id))
+            for s in Severity]))
+    title = t("burn_down") + (f" · {t('milestone')} {milestone.isoformat()}" if milestone else "")
+    # Markup: stacked_bars escapes every label, title and link it writes.
+    return Markup(stacked_bars(bars, title))
 
 
 def _stored(db: Session, assessment_id: str, principal: Principal) -> tuple[dict[str, Any], Any]:

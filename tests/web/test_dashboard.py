@@ -39,3 +39,26 @@ def test_the_export_is_a_workbook(visitor: Callable[..., Visitor]) -> None:
     answer = visitor("auditor").get("/dashboard?format=xlsx")
     assert answer.status_code == 200
     assert answer.data[:2] == b"PK"
+
+
+def test_a_project_shows_its_findings_over_time_toward_its_milestone(
+        visitor: Callable[..., Visitor]) -> None:
+    admin = visitor("admin")
+    code = unique("B")
+    _submit(admin, code)
+    _submit(admin, code)
+    page = admin.get(f"/projects/{code}").get_data(as_text=True)
+    burn = page.split('id="burn-sales"', 1)[1].split("</figure>", 1)[0]
+    assert burn.count("<rect") >= 2 and "#1 " in burn and "#2 " in burn
+    assert "T-8" in burn and "2026-11-28" in burn  # subscription starts 8 days after as_of
+
+
+def test_an_assessment_page_links_the_rule_versions_it_was_judged_by(
+        visitor: Callable[..., Visitor]) -> None:
+    admin = visitor("admin")
+    code = unique("V")
+    from tests.api.support import Caller
+    body = Caller(admin.app, admin.token).submit(checklist("sales-risky", code)).get_json()
+    page = admin.get(f"/assessments/{body['id']}").get_data(as_text=True)
+    for ruleset in body["rulesets"]:
+        assert f"/rulesets/{ruleset['id']}/releases#v-{ruleset['hash']}" in page
