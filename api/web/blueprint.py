@@ -23,9 +23,10 @@ from flask import (
 from api.errors import status_of
 from api.state import service
 from api.web.messages import MESSAGES, message
+from riskengine.assessment.findings import place_of
 from riskengine.errors import RiskEngineError
 from riskengine.output.reports import term
-from riskengine.vocabulary import Lang
+from riskengine.vocabulary import Lang, Stage
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
@@ -52,6 +53,19 @@ def label(group: str, value: Any) -> str:
     if group in ("severity", "gate", "status", "review"):
         return term(group, str(value), lang())
     return service().assessor.catalog.policy.label(group, str(value), lang())
+
+
+def place(stage: str, path: str) -> str:
+    """Where in a checklist `path` is, in the page's language (labels and row numbers)."""
+    if stage not in set(Stage):
+        return path
+    return place_of(service().assessor.catalog, Stage(stage), path)[lang().value]
+
+
+def ruleset_title(ruleset_id: str) -> str:
+    """A ruleset by its title in the page's language (the ledger's and the audit's: their id)."""
+    found = service().assessor.catalog.ruleset(ruleset_id)
+    return found.title[lang()] if found else ruleset_id
 
 
 def csrf_token() -> str:
@@ -121,6 +135,8 @@ def switch_url(other: str) -> str:
 @bp.context_processor
 def _context() -> dict[str, Any]:
     other = "en" if lang() is Lang.ZH else "zh"
-    return {"t": t, "label": label, "lang": lang().value, "csrf_token": csrf_token,
+    return {"t": t, "label": label, "place": place, "ruleset_title": ruleset_title,
+            "lang": lang().value,
+            "csrf_token": csrf_token,
             "principal": g.get("principal"), "today": service().today(),
             "other_lang": other, "switch_url": switch_url(other)}

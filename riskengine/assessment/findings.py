@@ -371,6 +371,13 @@ def place_of(catalog: Catalog, stage: Stage, path: str) -> dict[str, str]:
             spec = checks.get(path.removeprefix("checks."))
             out[lang.value] = spec.description[lang] if spec else name(path)
             continue
+        counted = path.split(".")
+        if counted[0] in ("count", "count_by") and len(counted) >= 2:  # how many items list
+            kind = kinds.get(counted[2]) if len(counted) > 2 else None
+            what = f"{name(counted[1])}：{kind[lang]}" if kind and lang is Lang.ZH else (
+                f"{name(counted[1])}: {kind[lang]}" if kind else name(counted[1]))
+            out[lang.value] = f"{what}（条数）" if lang is Lang.ZH else f"{what} (items)"
+            continue
         parts = []
         for part in path.removeprefix("milestones.").split("."):
             row = _ROW.match(part)

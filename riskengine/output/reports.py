@@ -36,10 +36,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from riskengine.assessment.findings import place_of
 from riskengine.errors import RiskEngineError
 from riskengine.output.workbook import print_setup, put
 from riskengine.rules.catalog import Catalog
-from riskengine.vocabulary import Lang, Owner, Severity
+from riskengine.vocabulary import Lang, Owner, Severity, Stage
 
 # The PDF embeds (a subset of) a TrueType CJK font, so a printed or forwarded report looks the
 # same on a machine without Chinese fonts. WenQuanYi Micro Hei (Debian's fonts-wqy-microhei,
@@ -177,17 +178,47 @@ def by_owner(findings: Iterable[Mapping[str, Any]]
         for owner in sorted(groups, key=lambda o: owners.get(o, 99))]
 
 
-def evidence_text(evidence: Mapping[str, Any], lang: Lang) -> str:
-    """Return evidence as `field: value` pairs; a missing fact shows as "—"."""
+def evidence_text(evidence: Mapping[str, Any], lang: Lang, catalog: Catalog | None = None,
+                  stage: str | None = None) -> str:
+    """Return evidence as `field: value` pairs for a person: with the catalogue, each field by
+    its label (a check by its description) and each vocabulary value by its label; a missing
+    fact shows as "—"."""
+    policy = catalog.policy if catalog else None
+
     def show(value: Any) -> str:
         if value is None:
             return "—"
         if isinstance(value, bool):
             return word("yes" if value else "no", lang)
         if isinstance(value, list):
-            return ", ".join(str(v) for v in value)
-        return str(value)
-    return "; ".join(f"{key}: {show(value)}" for key, value in evidence.items())
+            return ", ".join(show(v) for v in value)
+        return policy.label("kind", str(value), lang) if policy and isinstance(value, str) \
+            else str(value)
+
+    def name(key: str) -> str:
+        if catalog is None or stage not in set(Stage):
+            return key
+        return place_of(catalog, Stage(stage), key)[lang.value]
+    return "; ".join(f"{name(key)}: {show(value)}" for key, value in evidence.items())
+
+
+def _ruleset_title(catalog: Catalog, ruleset_id: str, lang: Lang) -> str:
+    """A ruleset by its title (the promise ledger's and the audit's are not in the catalogue:
+    their ids stay)."""
+    found = catalog.ruleset(ruleset_id)
+    return found.title[lang] if found else ruleset_id
+
+
+def _stage(finding: Mapping[str, Any]) -> str:
+    return str(finding.get("ruleset", "")).split(".", 1)[0]
+
+
+def _place(finding: Mapping[str, Any], catalog: Catalog, lang: Lang) -> str:
+    """Where in the checklist a finding is, as a person reads it."""
+    stage = _stage(finding)
+    if stage not in set(Stage):
+        return str(finding["subject"])
+    return place_of(catalog, Stage(stage), str(finding["subject"]))[lang.value]
 
 
 def waivers(assessment: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
@@ -209,7 +240,8 @@ def _finding_cells(finding: Mapping[str, Any], catalog: Catalog, lang: Lang) -> 
         word("yes" if finding["blocking"] else "no", lang),
         term("status", finding.get("status", "open"), lang), finding["due_date"],
         finding["rule_id"], finding["title"], finding["message"], finding["subject"],
-        evidence_text(finding.get("evidence", {}), lang), finding["action"],
+        evidence_text(finding.get("evidence", {}), lang, catalog, _stage(finding)),
+        finding["action"],
         ", ".join(label("owner", s, lang) for s in finding.get("support", [])),
         label("escalation", finding.get("escalation", ""), lang), finding.get("source", ""),
         finding.get("fingerprint", ""),
@@ -230,8 +262,9 @@ def _summary_rows(report: Report, catalog: Catalog, lang: Lang) -> list[tuple[st
         (word("gate", lang), term("gate", data["gate"]["decision"], lang)),
         (word("counts", lang), ", ".join(
             f"{term('severity', k, lang)} {v}" for k, v in data["summary"]["by_severity"].items())),
-        (word("rulesets", lang), ", ".join(f"{r['id']} {r['version']}"
-                                           for r in data.get("rulesets", []))),
+        (word("rulesets", lang), "、".join(f"{_ruleset_title(catalog, r['id'], lang)} "
+                                            f"{r['version']}"
+                                            for r in data.get("rulesets", []))),
     ]
     review = report.review
     if review:
@@ -398,7 +431,8 @@ def _pdf_findings(findings: Sequence[Mapping[str, Any]], catalog: Catalog, lang:
             _p(f["rule_id"], styles.small),
             [_p(f["title"], styles.body), _p(f["message"], styles.small),
              _p(f"{word('source', lang)}: {f.get('source', '')}", styles.small)],
-            _p(f"{f['subject']}\n{evidence_text(f.get('evidence', {}), lang)}", styles.small),
+            _p(f"{_place(f, catalog, lang)}\n"
+               f"{evidence_text(f.get('evidence', {}), lang, catalog, _stage(f))}", styles.small),
             _p(f["action"], styles.small), f["due_date"],
             term("status", f.get("status", "open"), lang)])
     widths = [22 * mm, 36 * mm, 80 * mm, 48 * mm, 51 * mm, 20 * mm, 17 * mm]
@@ -513,7 +547,7 @@ def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
         story.append(_p(word("none", lang), styles.body))
     for owner, group in groups:
         story.append(_p(f"{word('owner', lang)}: {catalog.policy.label('owner', owner, lang)} "
-                        f"({owner}) / {len(group)}", styles.h2))
+                        f"/ {len(group)}", styles.h2))
         story.append(_pdf_findings(group, catalog, lang, styles))
     story.append(Spacer(1, 4 * mm))
     if report.review:
