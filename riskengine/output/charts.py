@@ -25,13 +25,21 @@ class Bar:
     segments: Sequence[Segment]
 
 
-def stacked_bars(bars: Sequence[Bar], title: str, width: int = 360) -> str:
-    """Horizontal stacked bars, one row per bar, scaled to the largest total."""
-    row, label_w, pad = 26, 96, 4
+def _text_width(text: str) -> int:
+    """Roughly how wide a label draws at 12 px: a CJK character about 12, others about 7."""
+    return sum(12 if ord(c) > 0x2E80 else 7 for c in text)
+
+
+def stacked_bars(bars: Sequence[Bar], title: str, span: int = 300) -> str:
+    """Horizontal stacked bars, one row per bar, scaled to the largest total; drawn at its
+    own size (a page shrinks it to fit a phone, never stretches it)."""
+    row, pad = 26, 4
+    label_w = min(260, max((_text_width(b.label) for b in bars), default=40) + 10)
     largest = max((sum(s.value for s in b.segments) for b in bars), default=0) or 1
-    span = width - label_w - 40
+    width = label_w + span + 40
     height = row * max(1, len(bars)) + pad * 2
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" '
              f'role="group" aria-label="{escape(title)}" class="chart">',
              f"<title>{escape(title)}</title>"]
     for index, bar in enumerate(bars):

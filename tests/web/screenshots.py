@@ -13,7 +13,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from tests.api.support import database_url, make_app, new_token
+from tests.api.support import RULESETS, database_url, make_app, new_token
 from tests.web.conftest import TODAY, checklist
 from tests.web.test_browser import ARGS, CHROMIUM
 
@@ -40,11 +40,17 @@ def load(app: Any, token: str) -> dict[str, str]:
     client.patch(f"/api/v1/findings/{first['id']}", headers=auth,
                  json={"status": "waived", "waiver": waiver})
     client.post("/api/v1/projects/NJ-JY-02/gate-reviews", headers=auth, json={
-        "stage": "delivery", "decision": "conditional", "comments": "开放日前完成公共区域收尾"})
+        "stage": "delivery", "decision": "conditional", "comments": "开放日前完成公共区域收尾",
+        "override_justification": "区域总经理签批：开放日前完成公共区域收尾后复核"})
+    ready = checklist("sales-ready")  # a second project whose parking is not disclosed
+    ready["project"]["code"], ready["checks"]["parking_info_disclosed"] = "SZ-LH-02", False
+    client.post("/api/v1/projects/SZ-LH-02/checklists", json=ready, headers=auth)
     return ids
 
 
 PHONE = {"width": 390, "height": 844}  # a phone's viewport in CSS pixels
+STRICTER_PARKING = (RULESETS / "sales" / "parking.yaml").read_text(encoding="utf-8").replace(
+    "severity: high", "severity: critical", 1).replace("blocking: false", "blocking: true", 1)
 
 
 def phone_pages(ids: dict[str, str]) -> dict[str, tuple[str, str | None]]:
@@ -74,7 +80,7 @@ def shoot(out: Path) -> None:
             "gate-review": "/projects/NJ-JY-02/gate-review?stage=delivery",
             "rules": "/rules?stage=sales", "entry": "/checklists/new",
             "report": f"/assessments/{ids['delivery-risky']}/report",
-            "portfolio-en": "/?lang=en",
+            "dashboard": "/dashboard", "portfolio-en": "/?lang=en",
         }
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -86,7 +92,14 @@ def shoot(out: Path) -> None:
             for name, path in pages.items():
                 page.goto(f"{base}{path}")
                 page.screenshot(path=str(out / f"{name}.png"), full_page=name in (
-                    "portfolio", "project", "gate-review", "portfolio-en"))
+                    "portfolio", "project", "gate-review", "portfolio-en", "dashboard"))
+            # a what-if of a draft that makes undisclosed parking critical and blocking
+            draft = Path(tmp) / "sales.parking.yaml"
+            draft.write_text(STRICTER_PARKING, encoding="utf-8")
+            page.goto(f"{base}/rules/whatif?lang=zh")
+            page.set_input_files("#drafts", str(draft))
+            page.click("form.stack button[type=submit]")
+            page.screenshot(path=str(out / "whatif.png"), full_page=True)
             phone = page.context.browser.new_context(viewport=PHONE, device_scale_factor=2,
                                                      is_mobile=True, has_touch=True,
                                                      locale="zh-CN").new_page()
