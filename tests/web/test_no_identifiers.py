@@ -63,3 +63,24 @@ def test_the_pages_speak_without_keys(visitor: Callable[..., Visitor]) -> None:
             main = html.split("<main", 1)[1].split("</main>", 1)[0]
             shown = re.sub(r"<[^>]+>", " ", main)  # what is read, not the markup
             assert not _leaks(shown), (name, path, sorted(_leaks(shown))[:10])
+
+
+# The XLSX keeps a few columns for machines on purpose (codes and ids to filter and join on).
+MACHINE_COLUMNS = {"owner_code", "rule_id", "subject", "fingerprint"}
+
+
+def test_the_xlsx_speaks_without_keys_outside_its_machine_columns(assessor: Assessor) -> None:
+    from openpyxl import load_workbook
+
+    from riskengine.output.reports import _COLUMNS, render_xlsx
+    for name in ("sales-risky", "delivery-risky"):
+        data = _thin(name)
+        report = Report(assessor.assess(data).to_dict(Lang.ZH), data["project"])  # type: ignore[arg-type]
+        book = load_workbook(io.BytesIO(render_xlsx(report, assessor.catalog, Lang.ZH)))
+        sheet = book.worksheets[1]
+        human = [i for i, key in enumerate(_COLUMNS) if key not in MACHINE_COLUMNS]
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        assert len(rows) > 5, sheet.title
+        for row in rows:
+            text = " ".join(str(row[i]) for i in human if i < len(row) and row[i] is not None)
+            assert not _leaks(text), (name, sorted(_leaks(text))[:10])
