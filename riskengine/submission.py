@@ -27,9 +27,9 @@ from riskengine.assessment.gate import Gate, decide_gate, gate_changes_on
 from riskengine.assessment.ledger import Ledger, load_ledger, promise_lines
 from riskengine.assessment.mentions import Mention
 from riskengine.checklist.tables import Reading, validated
-from riskengine.errors import DatabaseUnavailable, Invalid
+from riskengine.errors import DatabaseUnavailable, Invalid, RulesetInvalid
 from riskengine.output.workbook import read_workbook
-from riskengine.releases import snapshots
+from riskengine.releases import snapshots, unforced
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.sla import sla_due
 from riskengine.store import Actor, utcnow
@@ -37,7 +37,7 @@ from riskengine.store import submissions as stored
 from riskengine.store.database import Database
 from riskengine.store.findings import by_fingerprints
 from riskengine.store.promises import mentions, sales_mentions
-from riskengine.store.releases import keep
+from riskengine.store.releases import all_releases, keep
 from riskengine.vocabulary import Stage
 
 __all__ = ["Received", "Submissions", "Submitted", "load_ledger"]
@@ -79,6 +79,10 @@ class Submissions:
         first commit that stored them on)."""
         if self.releases_kept:
             return
+        # Rules are released here: a date may announce a new rule, never suspend one in force.
+        suspended = unforced(self.assessor.catalog, all_releases(session))
+        if suspended:
+            raise RulesetInvalid("the rulesets date rules that are already in force", suspended)
         keep(session, self.snapshots)
         event.listen(session, "after_commit", self._releases_committed, once=True)
 

@@ -100,3 +100,17 @@ def test_a_draft_that_dates_a_rule_in_force_is_refused(admin: Caller) -> None:
     assert answer.status_code == 422
     assert list(answer.get_json()["error"]["details"]) == [
         "sales/parking.yaml: SALES-PARKING-001"]
+
+
+def test_the_service_will_not_start_with_rules_that_date_a_rule_in_force(
+        db_url: str, admin: Caller, tmp_path: Path) -> None:
+    from api import create_app
+    from riskengine.errors import RulesetInvalid
+    assert admin.submit(_undisclosed(unique_code("WS"))).status_code == 201  # keeps releases
+    dated = PARKING.replace("  - id: SALES-PARKING-001\n",
+                            "  - id: SALES-PARKING-001\n    effective_on: 2027-06-01\n", 1)
+    root = write_draft(DEFAULT_ROOT, {"sales/parking.yaml": dated}, tmp_path / "rules")
+    with pytest.raises(RulesetInvalid) as refused:
+        create_app({"ENV": "testing", "DATABASE_URL": db_url, "RULESETS_DIR": str(root),
+                    "LOG_REQUESTS": False, "AUDIT_SCHEDULER": False})
+    assert "sales/parking.yaml: SALES-PARKING-001" in refused.value.details
