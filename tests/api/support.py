@@ -208,3 +208,25 @@ def serve_in_background(env: dict[str, str], cwd: Path, port: int, *options: str
         os.killpg(server.pid, signal.SIGKILL)
     server.wait()
     raise AssertionError("server did not start: " + (cwd / "server.log").read_text())
+
+
+@contextlib.contextmanager
+def production_server(tmp: Path, url: str, *options: str
+                      ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`riskengine serve` as production runs it (SQLite at `url`, no scheduler, no request
+    log) on a free port; stopped (TERM, then KILL) whatever happens."""
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": STRONG_KEY,
+           "RISKENGINE_RULESETS": str(RULESETS), "RISKENGINE_ENV": "production",
+           "RISKENGINE_LOG_REQUESTS": "0", "RISKENGINE_SCHEDULER": "0"}
+    port = free_port()
+    process = serve_in_background(env, tmp, port, *options)
+    try:
+        yield port, process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
-import signal
 import socket
 import subprocess
 import threading
@@ -26,7 +24,7 @@ import pytest
 from api.serving import HEADER_TIMEOUT
 from riskengine.store.database import Database
 from riskengine.store.tokens import create_token
-from tests.api.support import RULESETS, STRONG_KEY, free_port, migrate, serve_in_background
+from tests.api.support import migrate, production_server
 from tests.shared import EXAMPLES
 
 SLOW_CLIENTS = 50
@@ -46,21 +44,8 @@ def server(tmp_path_factory: pytest.TempPathFactory
     with database.write() as session:
         _, token = create_token(session, "slow-clients", "submitter", None, None)
     database.engine.dispose()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": STRONG_KEY,
-           "RISKENGINE_RULESETS": str(RULESETS), "RISKENGINE_ENV": "production",
-           "RISKENGINE_LOG_REQUESTS": "0", "RISKENGINE_SCHEDULER": "0"}
-    port = free_port()
-    process = serve_in_background(env, tmp_path, port, "--workers", "2", "--threads", "4")
-    try:
+    with production_server(tmp_path, url, "--workers", "2", "--threads", "4") as (port, process):
         yield port, token, process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class Tricklers:

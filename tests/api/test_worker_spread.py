@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.api import _listening_port_connections, _socket_inodes
-from tests.api.support import RULESETS, STRONG_KEY, free_port, migrate, serve_in_background
+from tests.api.support import migrate, production_server
 
 CONNECTIONS = 40
 
@@ -29,21 +29,8 @@ def server(tmp_path_factory: pytest.TempPathFactory
     tmp_path = tmp_path_factory.mktemp("spread")
     url = f"sqlite:///{tmp_path / 'riskengine.sqlite3'}"
     migrate(url)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": STRONG_KEY,
-           "RISKENGINE_RULESETS": str(RULESETS), "RISKENGINE_ENV": "production",
-           "RISKENGINE_LOG_REQUESTS": "0", "RISKENGINE_SCHEDULER": "0"}
-    port = free_port()
-    process = serve_in_background(env, tmp_path, port, "--workers", "2", "--threads", "2")
-    try:
-        yield port, process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with production_server(tmp_path, url, "--workers", "2", "--threads", "2") as running:
+        yield running
 
 
 def workers(master: int) -> list[int]:
@@ -66,6 +53,10 @@ def listeners(port: int) -> int:
 def test_each_worker_listens_and_keep_alive_connections_spread(
         server: tuple[int, subprocess.Popen[bytes]]) -> None:
     port, process = server
+    deadline = time.monotonic() + 15  # /readyz answers once the first worker is up
+    while time.monotonic() < deadline and (len(workers(process.pid)) < 2
+                                           or listeners(port) < 2):
+        time.sleep(0.1)
     pids = workers(process.pid)
     assert len(pids) == 2
     assert listeners(port) == 2  # one per worker; the master's shared socket is shut down
