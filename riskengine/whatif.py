@@ -191,13 +191,18 @@ def compare_one(current: Submissions, draft: Submissions, candidate: Candidate
 
 # --- many projects, over processes -----------------------------------------------------------
 
+# A worker process's two catalogues, loaded once by the pool's initialiser.
 _PAIR: tuple[Submissions, Submissions] | None = None
+
+
+def _pair(current_root: str, draft_root: str) -> tuple[Submissions, Submissions]:
+    return (Submissions.of(Assessor.from_path(Path(current_root)), Path(current_root)),
+            Submissions.of(Assessor.from_path(Path(draft_root)), Path(draft_root)))
 
 
 def _load(current_root: str, draft_root: str) -> None:
     global _PAIR
-    _PAIR = (Submissions.of(Assessor.from_path(Path(current_root)), Path(current_root)),
-             Submissions.of(Assessor.from_path(Path(draft_root)), Path(draft_root)))
+    _PAIR = _pair(current_root, draft_root)
 
 
 def _one(candidate: Candidate) -> ProjectOutcome:
@@ -210,9 +215,7 @@ def compare(current_root: Path, draft_root: Path, candidates: Sequence[Candidate
     """Judge every candidate by the rulesets at both roots; `workers` > 1 spreads them over
     processes (each loads both catalogues once); `progress(n)` after each n done."""
     if workers <= 1 or len(candidates) < 2:
-        _load(str(current_root), str(draft_root))
-        assert _PAIR is not None
-        return compare_loaded(*_PAIR, candidates, progress)
+        return compare_loaded(*_pair(str(current_root), str(draft_root)), candidates, progress)
     # spawn, not fork: a forked durable_rules engine shares the parent's C state
     context = multiprocessing.get_context("spawn")
     chunk = max(1, min(50, len(candidates) // (workers * 4) or 1))

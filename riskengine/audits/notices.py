@@ -32,7 +32,7 @@ def notify(session: Session, key: str, row: m.Finding, project: str, gate: str |
         return False
     body: dict[str, Any] = {"event": kind, "project": project, "recipient": recipient,
                             "gate": gate, **facts}
-    notice = stored.add_notice(session, key, row.id, kind, recipient, body)
+    stored.add_notice(session, key, row.id, kind, recipient, body)
     ref = notices.FindingRef.of(project, row)
     if kind == REMINDER:
         notices.waiver_expiring(session, ref, str(facts["waiver_id"]),
@@ -42,7 +42,7 @@ def notify(session: Session, key: str, row: m.Finding, project: str, gate: str |
         notices.waiver_expired(session, ref, str(facts["waiver_id"]),
                                dt.date.fromisoformat(str(facts["expired_on"])), now)
     else:
-        notices.mentioned(session, ref, f"{facts['comment_id']}:{notice.id}",
+        notices.mentioned(session, ref, str(facts["comment_id"]),
                           str(facts.get("author", "")), [recipient],
                           str(facts.get("comment", ""))[:200], now)
     return True

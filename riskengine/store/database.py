@@ -45,7 +45,7 @@ def normalize_url(url: str) -> str:
 
 
 def _json(value: Any) -> str:
-    # Compact and UTF-8: the findings' Chinese texts take a third of their \uXXXX-escaped size,
+    # Compact and UTF-8: the findings' Chinese texts take a third of their escaped (\u) size,
     # which is less to send, to parse into PostgreSQL's json, to compress and to log in the WAL.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Connection
 from werkzeug.test import TestResponse
 
 from riskengine.assessment.assessor import Assessor
@@ -230,3 +231,26 @@ def production_server(tmp: Path, url: str, *options: str
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def down_and_up(url: str, revision: str, below: Callable[[Connection], None],
+                back: Callable[[Connection], None]) -> None:
+    """Downgrade the database at `url` to `revision` and check it (`below`), upgrade it back to
+    the head and check it again (`back`): a migration's downgrade must undo what it did."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from riskengine.store.database import alembic_config, upgrade
+    database = Database(url)
+    try:
+        with database.engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+            below(connection)
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert upgrade(database.engine) == head
+        with database.engine.connect() as connection:
+            back(connection)
+    finally:
+        database.engine.dispose()

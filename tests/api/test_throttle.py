@@ -10,19 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Connection, func, inspect, select
 from werkzeug.test import TestResponse
 
 from api.config import from_environment
-from riskengine.store.database import Database, alembic_config, upgrade
+from riskengine.store.database import Database
 from riskengine.store.models import Base
 from riskengine.store.throttle import AuthFailure
-from tests.api.support import BACKENDS, database_url, make_app, new_token
+from tests.api.support import BACKENDS, database_url, down_and_up, make_app, new_token
 
 WINDOW, PER_ADDRESS, PER_PREFIX = 60, 4, 3
 START = 1_800_000_000.0  # a window's first second (a multiple of WINDOW)
@@ -227,17 +225,10 @@ def test_the_table_is_the_models(world: World) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_table_comes_and_goes_with_its_migration(backend: str, tmp_path: Path) -> None:
+    def below(connection: Connection) -> None:
+        assert "auth_failures" not in inspect(connection).get_table_names()
+
+    def back(connection: Connection) -> None:
+        assert "auth_failures" in inspect(connection).get_table_names()
     with database_url(backend, tmp_path) as url:
-        database = Database(url)
-        try:
-            with database.engine.begin() as connection:
-                config = alembic_config()
-                config.attributes["connection"] = connection
-                command.downgrade(config, "0103")
-                assert "auth_failures" not in inspect(connection).get_table_names()
-            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-            assert upgrade(database.engine) == head
-            with database.engine.connect() as connection:
-                assert "auth_failures" in inspect(connection).get_table_names()
-        finally:
-            database.engine.dispose()
+        down_and_up(url, "0103", below, back)

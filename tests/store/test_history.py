@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 import riskengine.audits.models  # noqa: F401 - audit_runs, on the same metadata
-from riskengine.store.database import Database, alembic_config, upgrade
+from riskengine.store.database import Database
 from riskengine.store.history import HISTORY_TABLES
 from riskengine.store.models import Base
-from tests.api.support import BACKENDS, database_url
+from tests.api.support import BACKENDS, database_url, down_and_up
 
 # One row in each history table (and the rows they refer to). Ids start with "h-" (or 7000):
 # nothing else in the session's databases uses them.
@@ -218,21 +216,15 @@ def test_every_history_table_is_tested() -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_downgrade_and_upgrade_again(backend: str, tmp_path: Path) -> None:
     """Below 0103 the SQLite guards are gone; back at the head, they are there again."""
+    expected = set(HISTORY_TABLES) if backend == "sqlite" else set()
+
+    def below(connection: Connection) -> None:
+        assert _guards(connection) == set()
+
+    def back(connection: Connection) -> None:
+        assert _guards(connection) == expected
     with database_url(backend, tmp_path) as url:
-        database = Database(url)
-        try:
-            with database.engine.begin() as connection:
-                config = alembic_config()
-                config.attributes["connection"] = connection
-                command.downgrade(config, "0102")
-                assert _guards(connection) == set()
-            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-            assert upgrade(database.engine) == head
-            with database.engine.connect() as connection:
-                assert _guards(connection) == (
-                    set(HISTORY_TABLES) if backend == "sqlite" else set())
-        finally:
-            database.engine.dispose()
+        down_and_up(url, "0102", below, back)
 
 
 def _guards(connection: Connection) -> set[str]:
