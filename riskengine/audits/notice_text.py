@@ -4,7 +4,6 @@ code), in each robot's own message format and within its published size limit.""
 
 from __future__ import annotations
 
-import functools
 import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -19,8 +18,7 @@ from riskengine.audits.robots import (
     WECOM,
     WECOM_MARKDOWN_BYTES,
 )
-from riskengine.output.reports import TERMS
-from riskengine.rules.catalog import DEFAULT_ROOT, load_policy
+from riskengine.rules.catalog import bundled_policy
 from riskengine.rules.model import Policy
 from riskengine.vocabulary import Lang
 
@@ -56,15 +54,12 @@ class Labels:
                 return self.policy.label(group, value, lang)
         return value
 
-    @staticmethod
-    def term(group: str, value: str, lang: Lang) -> str:
-        text = TERMS[group].get(value)
-        return text[lang] if text else value
+    def term(self, group: str, value: str, lang: Lang) -> str:
+        return self.policy.label(group, value, lang)
 
 
-@functools.cache
 def _default_labels() -> Labels:
-    return Labels(load_policy(DEFAULT_ROOT / "policy.yaml"))
+    return Labels(bundled_policy())
 
 
 @dataclass(frozen=True)

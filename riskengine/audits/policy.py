@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from riskengine.audits import AuditPolicyInvalid
-from riskengine.rules.catalog import DEFAULT_ROOT
+from riskengine.rules.catalog import DEFAULT_ROOT, load_policy
 from riskengine.rules.files import StrictSchema, problem_lines, read_rule_file, texts
 from riskengine.vocabulary import Category, Lang, Owner, Severity
 
@@ -110,7 +110,7 @@ class _FindingSchema(_Strict):
 
 class _EscalationSchema(_Strict):
     within_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
-    to = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    to = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
 
 
 class _DeliverySchema(_Strict):
@@ -165,7 +165,8 @@ def _zone(name: str) -> dt.tzinfo:
                               ) from error
 
 
-def _build(data: Mapping[str, Any], content: bytes) -> AuditPolicy:
+def _build(data: Mapping[str, Any], content: bytes, contacts: Mapping[Severity, str]
+           ) -> AuditPolicy:
     schedule, delivery = data["schedule"], data["delivery"]
     offsets = tuple(schedule["default_offsets_days"])
     if any(abs(o) > schedule["max_offset_days"] for o in offsets):
@@ -181,7 +182,7 @@ def _build(data: Mapping[str, Any], content: bytes) -> AuditPolicy:
         scheduler_interval=schedule["scheduler_interval_seconds"],
         max_age_days=data["checklist"]["max_age_days"],
         due_within_days=data["digest"]["due_within_days"],
-        escalation={Severity(k): EscalationStep(v["within_days"], v["to"])
+        escalation={Severity(k): EscalationStep(v["within_days"], v["to"] or contacts[Severity(k)])
                     for k, v in data["escalation"].items()},
         timeout_seconds=delivery["timeout_seconds"],
         retry=RetryPolicy(delivery["max_attempts"], delivery["backoff_first_seconds"],
@@ -194,8 +195,11 @@ def load_audit_policy(root: Path = DEFAULT_ROOT) -> AuditPolicy:
     listing every problem."""
     path = root / FILE_NAME
     data, content = read_rule_file(path, _PolicySchema(), AuditPolicyInvalid)
+    # Escalation contacts are policy.yaml's, so they take part in the audit policy's version.
+    contacts = load_policy(root / "policy.yaml").escalation
+    content += "".join(f"\n{s.value}={c}" for s, c in sorted(contacts.items())).encode()
     try:
-        return _build(data, content)
+        return _build(data, content, contacts)
     except ValidationError as error:
         raise AuditPolicyInvalid(f"{FILE_NAME} is invalid",
                                  {str(path): list(problem_lines(error.messages))}) from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 from collections.abc import Mapping
@@ -39,7 +40,16 @@ from riskengine.rules.model import (
     WorkflowPolicy,
     default_sla_days,
 )
-from riskengine.vocabulary import MILESTONES, Category, CheckType, Owner, Severity, Stage
+from riskengine.vocabulary import (
+    MILESTONES,
+    Category,
+    CheckType,
+    FindingStatus,
+    GateDecision,
+    Owner,
+    Severity,
+    Stage,
+)
 
 __all__ = ["DEFAULT_ROOT", "Catalog", "CheckSpec", "Due", "Parameter", "Policy", "Requirement",
            "Rule", "Ruleset", "StagePolicy", "Text", "load_catalog", "load_policy"]
@@ -328,6 +338,18 @@ def _every(enum: Any) -> Any:
     return check
 
 
+# Every value of these vocabularies is shown to people, so each must have its words.
+_LABELLED = {"gate": GateDecision, "status": FindingStatus, "owner": Owner, "category": Category}
+
+
+def _labelled(value: Mapping[str, Any]) -> None:
+    missing = {group: [e.value for e in enum if e.value not in value.get(group, {})]
+               for group, enum in _LABELLED.items()}
+    missing = {group: values for group, values in missing.items() if values}
+    if missing:
+        raise ValidationError(f"labels missing for: {missing}")
+
+
 class _PolicySchema(_StrictSchema):
     severities = fields.Dict(keys=fields.String(validate=_enum(Severity)),
                              values=fields.Nested(_SeveritySchema), required=True,
@@ -339,7 +361,7 @@ class _PolicySchema(_StrictSchema):
     findings = fields.Nested(_FindingsSchema, load_default=lambda: _FindingsSchema().load({}))
     workflow = fields.Nested(_WorkflowSchema, load_default=lambda: _WorkflowSchema().load({}))
     labels = fields.Dict(keys=fields.String(), values=fields.Dict(
-        keys=fields.String(), values=_text()), required=True)
+        keys=fields.String(), values=_text()), required=True, validate=_labelled)
 
 
 def load_policy(path: Path) -> Policy:
@@ -353,13 +375,22 @@ def load_policy(path: Path) -> Policy:
         stages={Stage(k): StagePolicy(v["label"], tuple(v["due_milestones"]),
                                       v["default_lead_days"])
                 for k, v in data["stages"].items()},
-        incomplete=data["incomplete"], labels=data["labels"],
+        incomplete=data["incomplete"],
+        labels={**data["labels"],
+                "severity": {k: v["label"] for k, v in data["severities"].items()}},
         gate=GatePolicy(frozenset(Severity(s) for s in data["gate"]["conditional_severities"])),
         findings=FindingPolicy(data["findings"]["max_waiver_days"]),
         workflow=WorkflowPolicy(
             {Severity(k): v for k, v in data["workflow"]["sla_days"].items()},
             tuple(sorted(set(data["workflow"]["waiver_reminder_days"]), reverse=True)),
             frozenset(Owner(o) for o in data["workflow"]["verifier_departments"])))
+
+
+@functools.cache
+def bundled_policy() -> Policy:
+    """The policy of the rulesets the service runs (`RISKENGINE_RULESETS` or the bundled ones),
+    whose labels every output uses for its words."""
+    return load_policy(DEFAULT_ROOT / "policy.yaml")
 
 
 def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,26 @@ def _write(tmp_path: Path, change: dict[str, object]) -> Path:
         node[last] = value
     (tmp_path / "audit.yaml").write_text(yaml.safe_dump(data, allow_unicode=True),
                                          encoding="utf-8")
+    if not (tmp_path / "policy.yaml").exists():
+        shutil.copy(DEFAULT_ROOT / "policy.yaml", tmp_path / "policy.yaml")
     return tmp_path
+
+
+def test_escalation_reaches_the_severity_contact_of_policy_yaml(tmp_path: Path) -> None:
+    """One place names who a severity escalates to: policy.yaml; audit.yaml only says when,
+    unless it names another contact on purpose."""
+    shipped = load_audit_policy()
+    assert {s: e.to for s, e in shipped.escalation.items()} == {
+        Severity.CRITICAL: "regional_gm", Severity.HIGH: "project_gm",
+        Severity.MEDIUM: "department_head"}
+    policy = yaml.safe_load((DEFAULT_ROOT / "policy.yaml").read_text(encoding="utf-8"))
+    policy["severities"]["high"]["escalation"] = "regional_gm"
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True),
+                                          encoding="utf-8")
+    moved = load_audit_policy(_write(tmp_path, {"escalation.medium.to": "project_gm"}))
+    assert moved.escalation[Severity.HIGH].to == "regional_gm"
+    assert moved.escalation[Severity.MEDIUM].to == "project_gm"
+    assert moved.content_hash != shipped.content_hash
 
 
 @pytest.mark.parametrize(("change", "where"), [

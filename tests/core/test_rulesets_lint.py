@@ -136,3 +136,24 @@ def test_the_fullest_checklist_fact_stays_below_the_property_limit(
 def test_test_files_sit_beside_their_rulesets() -> None:
     for path in Path(DEFAULT_ROOT).glob("*/*.test.yaml"):
         assert path.with_name(path.name.replace(".test.yaml", ".yaml")).exists(), path
+
+
+def test_every_word_people_read_for_a_vocabulary_value_is_in_policy_yaml(tmp_path: Path) -> None:
+    """Severities, gates, statuses, owners and categories take their words from policy.yaml
+    alone; a policy that leaves one out is refused, naming what is missing."""
+    from riskengine.errors import RulesetInvalid
+    from riskengine.output.reports import term
+    from riskengine.rules.catalog import load_policy
+    from riskengine.vocabulary import FindingStatus, GateDecision
+
+    assert term("status", FindingStatus.IN_PROGRESS, Lang.ZH) == "处理中"
+    assert term("gate", GateDecision.CONDITIONAL, Lang.EN) == "Conditional"
+    assert term("severity", Severity.CRITICAL, Lang.ZH) == "严重"
+    data = yaml.safe_load((DEFAULT_ROOT / "policy.yaml").read_text(encoding="utf-8"))
+    del data["labels"]["status"]["verified"]
+    del data["labels"]["gate"]
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    with pytest.raises(RulesetInvalid) as caught:
+        load_policy(tmp_path / "policy.yaml")
+    problems = str(caught.value)
+    assert "verified" in problems and "'gate': ['fail', 'conditional', 'pass']" in problems
