@@ -5,36 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request
 from sqlalchemy.orm import Session
 
+from api.answers import encode, json_response
 from api.auth import current
 from api.bodies import body
 from api.errors import ApiError
+from api.schemas import ResponseSchema
 from api.state import service
 from riskengine.idempotency import run_once
 from riskengine.output.workbook import MEDIA_TYPE
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 Work = Callable[[Session], tuple[int, dict[str, Any]]]
-
-
-def json_response(text: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(text, status=status, mimetype="application/json", headers=headers)
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def page_response(items: list[Any], query: Mapping[str, Any], total: int) -> Response:
-    """Answer one page of a listing: its items, the page asked for (`page`, `per_page`), and
-    how many items the whole listing has."""
-    return json_response(dump({"items": items, "page": query["page"],
-                               "per_page": query["per_page"], "total": total}), 200)
 
 
 def _fingerprint() -> str:
@@ -45,14 +32,15 @@ def _fingerprint() -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def run_write(work: Work) -> Response:
-    """Run a write in one transaction; with an Idempotency-Key, at most once per key."""
+def run_write(work: Work, schema: type[ResponseSchema]) -> Response:
+    """Run a write in one transaction; with an Idempotency-Key, at most once per key. The
+    answer is `schema`'s dump of what the work returns (a replay gives the first one's text)."""
     key = request.headers.get("Idempotency-Key")
     database = service().database
     if key is None:
         with database.write() as session:
             status, answer = work(session)
-        return json_response(dump(answer), status)
+        return json_response(encode(schema, answer), status)
     if not _KEY.match(key):
         raise ApiError("the Idempotency-Key header is malformed",
                        {"Idempotency-Key": ["1 to 255 visible ASCII characters"]})
@@ -60,7 +48,7 @@ def run_write(work: Work) -> Response:
     with database.write() as session:
         def once() -> tuple[int, str]:
             status, answer = work(session)
-            return status, dump(answer)
+            return status, encode(schema, answer)
         done = run_once(session, token_id, key, _fingerprint(), once)
     headers = {"Idempotent-Replayed": "true"} if done.replayed else None
     return json_response(done.body, done.status, headers)

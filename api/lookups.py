@@ -11,10 +11,11 @@ from typing import Any
 from flask import Response
 from sqlalchemy.orm import Session
 
+from api.answers import answer
 from api.auth import Principal, require_project
 from api.errors import Forbidden, NotFound
-from api.idempotency import dump, json_response
 from api.render import assessment_body
+from api.schemas import ResponseSchema
 from api.state import service
 from riskengine.audits import store as audit_store
 from riskengine.audits.models import AuditRun, AuditSchedule, AuditSubscription
@@ -36,13 +37,14 @@ def project_or_404(session: Session, code: str, principal: Principal,
     return project
 
 
-def read_project(code: str, build: Callable[[Session, m.Project], Any]) -> Response:
+def read_project(code: str, build: Callable[[Session, m.Project], Any],
+                 schema: type[ResponseSchema]) -> Response:
     """Answer a read of something of a project the caller may see (any other: 404), built by
     `build` in one read transaction."""
     principal = require_project(code)
     with service().database.read() as session:
         body = build(session, project_or_404(session, code, principal))
-    return json_response(dump(body), 200)
+    return answer(schema, body)
 
 
 def stored_checklist(session: Session, project: m.Project, checklist_id: str) -> m.Checklist:

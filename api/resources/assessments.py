@@ -6,9 +6,9 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.answers import answer
 from api.auth import current
 from api.errors import NotFound
-from api.idempotency import dump, json_response
 from api.lookups import render_stored
 from api.openapi import errors
 from api.render import requested_lang
@@ -33,4 +33,4 @@ class AssessmentView(MethodView):
             if found is None:
                 raise NotFound(f"assessment {assessment_id} not found")
             body = render_stored(session, found[0], found[1], state.today(), requested_lang())
-        return json_response(dump(body), 200)
+        return answer(AssessmentOut, body, 200)

@@ -19,7 +19,22 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from sqlalchemy.orm import Session
 
-from api.audit_schemas import (
+from api.answers import answer, page_answer
+from api.auth import Principal, Role, current, require, require_project, scope
+from api.idempotency import run_write
+from api.lookups import (
+    project_or_404,
+    read_project,
+    run_or_404,
+    schedule_or_404,
+    subscribable,
+    subscription_or_404,
+    subscriptions_seen,
+)
+from api.openapi import IDEMPOTENCY_KEY, errors
+from api.render import requested_lang, stamp
+from api.schemas import LangQuery
+from api.schemas.audits import (
     DeliveryDateIn,
     DeliveryDateOut,
     DeliveryListOut,
@@ -33,20 +48,6 @@ from api.audit_schemas import (
     SubscriptionListOut,
     SubscriptionOut,
 )
-from api.auth import Principal, Role, current, require, require_project, scope
-from api.idempotency import dump, json_response, page_response, run_write
-from api.lookups import (
-    project_or_404,
-    read_project,
-    run_or_404,
-    schedule_or_404,
-    subscribable,
-    subscription_or_404,
-    subscriptions_seen,
-)
-from api.openapi import IDEMPOTENCY_KEY, errors
-from api.render import requested_lang, stamp
-from api.schemas import LangQuery
 from api.state import service
 from riskengine.audits import outbox, store
 from riskengine.audits.clock import Clock, SystemClock
@@ -166,7 +167,7 @@ class Schedules(MethodView):
     def get(self, code: str) -> Response:
         """The project's audit schedules with every slot: due, run, or still to come."""
         return read_project(code, lambda session, project: _schedules_body(
-            session, project.id, code))
+            session, project.id, code), ScheduleListOut)
 
     @blp.arguments(ScheduleIn)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
@@ -184,7 +185,7 @@ class Schedules(MethodView):
                                         principal.name, state.clock.now())
             session.flush()
             return 201, schedule_body(row, code, store.slots_of(session, [row.id]))
-        return run_write(work)
+        return run_write(work, ScheduleOut)
 
     @blp.response(204)
     @errors(blp, 403, 404)
@@ -207,7 +208,7 @@ class ScheduleView(MethodView):
         def build(session: Session, project: m.Project) -> dict[str, Any]:
             row = schedule_or_404(session, project, schedule_id)
             return schedule_body(row, code, store.slots_of(session, [row.id]))
-        return read_project(code, build)
+        return read_project(code, build, ScheduleOut)
 
     @blp.response(204)
     @errors(blp, 403, 404)
@@ -236,7 +237,7 @@ class DeliveryDate(MethodView):
     def get(self, code: str) -> Response:
         """The delivery date audits count from: the project's own, else its latest checklist's."""
         return read_project(code, lambda session, project: _delivery_date_body(
-            session, project.id, code))
+            session, project.id, code), DeliveryDateOut)
 
     @blp.arguments(DeliveryDateIn)
     @blp.response(200, DeliveryDateOut)
@@ -250,7 +251,7 @@ class DeliveryDate(MethodView):
             store.set_project_delivery(session, project, data["contract_delivery_date"],
                                        state.policy, state.clock.now())
             body = _delivery_date_body(session, project.id, code)
-        return json_response(dump(body), 200)
+        return answer(DeliveryDateOut, body, 200)
 
 
 @blp.route("/audit-runs")
@@ -266,7 +267,7 @@ class Runs(MethodView):
                                           query["page"], query["per_page"])
             sent = outbox.deliveries(session, [r.id for r, _ in rows])
             items = [run_summary(r, code, sent[r.id]) for r, code in rows]
-        return page_response(items, query, total)
+        return page_answer(RunPageOut, items, query, total)
 
 
 @blp.route("/audit-runs/<run_id>")
@@ -281,7 +282,7 @@ class RunView(MethodView):
             run, code = run_or_404(session, run_id, principal)
             body = run_body(run, code, outbox.deliveries(session, [run.id])[run.id],
                             requested_lang())
-        return json_response(dump(body), 200)
+        return answer(RunOut, body, 200)
 
 
 @blp.route("/audit-subscriptions")
@@ -293,7 +294,7 @@ class Subscriptions(MethodView):
         principal = require(Role.AUDITOR)
         with service().database.read() as session:
             items = [subscription_body(r) for r in subscriptions_seen(session, principal)]
-        return json_response(dump({"items": items}), 200)
+        return answer(SubscriptionListOut, {"items": items}, 200)
 
     @blp.arguments(SubscriptionIn)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
@@ -315,7 +316,7 @@ class Subscriptions(MethodView):
                 departments=data.get("departments"), events=data.get("events"),
                 lang=data.get("lang", "zh"), token_id=principal.token_id)
             return 201, subscription_body(row, secret)
-        return run_write(work)
+        return run_write(work, SubscriptionOut)
 
 
 @blp.route("/audit-subscriptions/<int(max=2147483647):subscription_id>")
@@ -343,7 +344,7 @@ class SubscriptionDeliveries(MethodView):
             subscription_or_404(session, subscription_id, principal)  # 404 outside the scope
             entries = outbox.subscription_deliveries(session, subscription_id, scope(principal))
             items = [_delivery_body(e) for e in entries]
-        return json_response(dump({"items": items}), 200)
+        return answer(DeliveryListOut, {"items": items}, 200)
 
 
 # --- wiring --------------------------------------------------------------------------------

@@ -79,4 +79,4 @@ class Bulk(MethodView):
             done = sum(1 for i in items if i["ok"])
             return 200, {"action": data["action"], "total": len(items), "succeeded": done,
                          "failed": len(items) - done, "items": items}
-        return run_write(work)
+        return run_write(work, BulkOut)

@@ -14,13 +14,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from api.answers import json_response
 from api.auth import Role, require_project
 from api.bodies import body
-from api.idempotency import json_response, run_write
+from api.idempotency import run_write
 from api.lookups import project_or_404, read_project, stored_checklist
 from api.openapi import IDEMPOTENCY_KEY, SUBMISSION_BODY, errors
 from api.render import assessment_body, requested_lang, stamp
-from api.schemas import AssessmentOut, LangQuery
+from api.schemas import AssessmentOut, ChecklistListOut, LangQuery
 from api.state import service
 from riskengine.output.workbook import MEDIA_TYPE
 from riskengine.store.findings import waivers_by_id
@@ -61,16 +62,17 @@ class Checklists(MethodView):
             return 201, assessment_body(done.assessment, code, done.judged, done.findings,
                                         waivers, today, lang, submissions.policy.gate,
                                         done.assessment.number)
-        return run_write(work)
+        return run_write(work, AssessmentOut)
 
-    @blp.response(200)
+    @blp.response(200, ChecklistListOut)
     @errors(blp, 404)
     def get(self, code: str) -> Response:
         """The project's checklists, oldest first, each with its assessment's id."""
         return read_project(code, lambda session, project: {"items": [
             {"id": c.id, "stage": c.stage, "number": c.number, "as_of": c.as_of.isoformat(),
              "sha256": c.sha256, "submitted_by": c.submitted_by,
-             "created_at": stamp(c.created_at)} for c in checklists(session, project.id)]})
+             "created_at": stamp(c.created_at)} for c in checklists(session, project.id)]},
+            ChecklistListOut)
 
 
 @blp.route("/projects/<code>/checklists/<checklist_id>")

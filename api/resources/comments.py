@@ -9,9 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from api.answers import answer
 from api.auth import current
 from api.errors import Forbidden, NotFound
-from api.idempotency import dump, json_response, run_write
+from api.idempotency import run_write
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.permissions import may_comment
 from api.resources.findings import comment_body
@@ -35,7 +36,7 @@ class FindingComments(MethodView):
             if get_finding(session, finding_id, principal.projects) is None:
                 raise NotFound(f"finding {finding_id} not found")
             items = [comment_body(c) for c in comments(session, finding_id)]
-        return json_response(dump({"items": items}), 200)
+        return answer(CommentListOut, {"items": items}, 200)
 
     @blp.arguments(CommentIn)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
@@ -57,4 +58,4 @@ class FindingComments(MethodView):
             comment = add_comment(session, row, code, data["body"], labels, principal.actor,
                                   state.today())
             return 201, comment_body(comment)
-        return run_write(work)
+        return run_write(work, CommentOut)

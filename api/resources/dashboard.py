@@ -10,8 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from api.answers import answer
 from api.auth import current
-from api.idempotency import dump, json_response
 from api.openapi import errors
 from api.render import requested_lang
 from api.schemas import RequestSchema, ResponseSchema
@@ -70,4 +70,4 @@ class DashboardView(MethodView):
                                             state.assessor.catalog.policy)
             return Response(content, mimetype=XLSX, headers={
                 "Content-Disposition": 'attachment; filename="portfolio.xlsx"'})
-        return json_response(dump(found), 200)
+        return answer(DashboardOut, found, 200)

@@ -6,9 +6,9 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.answers import answer
 from api.auth import current
 from api.bodies import body
-from api.idempotency import dump, json_response
 from api.openapi import CHECKLIST_BODY, errors
 from api.render import requested_lang
 from api.schemas import AssessmentOut, LangQuery
@@ -28,4 +28,4 @@ class Evaluate(MethodView):
         """Assess a checklist; the answer is the contract's assessment, without an id."""
         current()
         assessment = service().assessor.assess(body()[1])
-        return json_response(dump(assessment.to_dict(requested_lang())), 200)
+        return answer(AssessmentOut, assessment.to_dict(requested_lang()), 200)

@@ -10,9 +10,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from api.answers import answer, page_answer
 from api.auth import current
 from api.errors import NotFound, PreconditionFailed
-from api.idempotency import dump, json_response, page_response, run_write
+from api.idempotency import run_write
 from api.openapi import IDEMPOTENCY_KEY, IF_MATCH, errors
 from api.permissions import move
 from api.render import event_body, finding_body, requested_lang, stamp
@@ -100,7 +101,7 @@ class Findings(MethodView):
                                         query["page"], query["per_page"])
             waivers = waivers_by_id(session, {f.waiver_id for f, _ in rows})
             items = [item(f, code, waivers.get(f.waiver_id or "")) for f, code in rows]
-        return page_response(items, query, total)
+        return page_answer(FindingPageOut, items, query, total)
 
 
 @blp.route("/findings/<finding_id>")
@@ -116,7 +117,7 @@ class FindingView(MethodView):
             if found is None:
                 raise NotFound(f"finding {finding_id} not found")
             body = detail(session, *found)
-        return json_response(dump(body), 200, {"ETag": etag(body["version"])})
+        return answer(FindingDetailOut, body, 200, {"ETag": etag(body["version"])})
 
     @blp.arguments(FindingPatch)
     @blp.doc(parameters=[IF_MATCH, IDEMPOTENCY_KEY])
@@ -140,7 +141,7 @@ class FindingView(MethodView):
                                          {"If-Match": [f"current ETag is {etag(row.version)}"]})
             move(session, principal, row, data, state.today(), state.assessor.catalog)
             return 200, detail(session, row, code)
-        response = run_write(work)
+        response = run_write(work, FindingDetailOut)
         if response.status_code == 200 and response.is_json:
             response.headers["ETag"] = etag(response.get_json()["version"])
         return response

@@ -8,7 +8,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.idempotency import dump, json_response
+from api.answers import answer
 from api.schemas import HealthOut
 from api.state import service
 
@@ -23,7 +23,7 @@ class Healthz(MethodView):
     @blp.doc(security=[])
     def get(self) -> Response:
         """The process answers (no dependency is checked)."""
-        return json_response(dump({"status": "ok"}), 200)
+        return answer(HealthOut, {"status": "ok"}, 200)
 
 
 @blp.route("/readyz", endpoint="readyz")
@@ -38,9 +38,9 @@ class Readyz(MethodView):
             state.database.ping()
         except Exception:  # any driver error means "not ready"; the log says which
             log.exception("readiness check failed")
-            return json_response(dump({"status": "unavailable", "checks": {
-                "database": "unreachable"}}), 503, {"Retry-After": RETRY_AFTER})
+            return answer(HealthOut, {"status": "unavailable", "checks": {
+                "database": "unreachable"}}, 503, {"Retry-After": RETRY_AFTER})
         # The promise ledger is a ruleset too (`/rulesets` lists it): count what is listed.
         rulesets = len(state.assessor.catalog.rulesets) + len([state.submissions.ledger])
-        return json_response(dump({"status": "ok", "checks": {
-            "database": "ok", "rulesets": rulesets}}), 200)
+        return answer(HealthOut, {"status": "ok", "checks": {
+            "database": "ok", "rulesets": rulesets}}, 200)

@@ -9,9 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from api.answers import page_answer
 from api.auth import Role, current, require
 from api.errors import Forbidden
-from api.idempotency import page_response, run_write
+from api.idempotency import run_write
 from api.lookups import read_project
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import project_body
@@ -44,7 +45,7 @@ class Projects(MethodView):
                                         query["page"], query["per_page"],
                                         state.assessor.catalog.policy.gate)
             items = [project_body(p) for p in rows]
-        return page_response(items, query, total)
+        return page_answer(ProjectPageOut, items, query, total)
 
     @blp.arguments(ProjectIn)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
@@ -61,7 +62,7 @@ class Projects(MethodView):
             project = create_project(session, data["code"], data.get("name"), data.get("city"),
                                      principal.actor)
             return 201, project_body(project, {})
-        return run_write(work)
+        return run_write(work, ProjectOut)
 
 
 @blp.route("/projects/<code>")
@@ -71,4 +72,4 @@ class ProjectView(MethodView):
     def get(self, code: str) -> Response:
         """A project with the latest assessment of each stage."""
         return read_project(code, lambda session, project: project_body(
-            project, latest_assessments(session, project.id)))
+            project, latest_assessments(session, project.id)), ProjectOut)

@@ -23,4 +23,4 @@ class Promises(MethodView):
         """Each promise from its first mention to its latest status, with evidence."""
         return read_project(code, lambda session, project: {
             "project_code": code,
-            "promises": service().submissions.promises(session, project.id)})
+            "promises": service().submissions.promises(session, project.id)}, PromisesOut)

@@ -45,7 +45,7 @@ class Reviews(MethodView):
             review = review_gate(session, project, asked, principal.actor,
                                  principal.role is Role.ADMIN, today, policy)
             return 201, review_body(review, code, {review.stage: review.assessment_number})
-        return run_write(work)
+        return run_write(work, ReviewOut)
 
     @blp.arguments(ReviewQuery, location="query")
     @blp.response(200, ReviewListOut)
@@ -56,7 +56,7 @@ class Reviews(MethodView):
             latest = latest_numbers(session, project.id)
             return {"items": [review_body(r, code, latest) for r in list_reviews(
                 session, project.id, query.get("stage"))]}
-        return read_project(code, build)
+        return read_project(code, build, ReviewListOut)
 
 
 @blp.route("/projects/<code>/gate-reviews/<review_id>")
@@ -70,4 +70,4 @@ class ReviewView(MethodView):
             if review is None:
                 raise NotFound(f"gate review {review_id} not found")
             return review_body(review, code, latest_numbers(session, project.id))
-        return read_project(code, build)
+        return read_project(code, build, ReviewOut)

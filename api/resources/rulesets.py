@@ -8,9 +8,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
 
+from api.answers import answer
 from api.auth import current
 from api.errors import NotFound
-from api.idempotency import dump, json_response
 from api.openapi import errors
 from api.render import checks_body, requested_lang, rule_body, ruleset_body
 from api.schemas import LangQuery, ResponseSchema, RuleOut, RulesetsOut
@@ -55,7 +55,7 @@ class Rulesets(MethodView):
         rulesets.append({"id": ledger.ref.id, "version": ledger.ref.version,
                          "hash": ledger.ref.hash, "stage": ledger.ref.id.split(".", 1)[0],
                          "title": ledger.rule.title[lang], "rules": [rule_body(ledger.rule, lang)]})
-        return json_response(dump({"rulesets": rulesets, "checks": checks_body(catalog, lang)}),
+        return answer(RulesetsOut, {"rulesets": rulesets, "checks": checks_body(catalog, lang)},
                              200)
 
 
@@ -73,7 +73,7 @@ class RuleView(MethodView):
             rule = state.submissions.ledger.rule
         if rule is None:
             raise NotFound(f"rule {rule_id} not found")
-        return json_response(dump(rule_body(rule, requested_lang())), 200)
+        return answer(RuleOut, rule_body(rule, requested_lang()), 200)
 
 
 @blp.route("/rulesets/<ruleset_id>/releases")
@@ -90,7 +90,7 @@ class Releases(MethodView):
             found = releases(session, ruleset_id)
         if not found:
             raise NotFound(f"ruleset {ruleset_id} not found", {"ruleset_id": [ruleset_id]})
-        return json_response(dump({"ruleset": ruleset_id, "releases": release_log(found)}), 200)
+        return answer(ReleaseLogOut, {"ruleset": ruleset_id, "releases": release_log(found)}, 200)
 
 
 @blp.route("/rulesets/<ruleset_id>/releases/<hash_>")
@@ -105,6 +105,6 @@ class ReleaseView(MethodView):
         if found is None:
             raise NotFound(f"ruleset {ruleset_id} has no version {hash_}",
                            {"hash": ["not a version of this ruleset assessments named"]})
-        return json_response(dump({"ruleset": found.ruleset_id, "version": found.version,
+        return answer(ReleaseOut, {"ruleset": found.ruleset_id, "version": found.version,
                                    "hash": found.hash, "stage": found.stage,
-                                   **found.content}), 200)
+                                   **found.content}, 200)

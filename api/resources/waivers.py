@@ -10,9 +10,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from api.answers import answer
 from api.auth import current
 from api.errors import Forbidden, NotFound
-from api.idempotency import dump, json_response, run_write
+from api.idempotency import run_write
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.permissions import may_decide_waiver, may_request_waiver
 from api.resources.findings import detail, request_body
@@ -55,7 +56,7 @@ class FindingWaiverRequests(MethodView):
             request = request_waiver(session, row, data["justification"], data["expires"],
                                      today, policy, principal.actor)
             return 201, request_body(request, code)
-        return run_write(work)
+        return run_write(work, WaiverRequestOut)
 
 
 @blp.route("/waiver-requests")
@@ -68,7 +69,7 @@ class PendingWaiverRequests(MethodView):
         with service().database.read() as session:
             items = [request_body(r, code)
                      for r, _, code in pending_requests(session, principal.projects)]
-        return json_response(dump({"items": items}), 200)
+        return answer(WaiverRequestListOut, {"items": items}, 200)
 
 
 @blp.route("/waiver-requests/<request_id>/decision")
@@ -94,4 +95,4 @@ class WaiverDecision(MethodView):
             decide_waiver(session, request, row, data["decision"] == "approve",
                           data["reason"], today, policy, principal.actor)
             return 200, detail(session, row, code)
-        return run_write(work)
+        return run_write(work, FindingDetailOut)

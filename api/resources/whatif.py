@@ -18,8 +18,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from api.answers import answer
 from api.auth import Role, require
-from api.idempotency import dump, json_response
 from api.openapi import errors
 from api.render import requested_lang
 from api.schemas import RequestSchema, ResponseSchema
@@ -91,4 +91,4 @@ class WhatIfView(MethodView):
             return Response(render_whatif_xlsx(report, requested_lang(), policy),
                             mimetype=XLSX, headers={
                                 "Content-Disposition": 'attachment; filename="whatif.xlsx"'})
-        return json_response(dump(report.to_dict()), 200)
+        return answer(WhatIfOut, report.to_dict(), 200)

@@ -25,7 +25,6 @@ from api.state import service
 from api.web.messages import MESSAGES, message
 from riskengine.assessment.findings import place_of
 from riskengine.errors import RiskEngineError
-from riskengine.output.reports import term
 from riskengine.vocabulary import Lang, Stage
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
@@ -47,11 +46,10 @@ def t(key: str, **values: Any) -> str:
 
 
 def label(group: str, value: Any) -> str:
-    """Return a vocabulary label (owners, categories, kinds, fields) in the page's language."""
+    """Return a vocabulary label (severities, gates, statuses, owners, categories, kinds,
+    fields) in the page's language: policy.yaml's `labels`."""
     if value is None:
         return ""
-    if group in ("severity", "gate", "status", "review"):
-        return term(group, str(value), lang())
     return service().assessor.catalog.policy.label(group, str(value), lang())
 
 

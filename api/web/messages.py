@@ -1,6 +1,5 @@
-"""The pages' own words in Chinese and English. Vocabulary labels (owners, categories, kinds,
-fields) come from rulesets/policy.yaml; severities, gates and statuses from
-riskengine.output.reports."""
+"""The pages' own words in Chinese and English. Vocabulary labels (severities, gates, statuses,
+owners, categories, kinds, fields) come from rulesets/policy.yaml's `labels`."""
 
 from __future__ import annotations
 

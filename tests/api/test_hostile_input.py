@@ -29,9 +29,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
+from api.answers import encode as encode_answer
 from api.bodies import MAX_DEPTH, parse_json
 from api.errors import ApiError, status_of
-from api.idempotency import dump
+from api.schemas import AssessmentOut
 from riskengine.assessment.findings import due_date
 from riskengine.audits.policy import load_audit_policy
 from riskengine.audits.schedule import ScheduleKind, ScheduleRule, compute_slots
@@ -324,8 +325,8 @@ def test_every_place_of_a_checklist_takes_every_edge_value() -> None:
             for value in EDGES:
                 change = Edit(path, value)
                 try:
-                    dump(assessor.assess(parse_json(encode(edited(base, [change])))[1])
-                         .to_dict(Lang.EN))
+                    encode_answer(AssessmentOut, assessor.assess(
+                        parse_json(encode(edited(base, [change])))[1]).to_dict(Lang.EN))
                 except ApiError as error:
                     assert error.status < 500, (change, error)
                 except RiskEngineError as error:

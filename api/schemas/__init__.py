@@ -1,4 +1,5 @@
-"""Request and response schemas: they validate what clients send and document every answer."""
+"""Request and response schemas: they validate what clients send, and document and serialise
+every answer (`api.schemas.dumping`). The audits' endpoints have theirs in `api.schemas.audits`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
+from api.schemas.dumping import schema_dumper
 from riskengine.checklist.contract import PROJECT_CODE, PROJECT_CODE_PATTERN
 from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Owner, Severity, Stage
 
@@ -44,8 +46,16 @@ class RequestSchema(Schema):
 
 
 class ResponseSchema(Schema):
+    """An answer's schema: it documents the answer and serialises it (compiled into plain code,
+    `api.schemas.dumping`): a field it does not declare is not in the answer."""
+
     class Meta:
-        unknown = EXCLUDE  # documented fields; answers may carry more (the contract only adds)
+        unknown = EXCLUDE
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        if self.only or self.exclude:  # a narrowed instance: marshmallow's own walk
+            return super().dump(obj, many=many)
+        return schema_dumper(type(self), self.many if many is None else many)(obj)
 
 
 class Page(RequestSchema):
@@ -249,6 +259,10 @@ class FindingOut(ResponseSchema):
     days_left = fields.Integer(allow_none=True, metadata={
         "description": "days to due_date while worked (negative: overdue); null once closed"})
     sla_breached = fields.Boolean()
+    effective_on = fields.Date(metadata={"description": "the rule's effective date, when it has "
+                                                        "one"})
+    in_force = fields.Boolean(metadata={"description": "false: reported, not counted toward the "
+                                                       "gate until effective_on"})
 
 
 class WaiverRequestOut(ResponseSchema):
@@ -369,6 +383,20 @@ class FindingDetailOut(FindingOut):
         "description": "notices queued about it (delivered through the audits' outbox)"})
 
 
+class ChecklistOut(ResponseSchema):
+    id = fields.String(required=True)
+    stage = fields.String(required=True)
+    number = fields.Integer(required=True, metadata={"description": "1 for the project's first"})
+    as_of = fields.Date(required=True)
+    sha256 = fields.String(required=True, metadata={"description": "of the body as submitted"})
+    submitted_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ChecklistListOut(ResponseSchema):
+    items = fields.List(fields.Nested(ChecklistOut), required=True)
+
+
 class PageOut(ResponseSchema):
     """One page of a listing; subclasses say what its `items` are."""
 
@@ -439,6 +467,8 @@ class PromiseOut(ResponseSchema):
     channel = fields.String(allow_none=True)
     status = fields.String(allow_none=True)
     evidence = fields.String(allow_none=True)
+    description = fields.String(allow_none=True, metadata={"description": "what was promised, "
+                                                                         "as last stated"})
     due_date = fields.String(allow_none=True)
     ended = fields.Boolean(required=True)
     in_delivery = fields.Boolean(required=True)
