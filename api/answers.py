@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from flask import Response
 
 from api.schemas import ResponseSchema
@@ -19,7 +20,13 @@ def json_response(text: str, status: int, headers: Mapping[str, str] | None = No
 
 def encode(schema: type[ResponseSchema], value: Any) -> str:
     """The answer's text: the value as the schema dumps it (its fields, nothing more)."""
-    return json.dumps(schema_dumper(schema)(value), ensure_ascii=False, separators=(",", ":"))
+    dumped = schema_dumper(schema)(value)
+    try:
+        # orjson writes the same compact UTF-8 text as json.dumps(ensure_ascii=False), an
+        # order of magnitude faster on a 400-finding answer.
+        return orjson.dumps(dumped, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: json writes it
+        return json.dumps(dumped, ensure_ascii=False, separators=(",", ":"))
 
 
 def answer(schema: type[ResponseSchema], value: Any, status: int = 200,

@@ -5,6 +5,7 @@ dates; ISO text passes as it is)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -13,8 +14,13 @@ from hypothesis import strategies as st
 from marshmallow import Schema, fields
 
 import api.schemas.audits  # noqa: F401  (its schemas are response schemas too)
+from api.answers import encode
 from api.schemas import FindingOut, ResponseSchema, WaiverOut
 from api.schemas.dumping import NotCompilable, UndeclaredField, schema_dumper
+
+
+class Anything(ResponseSchema):
+    value = fields.Raw()
 
 
 def _every(cls: type[ResponseSchema]) -> list[type[ResponseSchema]]:
@@ -117,3 +123,15 @@ def test_an_undeclared_field_fails_the_suite_and_is_dropped_in_production(
     finally:
         monkeypatch.setenv("RISKENGINE_STRICT_SCHEMAS", "1")
         schema_dumper.cache_clear()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text()
+                    | st.floats(allow_nan=False, allow_infinity=False),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=12))
+def test_the_answer_text_is_what_json_writes(value: Any) -> None:
+    """orjson encodes the answers; its text reads back as json.dumps's does, whatever the value
+    (integers beyond 64 bits included: json writes those)."""
+    text = encode(Anything, {"value": value})
+    assert json.loads(text) == json.loads(json.dumps({"value": value}, ensure_ascii=False))
