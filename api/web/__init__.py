@@ -2,8 +2,9 @@
 request (`?lang=en`, remembered in a cookie). They log in with an API token into a session
 cookie, act with the token's role, and call the same core use cases as the API.
 
-Each view module declares its routes on the one blueprint (`api.web.blueprint.bp`); `VIEWS`
-below names every module whose routes the pages serve, and `init_app` registers them.
+Each view module's `register(bp)` attaches its routes to the pages' blueprint, made anew for
+each app; `VIEWS` below names every module whose routes the pages serve, and `init_app`
+registers them (importing a module attaches nothing).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from api.web import account, catalogue, dashboard, entry, governance, pages, printing, work
-from api.web.blueprint import bp
+from api.web.blueprint import pages_blueprint
 
 VIEWS = (account, catalogue, dashboard, entry, governance, pages, printing, work)
 
@@ -30,5 +31,8 @@ def init_app(app: Flask, api: Api) -> None:
         SESSION_COOKIE_NAME="riskengine_session", SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=not local,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=10))
+    bp = pages_blueprint()
+    for view in VIEWS:
+        view.register(bp)
     app.register_blueprint(bp)
 

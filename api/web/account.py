@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import g, make_response, redirect, request, session, url_for
+from flask import Blueprint, g, make_response, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 from werkzeug.wrappers import Response as ResponseBase
 
 from api.auth import Principal
 from api.state import service
 from api.throttle import throttle, throttled_attempt
-from api.web.blueprint import PUBLIC, bp, check_csrf, choose_lang, page, t
+from api.web.blueprint import PUBLIC, check_csrf, choose_lang, page, t
 from riskengine.store.tokens import find_token, live_token
 
 
@@ -43,7 +43,6 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-@bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int]:
     """Show the login form; a valid token opens a session with its role and projects."""
     if request.method == "GET":
@@ -79,13 +78,11 @@ def _throttled(seconds: int) -> Response:
     return response
 
 
-@bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     session.clear()
     return redirect(url_for("web.login"))
 
 
-@bp.before_request
 def _before() -> ResponseBase | None:
     if request.endpoint == "web.static":
         return None
@@ -95,3 +92,10 @@ def _before() -> ResponseBase | None:
     if request.endpoint not in PUBLIC and g.get("principal") is None:
         return login_redirect()
     return None
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/login", view_func=login, methods=["GET", "POST"])
+    bp.add_url_rule("/logout", view_func=logout, methods=["POST"])
+    bp.before_request(_before)

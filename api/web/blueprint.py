@@ -1,6 +1,6 @@
 """The pages' blueprint and what every page shares: its language, texts, labels, the form token
 (CSRF), the security headers, the error pages. The views import this module; it imports none
-of them."""
+of them: each view module's `register` attaches its routes (`api.web.init_app`)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,6 @@ from riskengine.assessment.findings import place_of
 from riskengine.errors import RiskEngineError
 from riskengine.vocabulary import Lang, Stage
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/web")
 PUBLIC = frozenset({"web.login", "web.static"})
 LANG_COOKIE = "lang"
 CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
@@ -88,7 +86,6 @@ def check_csrf() -> None:
         abort(400, description="csrf")
 
 
-@bp.after_request
 def _after(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     given = request.args.get("lang")
@@ -103,7 +100,6 @@ def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(f"web/{template}", **context), status
 
 
-@bp.errorhandler(RiskEngineError)
 def _error(error: RiskEngineError) -> tuple[str, int]:
     status = status_of(error)
     key = f"error_{status}"
@@ -117,10 +113,6 @@ def _http_error(error: Any) -> tuple[str, int]:
     return page("error.html", status, title=t(key if key in MESSAGES else "error"), error=None)
 
 
-for _status in (400, 403, 404, 405, 413):
-    bp.register_error_handler(_status, _http_error)
-
-
 def switch_url(other: str) -> str:
     """Return this page in the other language (a page answering a form: its GET twin)."""
     rule = request.url_rule
@@ -130,7 +122,6 @@ def switch_url(other: str) -> str:
     return f"{request.path}?{urlencode([*args, ('lang', other)])}"
 
 
-@bp.context_processor
 def _context() -> dict[str, Any]:
     other = "en" if lang() is Lang.ZH else "zh"
     return {"t": t, "label": label, "place": place, "ruleset_title": ruleset_title,
@@ -138,3 +129,16 @@ def _context() -> dict[str, Any]:
             "csrf_token": csrf_token,
             "principal": g.get("principal"), "today": service().today(),
             "other_lang": other, "switch_url": switch_url(other)}
+
+
+def pages_blueprint() -> Blueprint:
+    """A new blueprint of the pages with what every page shares (headers, error pages, the
+    templates' functions); `api.web.init_app` attaches each view module's routes to it."""
+    bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/static/web")
+    bp.after_request(_after)
+    bp.register_error_handler(RiskEngineError, _error)
+    for status in (400, 403, 404, 405, 413):
+        bp.register_error_handler(status, _http_error)
+    bp.context_processor(_context)
+    return bp

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, request
+from flask import Blueprint, current_app, request
 
 from api.auth import current
 from api.state import service
-from api.web.blueprint import bp, lang, page, t
+from api.web.blueprint import lang, page, t
 from api.web.conditions import describe
 from riskengine.rules.cases import Case, base_checklist, load_cases
 from riskengine.rules.catalog import Catalog, Rule
@@ -78,7 +78,6 @@ def _entry(catalog: Catalog, rule: Rule, examples: dict[str, list[dict[str, Any]
             "parameters": _parameters(catalog, rule), "examples": examples.get(rule.id, [])}
 
 
-@bp.route("/rules")
 def rules() -> tuple[str, int]:
     """Every rule of a stage, in words, with its parameters, owner, source and examples."""
     current()
@@ -92,3 +91,8 @@ def rules() -> tuple[str, int]:
     ledger = state.submissions.ledger.rule if stage is Stage.DELIVERY else None
     return page("rules.html", title=t("rules"), stage=stage, rulesets=rulesets,
                 ledger=ledger, count=sum(len(r.rules) for r, _ in rulesets))
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/rules", view_func=rules)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Blueprint, Response, request, url_for
 from markupsafe import Markup
 
 from api.auth import current
 from api.state import service
-from api.web.blueprint import bp, label, lang, page, t
+from api.web.blueprint import label, lang, page, t
 from riskengine.dashboard import OPEN, figures, totals
 from riskengine.output.charts import GATE_FILL, SEVERITY_FILL, Bar, Segment, stacked_bars
 from riskengine.output.dashboard import render_dashboard_xlsx, stage_label, word
@@ -59,7 +59,6 @@ def _policy() -> Any:
     return service().assessor.catalog.policy
 
 
-@bp.route("/dashboard")
 def dashboard() -> tuple[str, int] | Response:
     """Open findings by owner × severity, age and overdue, time to resolve, gates."""
     state, scope = service(), _scope()
@@ -76,7 +75,6 @@ def dashboard() -> tuple[str, int] | Response:
                     _policy(), s, lang()), severities=[s.value for s in Severity])
 
 
-@bp.route("/findings")
 def findings_list() -> tuple[str, int]:
     """The findings a figure counts: by city, stage, owner, severity, status, overdue."""
     state, scope = service(), _scope()
@@ -94,3 +92,9 @@ def findings_list() -> tuple[str, int]:
                   "assessment_id": f.last_assessment_id} for f, code in rows]
     return page("findings.html", title=t("open_findings"), items=items, total=total,
                 shown=len(items))
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/dashboard", view_func=dashboard)
+    bp.add_url_rule("/findings", view_func=findings_list)

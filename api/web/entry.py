@@ -12,14 +12,14 @@ import json
 import re
 import uuid
 
-from flask import Response, redirect, request, url_for
+from flask import Blueprint, Response, redirect, request, url_for
 from werkzeug.wrappers import Response as ResponseBase
 
 from api.auth import Role, require, require_project
 from api.errors import ApiError, NotFound, status_of
 from api.lookups import project_or_404, stored_checklist
 from api.state import service
-from api.web.blueprint import bp, lang, page, t
+from api.web.blueprint import lang, page, t
 from api.web.forms import Form, blank, from_checklist, from_request, input_kind, received_of
 from riskengine.checklist.contract import LISTS, ItemField
 from riskengine.checklist.tables import TABLES, Table, project_rows
@@ -138,14 +138,12 @@ def _prefill(stage: Stage) -> Form:
         return from_checklist(json.loads(row.raw_text), catalog)
 
 
-@bp.route("/checklists/new")
 def entry() -> tuple[str, int]:
     """The checklist form for a stage (optionally filled from a stored checklist)."""
     given = request.args.get("stage")
     return _form_page(_prefill(Stage(given) if given in set(Stage) else Stage.SALES))
 
 
-@bp.route("/checklists/new", methods=["POST"])
 def submit_form() -> ResponseBase | tuple[str, int]:
     """Grow a list by a row, or submit the form: errors come back at their inputs."""
     require(Role.SUBMITTER)
@@ -190,7 +188,6 @@ def _details(error: RiskEngineError) -> dict[str, list[str]]:
     return details or {"checklist": [message]}
 
 
-@bp.route("/checklists/upload", methods=["POST"])
 def upload() -> ResponseBase | tuple[str, int]:
     """Submit a filled Excel template; its problems are listed by sheet, row and column."""
     require(Role.SUBMITTER)
@@ -209,7 +206,6 @@ def upload() -> ResponseBase | tuple[str, int]:
     return redirect(url_for("web.assessment", assessment_id=assessment_id))
 
 
-@bp.route("/templates/<stage>.xlsx")
 def template(stage: str) -> Response:
     """The empty Excel template of a stage."""
     if stage not in set(Stage):
@@ -218,7 +214,6 @@ def template(stage: str) -> Response:
                          f"riskengine-{stage}-template.xlsx")
 
 
-@bp.route("/projects/<code>/checklists/<checklist_id>.xlsx")
 def checklist_workbook(code: str, checklist_id: str) -> Response:
     """A stored checklist in the Excel template, to correct and upload again."""
     principal = require_project(code)
@@ -227,3 +222,12 @@ def checklist_workbook(code: str, checklist_id: str) -> Response:
         data, stage, number = json.loads(row.raw_text), row.stage, row.number
     content = write_template(service().assessor.catalog, Stage(stage), data, lang=lang())
     return xlsx_response(content, f"{code}-{stage}-{number}.xlsx")
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/checklists/new", view_func=entry)
+    bp.add_url_rule("/checklists/new", view_func=submit_form, methods=["POST"])
+    bp.add_url_rule("/checklists/upload", view_func=upload, methods=["POST"])
+    bp.add_url_rule("/templates/<stage>.xlsx", view_func=template)
+    bp.add_url_rule("/projects/<code>/checklists/<checklist_id>.xlsx", view_func=checklist_workbook)

@@ -7,12 +7,12 @@ import re
 import tempfile
 from pathlib import Path
 
-from flask import current_app, request
+from flask import Blueprint, current_app, request
 
 from api.auth import Role, require
 from api.errors import NotFound
 from api.state import service
-from api.web.blueprint import bp, lang, page, t
+from api.web.blueprint import lang, page, t
 from riskengine.errors import RiskEngineError
 from riskengine.output.dashboard import stage_label
 from riskengine.output.reports import term
@@ -80,7 +80,6 @@ def _draft_files() -> tuple[dict[str, str], dict[str, list[str]]]:
     return files, problems
 
 
-@bp.route("/rules/whatif", methods=["GET", "POST"])
 def whatif() -> tuple[str, int]:
     """Reviewers upload draft rule files; the page shows what they would change."""
     principal = require(Role.REVIEWER)
@@ -110,7 +109,6 @@ def whatif() -> tuple[str, int]:
                 stage=lambda s: stage_label(policy, s, lang()))
 
 
-@bp.route("/rulesets/<ruleset_id>/releases")
 def release_page(ruleset_id: str) -> tuple[str, int]:
     """A ruleset's versions, oldest first, each with what changed."""
     state = service()
@@ -121,3 +119,9 @@ def release_page(ruleset_id: str) -> tuple[str, int]:
         raise NotFound(t("not_found"))
     return page("releases.html", w=w, title=f"{ruleset_id} · {w('releases')}",
                 ruleset_id=ruleset_id, log=list(reversed(release_log(found))))
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/rules/whatif", view_func=whatif, methods=["GET", "POST"])
+    bp.add_url_rule("/rulesets/<ruleset_id>/releases", view_func=release_page)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -21,7 +21,7 @@ from api.lookups import project_or_404, render_stored
 from api.permissions import CONTROLS, controls, move
 from api.render import review_body
 from api.state import service
-from api.web.blueprint import bp, label, lang, page, t
+from api.web.blueprint import label, lang, page, t
 from riskengine.audits.store import next_slots, project_runs
 from riskengine.errors import RiskEngineError, StoreError
 from riskengine.output.charts import SEVERITY_FILL, Bar, Segment, stacked_bars
@@ -54,7 +54,6 @@ def _page_number() -> int:
         return 1
 
 
-@bp.route("/")
 def portfolio() -> tuple[str, int]:
     """Every project the caller may see: stage, gate, open findings, next audit, overdue."""
     principal, state = current(), service()
@@ -77,7 +76,6 @@ def portfolio() -> tuple[str, int]:
                 cities=city_names)
 
 
-@bp.route("/projects/<code>")
 def project(code: str) -> tuple[str, int]:
     """A project over time: its checklists and assessments, gate trend, reviews, audit runs."""
     principal, state = require_project(code), service()
@@ -147,7 +145,6 @@ def severity_groups(findings: list[Any]) -> list[tuple[str, list[Any]]]:
         findings, key=lambda f: f["severity"])]
 
 
-@bp.route("/assessments/<assessment_id>")
 def assessment(assessment_id: str) -> tuple[str, int]:
     """Findings grouped by owner then severity, with evidence, action, due date, provenance."""
     principal = current()
@@ -192,7 +189,6 @@ def _change_body(form: Any) -> dict[str, Any]:
     return body
 
 
-@bp.route("/findings/<finding_id>", methods=["POST"])
 def finding_status(finding_id: str) -> Response:
     """Move a finding along its lifecycle, by the API's rules; back to the assessment."""
     principal, state = current(), service()
@@ -246,7 +242,6 @@ def _stage_of(code: str) -> Stage:
         return Stage(row.stage) if row.stage else Stage.SALES
 
 
-@bp.route("/projects/<code>/gate-review")
 def gate_review(code: str) -> tuple[str, int]:
     """The computed decision, the latest audit run (delivery), blocking findings, waivers,
     earlier reviews, the form."""
@@ -287,7 +282,6 @@ def _refusal(error: RiskEngineError) -> tuple[int, Problem]:
     return status, Problem(error.message, error.details)
 
 
-@bp.route("/projects/<code>/gate-review", methods=["POST"])
 def record_gate_review(code: str) -> Response | tuple[str, int]:
     """Record a gate decision by the API's rules (`review_gate`): pass over a failed gate, or
     over a failed audit run on delivery, needs an admin's override."""
@@ -306,3 +300,13 @@ def record_gate_review(code: str) -> Response | tuple[str, int]:
                     problem=problem, posted=request.form, **context)
     flash(t("review_recorded"), "ok")
     return redirect(url_for("web.gate_review", code=code, stage=stage.value))
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/", view_func=portfolio)
+    bp.add_url_rule("/projects/<code>", view_func=project)
+    bp.add_url_rule("/assessments/<assessment_id>", view_func=assessment)
+    bp.add_url_rule("/findings/<finding_id>", view_func=finding_status, methods=["POST"])
+    bp.add_url_rule("/projects/<code>/gate-review", view_func=gate_review)
+    bp.add_url_rule("/projects/<code>/gate-review", view_func=record_gate_review, methods=["POST"])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Blueprint, Response
 
 from api.auth import current, require_project
 from api.errors import NotFound
 from api.lookups import project_or_404, render_stored
 from api.render import review_body
 from api.state import service
-from api.web.blueprint import bp, lang, page, t
+from api.web.blueprint import lang, page, t
 from api.web.entry import xlsx_response
 from riskengine.output.reports import (
     Report,
@@ -68,27 +68,32 @@ def _page(report: Report, title: str) -> tuple[str, int]:
                 waivers=waivers(report.assessment))
 
 
-@bp.route("/assessments/<assessment_id>/report")
 def assessment_print(assessment_id: str) -> tuple[str, int]:
     report = assessment_report(assessment_id)
     return _page(report, t("report_title", code=report.project["code"]))
 
 
-@bp.route("/assessments/<assessment_id>/report.<fmt>")
 def assessment_download(assessment_id: str, fmt: str) -> Response:
     if fmt not in FORMATS:
         raise NotFound(f"format {fmt} not found")
     return _download(assessment_report(assessment_id), fmt)
 
 
-@bp.route("/projects/<code>/gate-reviews/<review_id>/report")
 def review_print(code: str, review_id: str) -> tuple[str, int]:
     report = review_report(code, review_id)
     return _page(report, t("review_report_title", code=code))
 
 
-@bp.route("/projects/<code>/gate-reviews/<review_id>/report.<fmt>")
 def review_download(code: str, review_id: str, fmt: str) -> Response:
     if fmt not in FORMATS:
         raise NotFound(f"format {fmt} not found")
     return _download(review_report(code, review_id), fmt)
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/assessments/<assessment_id>/report", view_func=assessment_print)
+    bp.add_url_rule("/assessments/<assessment_id>/report.<fmt>", view_func=assessment_download)
+    bp.add_url_rule("/projects/<code>/gate-reviews/<review_id>/report", view_func=review_print)
+    bp.add_url_rule("/projects/<code>/gate-reviews/<review_id>/report.<fmt>",
+                    view_func=review_download)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -26,7 +26,7 @@ from api.permissions import (
 )
 from api.render import event_body, finding_body
 from api.state import service
-from api.web.blueprint import bp, lang, page, t
+from api.web.blueprint import lang, page, t
 from api.web.messages import MESSAGES
 from riskengine.comments import add_comment
 from riskengine.errors import RiskEngineError
@@ -129,7 +129,6 @@ def _view(row: m.Finding, code: str, granted: m.Waiver | None) -> dict[str, Any]
     return body
 
 
-@bp.route("/work")
 def work() -> tuple[str, int]:
     """The queue: the caller's department first (owners), by due date, with bulk actions."""
     principal, state = current(), service()
@@ -177,7 +176,6 @@ def _abilities(db: Session, principal: Principal, row: m.Finding, shown: str
     }
 
 
-@bp.route("/work/findings/<finding_id>")
 def finding(finding_id: str) -> tuple[str, int]:
     """One finding: its due dates, what may be done with it, its history and comments."""
     principal = current()
@@ -221,7 +219,6 @@ def _asked(act: str) -> dict[str, Any]:
     abort(400)
 
 
-@bp.route("/work/findings/<finding_id>", methods=["POST"])
 def finding_act(finding_id: str) -> Response:
     """Do one act on a finding (a move, a comment, a waiver request); back to its page."""
     principal, state = current(), service()
@@ -253,7 +250,6 @@ def finding_act(finding_id: str) -> Response:
     return redirect(url_for("web.finding", finding_id=finding_id))
 
 
-@bp.route("/work/waiver-requests")
 def waiver_queue() -> tuple[str, int]:
     """Pending waiver requests, oldest first: what reviewers decide."""
     principal = current()
@@ -264,7 +260,6 @@ def waiver_queue() -> tuple[str, int]:
                 can_decide=may_decide_waiver(principal))
 
 
-@bp.route("/work/waiver-requests/<request_id>", methods=["POST"])
 def waiver_decision(request_id: str) -> Response:
     principal, state = current(), service()
     decision = request.form.get("decision", "")
@@ -289,7 +284,6 @@ def waiver_decision(request_id: str) -> Response:
     return redirect(url_for("web.waiver_queue"))
 
 
-@bp.route("/work/bulk", methods=["POST"])
 def bulk() -> Response:
     """One act on every ticked finding; each checked as one by one, each failure named."""
     principal, state = current(), service()
@@ -332,3 +326,14 @@ def _problem(error: RiskEngineError) -> str:
     details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items()
                         if k != "allowed")
     return f"{t('not_done')}: {error.message}" + (f" ({details})" if details else "")
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/work", view_func=work)
+    bp.add_url_rule("/work/findings/<finding_id>", view_func=finding)
+    bp.add_url_rule("/work/findings/<finding_id>", view_func=finding_act, methods=["POST"])
+    bp.add_url_rule("/work/waiver-requests", view_func=waiver_queue)
+    bp.add_url_rule("/work/waiver-requests/<request_id>", view_func=waiver_decision,
+                    methods=["POST"])
+    bp.add_url_rule("/work/bulk", view_func=bulk, methods=["POST"])

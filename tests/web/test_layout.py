@@ -219,3 +219,23 @@ def test_checklist_form_fits_a_thumb(chromium: Any, site: tuple[str, str, dict[s
     page.wait_for_load_state()
     assert page.locator("form.checklist fieldset.list").first.locator(".row").count() == rows
     page.context.close()
+
+
+def test_the_pages_are_registered_by_the_app_not_by_importing_their_modules(
+        tmp_path: Path) -> None:
+    """Importing a view module attaches nothing; each app gets its own pages' blueprint with
+    every view module's routes."""
+    import api.web as web
+    from api.web.blueprint import pages_blueprint
+
+    bare = Flask("bare")
+    bare.register_blueprint(pages_blueprint())
+    assert {r.endpoint for r in bare.url_map.iter_rules()} == {"static", "web.static"}
+    first = make_app(f"sqlite:///{tmp_path / 'one.db'}")
+    second = make_app(f"sqlite:///{tmp_path / 'two.db'}")
+    for app in (first, second):
+        endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("web.")}
+        assert {"web.login", "web.portfolio", "web.work", "web.entry"} <= endpoints
+        assert sum(r.endpoint == "web.login" for r in app.url_map.iter_rules()) == 1
+        assert app.test_client().get("/login").status_code == 200
+    assert len(web.VIEWS) == 8
