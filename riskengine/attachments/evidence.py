@@ -16,6 +16,7 @@ from riskengine.attachments.objects import IN_DATABASE, IN_S3, ObjectStore, unav
 from riskengine.attachments.refusals import invalid, worded
 from riskengine.checklist.contract import LISTS
 from riskengine.errors import Refused
+from riskengine.output.evidence import EvidenceFile
 from riskengine.store import Actor, new_id, utcnow
 from riskengine.store import attachments as stored
 from riskengine.store import models as m
@@ -175,3 +176,19 @@ def check_evidence(session: Session, row: m.Finding, change: Change) -> None:
                 ("the evidence attachment was removed",
                  f"{attachment_id}: removed by {held.removal.removed_by}"),
                 code="removed_attachment")
+
+
+def report_files(session: Session, storage: Storage, finding_ids: set[str], base_url: str
+                 ) -> dict[str, list[EvidenceFile]]:
+    """Each finding's evidence files as a report shows them: photos with their thumbnails,
+    every file with its download address under `base_url` (the service as users reach it)."""
+    shown: dict[str, list[EvidenceFile]] = {}
+    for finding_id, held in stored.of_findings(session, finding_ids).items():
+        files = shown.setdefault(finding_id, [])
+        for item in held:
+            found = content(session, storage, item.row, thumbnail=True)
+            files.append(EvidenceFile(
+                item.row.file_name or item.row.id, item.row.media_type,
+                f"{base_url.rstrip('/')}/api/v1/attachments/{item.row.id}",
+                found[0] if found else None, item.row.pages))
+    return shown

@@ -432,3 +432,16 @@ def test_uploads_are_documented_as_multipart(admin: Caller) -> None:
 
 def test_storage_default_keeps_bytes_in_the_database(app: Flask) -> None:
     assert app.extensions["riskengine"].storage == Storage(None, 20 * 1024 * 1024)
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"--x\r\n", b"not multipart at all", b"--b\r\nContent-Disposition: form-data\r\n\r\n",
+    b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n\xff\xd8",
+], ids=["empty", "cut", "plain", "no-name", "unterminated"])
+def test_broken_multipart_bodies_are_refused_never_a_500(project: dict[str, Any],
+                                                         admin: Caller, body: bytes) -> None:
+    answer = admin.client.post(f"/api/v1/findings/{blocking(project)['id']}/attachments",
+                               data=body, headers={**admin.headers(None), "Content-Type":
+                                                   "multipart/form-data; boundary=b"})
+    assert answer.status_code in (400, 413, 422), answer.get_data(as_text=True)
+    assert answer.is_json
