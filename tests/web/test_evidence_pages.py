@@ -111,3 +111,27 @@ def test_another_project_s_files_are_not_found(project: dict[str, Any], visitor:
     elsewhere = visitor("admin", projects=[unique()])
     assert elsewhere.get(f"/work/attachments/{attachment.group(1)}").status_code == 404
     assert send(elsewhere, finding, photo((54, 40))).status_code == 404
+
+
+def test_the_reports_carry_the_photo_and_a_link_that_downloads_it(
+        project: dict[str, Any], visitor: Make, web_app: Flask) -> None:
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+    finding = permits(project)
+    admin = visitor("admin")
+    send(admin, finding, photo((400, 300), "red"), "IMG_9.JPG")
+    book = load_workbook(io.BytesIO(admin.get(
+        f"/assessments/{project['id']}/report.xlsx").data))
+    sheet = book.worksheets[1]
+    column = [c.value for c in sheet[1]].index("证据附件") + 1
+    links = [sheet.cell(row=r, column=column).hyperlink for r in range(2, sheet.max_row + 1)]
+    targets = [h.target for h in links if h is not None]
+    assert len(targets) == 1 and targets[0].startswith("http://localhost/api/v1/attachments/")
+    api = Caller(web_app, new_token(web_app, "auditor"))
+    downloaded = api.get(targets[0].removeprefix("http://localhost"))
+    assert downloaded.status_code == 200 and downloaded.mimetype == "image/jpeg"
+    pdf = PdfReader(io.BytesIO(admin.get(f"/assessments/{project['id']}/report.pdf").data))
+    images = sum(1 for page in pdf.pages
+                 for o in (page["/Resources"].get("/XObject") or {}).values()
+                 if o.get_object()["/Subtype"] == "/Image")
+    assert images >= 1
