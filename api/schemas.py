@@ -510,8 +510,8 @@ class ItemAttachmentQuery(AttachmentQuery):
 
 
 class RemovalQuery(RequestSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
-                           metadata={"description": "why it is removed (kept with who and when)"})
+    reason = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "why it is removed (required; kept with who and when)"})
 
 
 class RemovalOut(ResponseSchema):

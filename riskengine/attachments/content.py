@@ -28,9 +28,9 @@ JPEG, PNG, WEBP, HEIF, PDF = ("image/jpeg", "image/png", "image/webp", "image/he
                               "application/pdf")
 ACCEPTED = (JPEG, PNG, WEBP, *((HEIF,) if HEIC else ()), PDF)
 THUMBNAIL_SIDE = 320
-# Past this many pixels a "photo" is a decompression bomb, not evidence (a 200 MP phone
-# photo has fewer).
-MAX_PIXELS = 250_000_000
+# Past this many pixels a "photo" is a decompression bomb, not evidence: Pillow's own warning
+# level (89 MP: a 108 MP phone sensor bins to 12 MP by default), about 270 MB decoded.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 _EXIF_IFD, _DATE_TAKEN, _OFFSET_TAKEN = 0x8769, 36867, 36881
 # What each kept image is saved as: a photo of any type a browser shows; HEIC as JPEG.
@@ -109,13 +109,18 @@ def _image(data: bytes, kind: str) -> Prepared:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as opened:
                 if opened.width * opened.height > MAX_PIXELS:
-                    raise _corrupt("照片", "photo")
+                    raise Image.DecompressionBombError(f"{opened.size}")
                 opened.load()
                 captured = _captured_at(opened)
                 upright = ImageOps.exif_transpose(opened)
                 kept = _clean(upright)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise invalid("file", ("照片像素过多", f"照片最多 {MAX_PIXELS // 1_000_000} 百万像素，"
+                               "请压缩后上传"),
+                      ("the photo has too many pixels",
+                       f"at most {MAX_PIXELS // 1_000_000} megapixels"),
+                      code="too_many_pixels") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise _corrupt("照片", "photo") from error
     saved_as, media_type = _SAVED[kind]
     return Prepared(_encode(kept, saved_as), media_type, _thumbnail(kept), kept.width,

@@ -248,7 +248,9 @@ def test_removal_is_an_event_and_the_attachment_stays_auditable(
     body = attach(owner, finding, photo((30, 30), "navy")).get_json()
     listing = f"/api/v1/findings/{finding['id']}/attachments"
     gone = f"/api/v1/attachments/{body['id']}"
-    assert owner.request("DELETE", gone).status_code == 422  # no reason
+    no_reason = owner.request("DELETE", gone)
+    assert no_reason.status_code == 422
+    assert no_reason.get_json()["error"]["message"] == "请说明移除原因"
     stranger = caller("submitter", name="pm.other")
     assert stranger.request("DELETE", gone + "?reason=x").status_code == 403
     removed = owner.request("DELETE", gone + "?reason=拍错了")
@@ -445,3 +447,11 @@ def test_broken_multipart_bodies_are_refused_never_a_500(project: dict[str, Any]
                                                    "multipart/form-data; boundary=b"})
     assert answer.status_code in (400, 413, 422), answer.get_data(as_text=True)
     assert answer.is_json
+
+
+def test_a_decompression_bomb_is_refused(project: dict[str, Any], admin: Caller) -> None:
+    out = io.BytesIO()
+    Image.new("1", (12_000, 8_000)).save(out, "PNG")  # 96 megapixels in a few kilobytes
+    answer = attach(admin, blocking(project), out.getvalue(), "bomb.png", "image/png")
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert answer.get_json()["error"]["code"] == "too_many_pixels"
