@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -150,7 +150,6 @@ class ItemAttachments(MethodView):
 
 
 def _item_form() -> tuple[Stage, str]:
-    from flask import request
     stage, item = request.form.get("stage", ""), request.form.get("item", "").strip()
     if stage not in set(Stage):
         raise invalid("stage", ("阶段无效", "stage 为 sales（销售阶段）或 delivery（交付阶段）"),

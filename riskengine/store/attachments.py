@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -76,9 +76,8 @@ def _held(session: Session, rows: list[tuple[m.Attachment, str]], removed: bool)
             if removed or a.id not in removals]
 
 
-def _listed(session: Session, query: object, removed: bool) -> list[Held]:
-    rows = session.execute(query.order_by(  # type: ignore[attr-defined]
-        m.Attachment.uploaded_at, m.Attachment.id)).all()
+def _listed(session: Session, query: Select[m.Attachment, str], removed: bool) -> list[Held]:
+    rows = session.execute(query.order_by(m.Attachment.uploaded_at, m.Attachment.id)).all()
     return _held(session, [(a, code) for a, code in rows], removed)
 
 
