@@ -455,3 +455,29 @@ def test_a_decompression_bomb_is_refused(project: dict[str, Any], admin: Caller)
     answer = attach(admin, blocking(project), out.getvalue(), "bomb.png", "image/png")
     assert answer.status_code == 422, answer.get_data(as_text=True)
     assert answer.get_json()["error"]["code"] == "too_many_pixels"
+
+
+def test_the_same_bytes_sent_at_once_to_two_projects_are_one_blob(
+        app: Flask, admin: Caller) -> None:
+    """Two projects (two project locks, no queue between them) store the same photo at once:
+    one blob, two attachments, both answered 201."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    findings = [blocking(admin.submit(checklist("sales-risky", unique_code("RACE"))).get_json())
+                for _ in range(4)]
+    data = photo((77, 55), "indigo")
+    start = threading.Barrier(len(findings))
+
+    def send(finding: dict[str, Any]) -> Any:
+        start.wait()
+        return attach(Caller(app, admin.token), finding, data)
+
+    with ThreadPoolExecutor(max_workers=len(findings)) as pool:
+        answers = list(pool.map(send, findings))
+    assert [a.status_code for a in answers] == [201] * len(findings), [
+        a.get_data(as_text=True)[:200] for a in answers]
+    shas = {a.get_json()["sha256"] for a in answers}
+    assert len(shas) == 1 and len({a.get_json()["id"] for a in answers}) == len(findings)
+    with app.extensions["riskengine"].database.read() as session:
+        assert session.scalar(select(func.count()).select_from(m.Blob).where(
+            m.Blob.id == shas.pop())) == 1
