@@ -45,19 +45,23 @@ _TEXTS = {
     "use_as_evidence": ("作为整改证据的附件", "Files given as evidence"),
     "event_attachment_added": ("上传附件", "file attached"),
     "event_attachment_removed": ("移除附件", "file removed"),
+    "on_item": ("清单条目的附件", "on the checklist item"),
 }
 assert not set(_TEXTS) & set(MESSAGES), set(_TEXTS) & set(MESSAGES)
 MESSAGES.update(_TEXTS)
 
 
-def attachment_views(db: Session, finding_id: str) -> list[dict[str, Any]]:
-    """A finding's attachments (not removed) as the page shows them."""
+def attachment_views(db: Session, row: m.Finding) -> list[dict[str, Any]]:
+    """A finding's attachments (not removed) as the page shows them, then those of the
+    checklist item it is raised on (`on_item`)."""
+    item = evidence.item_of(db, row)
+    on_item = stored.of_items(db, row.project_id, row.stage, item) if item else []
     return [{"id": h.row.id, "file_name": h.row.file_name or h.row.id[:8],
              "image": h.row.thumbnail_id is not None, "pages": h.row.pages,
              "captured_at": h.row.captured_at, "uploaded_by": h.row.uploaded_by,
              "uploaded_at": h.row.uploaded_at, "size_kb": max(1, h.row.size // 1024),
-             "width": h.row.width, "height": h.row.height}
-            for h in stored.of_finding(db, finding_id)]
+             "width": h.row.width, "height": h.row.height, "on_item": h.row.item}
+            for h in [*stored.of_finding(db, row.id), *on_item]]
 
 
 def attachment_abilities(principal: Principal, row: m.Finding) -> dict[str, Any]:

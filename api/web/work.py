@@ -193,7 +193,7 @@ def finding(finding_id: str) -> tuple[str, int]:
         requests = list(waiver_requests(db, row.id))
         can = _abilities(db, principal, row, body["status"])
         can.update(attachment_abilities(principal, row))
-        files = attachment_views(db, row.id)
+        files = attachment_views(db, row)
     return page("finding.html", title=body["title"], f=body, history=history,
                 comments=notes, requests=requests, can=can, files=files,
                 owners=[o.value for o in Owner])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -100,6 +101,26 @@ def checklist_items(session: Session, project: m.Project, stage: Stage) -> list[
     data = json.loads(latest.raw_text)
     return [identity(name, item, index) for name in LISTS
             for index, item in enumerate(data.get(name) or []) if isinstance(item, dict)]
+
+
+_ROW = re.compile(r"(\w+)\[(\d+)\]\Z")
+
+
+def item_of(session: Session, row: m.Finding) -> str | None:
+    """The checklist item a finding is raised on, as item attachments name it (None: the
+    finding is about the checklist as a whole, a `checks` key or a milestone)."""
+    subject = str((row.record or {}).get("subject", ""))
+    if "/" in subject and subject.split("/", 1)[0] in LISTS:
+        return subject  # a closed-set member named by its identity already
+    found = _ROW.match(subject)
+    if found is None or found.group(1) not in LISTS:
+        return None
+    latest = stored.latest_checklist(session, row.project_id, row.stage)
+    items = (json.loads(latest.raw_text).get(found.group(1)) or []) if latest else []
+    index = int(found.group(2))
+    if index >= len(items) or not isinstance(items[index], dict):
+        return None
+    return identity(found.group(1), items[index], index)
 
 
 def attach_to_item(session: Session, project: m.Project, stage: Stage, item: str,

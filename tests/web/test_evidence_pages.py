@@ -135,3 +135,23 @@ def test_the_reports_carry_the_photo_and_a_link_that_downloads_it(
                  for o in (page["/Resources"].get("/XObject") or {}).values()
                  if o.get_object()["/Subtype"] == "/Image")
     assert images >= 1
+
+
+def test_the_item_a_finding_is_raised_on_shows_its_files_too(
+        project: dict[str, Any], visitor: Make, web_app: Flask) -> None:
+    from riskengine.assessment.facts import identity
+    from tests.api.support import send_file
+    from tests.api.test_attachments import pdf
+    finding = next(f for f in project["findings"] if re.fullmatch(r"\w+\[\d+\]", f["subject"]))
+    found = re.fullmatch(r"(\w+)\[(\d+)\]", finding["subject"])
+    assert found is not None
+    name, index = found.groups()
+    item = checklist("sales-risky", project["project_code"])[name][int(index)]
+    admin = Caller(web_app, new_token(web_app, "admin"))
+    sent = send_file(admin, f"/api/v1/projects/{project['project_code']}/items/attachments",
+                     pdf(1), "条目证据.pdf", stage="sales", item=identity(name, item, int(index)))
+    assert sent.status_code == 201, sent.get_json()
+    page = text(visitor("admin").get(f"/work/findings/{finding['id']}"))
+    assert "条目证据.pdf" in page and "清单条目的附件" in page
+    other = next(f for f in project["findings"] if f["subject"] != finding["subject"])
+    assert "条目证据.pdf" not in text(visitor("admin").get(f"/work/findings/{other['id']}"))
