@@ -12,11 +12,12 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import auth, bodies, docs, errors, observability, web
+from api import auth, bodies, docs, errors, observability, uploads, web
 from api.config import check_secret, from_environment
 from api.openapi import document
 from api.resources import (
     assessments,
+    attachments,
     audits,
     bulk,
     checklists,
@@ -36,11 +37,13 @@ from api.resources import (
 from api.schemas import ErrorSchema
 from api.state import Service
 from riskengine.assessment.assessor import Assessor
+from riskengine.attachments.evidence import Storage
+from riskengine.attachments.objects import S3Store
 from riskengine.store.database import Database
 from riskengine.submission import Submissions, load_ledger
 
 BLUEPRINTS = (health, evaluate, projects, checklists, assessments, bulk, findings, waivers,
-              comments, reviews, promises, rulesets, templates, whatif, dashboard)
+              comments, attachments, reviews, promises, rulesets, templates, whatif, dashboard)
 
 
 class RiskApi(Api):
@@ -77,10 +80,11 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     app.extensions["riskengine"] = Service(
         assessor=assessor, database=database,
         submissions=Submissions(assessor, load_ledger(assessor.catalog, root)),
-        pinned_today=app.config["TODAY"])
+        pinned_today=app.config["TODAY"], storage=_storage(app.config))
     app.extensions["riskengine"].submissions.keep_releases_now(database)
     observability.init_app(app)
     auth.init_app(app)
+    uploads.init_app(app)  # before the bodies are checked: an upload route's own limit
     bodies.init_app(app)
     errors.init_app(app)
     api = RiskApi(app)
@@ -97,3 +101,9 @@ def _pool(config: Mapping[str, Any]) -> dict[str, Any]:
     if str(config["DATABASE_URL"]).startswith("sqlite"):
         return {}
     return {"pool_size": config["DB_POOL_SIZE"], "max_overflow": 2 * config["DB_POOL_SIZE"]}
+
+
+def _storage(config: Mapping[str, Any]) -> Storage:
+    settings = config.get("ATTACHMENTS_S3")
+    return Storage(S3Store(settings) if settings is not None else None,
+                   int(config["ATTACHMENT_MAX_BYTES"]))

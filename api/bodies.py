@@ -7,12 +7,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError, Invalid, NotFound, UnsupportedMediaType
 from api.state import service
+from api.uploads import MULTIPART, takes_upload
 from riskengine.checklist.wording import Wording, worded_error
 from riskengine.errors import ChecklistUnreadable
 from riskengine.output.workbook import MEDIA_TYPE
@@ -168,7 +169,7 @@ def _with_nul(values: MultiDict[str, str]) -> dict[str, list[str]]:
 def _check_size() -> None:
     """413 for a body over the limit however it is sent: werkzeug refuses a declared length
     over it, but cuts a chunked body (no length) at the limit and hands on the first part."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    limit = request.max_content_length  # an upload route's own (api.uploads), or the service's
     if not limit or request.content_length is not None:
         return
     if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
@@ -177,6 +178,8 @@ def _check_size() -> None:
 
 def accepted_types() -> list[str]:
     """The media types the current route's body may have."""
+    if takes_upload():
+        return [MULTIPART]
     return [JSON, MEDIA_TYPE] if request.endpoint in _WORKBOOK_ENDPOINTS else [JSON]
 
 

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from riskengine.attachments.evidence import DEFAULT_LIMIT
+from riskengine.attachments.objects import S3Settings
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import default_url
 
@@ -35,6 +37,13 @@ def from_environment() -> dict[str, Any]:
         "RULESETS_DIR": os.environ.get("RISKENGINE_RULESETS") or str(DEFAULT_ROOT),
         "LOG_REQUESTS": os.environ.get("RISKENGINE_LOG_REQUESTS", "1") != "0",
         "DB_POOL_SIZE": _int("RISKENGINE_DB_POOL_SIZE", 5),
+        # Evidence files (api/uploads.py): the largest one, and an S3-compatible bucket for
+        # their bytes (None: the database keeps them).
+        "ATTACHMENT_MAX_BYTES": _int("RISKENGINE_ATTACHMENT_MAX_BYTES", DEFAULT_LIMIT),
+        "ATTACHMENTS_S3": S3Settings.from_environment(),
+        # The service's address as its users reach it (links in the XLSX report); without
+        # it, the address the request came to.
+        "PUBLIC_URL": os.environ.get("RISKENGINE_PUBLIC_URL", "").strip() or None,
         "TODAY": None,  # tests pin the date that waivers and due dates are judged against
         "PER_PAGE_MAX": 100,
         # Failed authentication (api/throttle.py): after this many failures in one window from

@@ -10,6 +10,7 @@ from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from api.render import requested_lang
+from riskengine.attachments.refusals import StorageUnavailable, TooLarge
 from riskengine.audits import DeliveryDateUnknown, ScheduleInvalid
 from riskengine.errors import (
     ChecklistInvalid,
@@ -83,6 +84,7 @@ STATUSES: dict[type[Exception], int] = {
     ChecklistInvalid: 422, ChecklistUnreadable: 400, WorkbookInvalid: 422,
     ScheduleInvalid: 422, DeliveryDateUnknown: 422, StaleVersion: 409, KeyReused: 409,
     StoreError: 409, DatabaseUnavailable: 503, NotPermitted: 403, Refused: 409,
+    TooLarge: 413, StorageUnavailable: 503,
 }
 
 
@@ -142,7 +144,7 @@ def handle_domain(error: RiskEngineError) -> Response:
     if status >= 500:
         log.error("request failed: %s", error, extra={"request_id": g.get("request_id")})
     headers = dict(getattr(error, "headers", {}) or {})
-    if isinstance(error, DatabaseUnavailable):
+    if isinstance(error, DatabaseUnavailable | StorageUnavailable):
         headers.setdefault("Retry-After", "5")
     message, details = error.in_lang(requested_lang())  # validation problems: worded
     return error_response(status, error.code, message, details, headers)

@@ -142,7 +142,9 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = 
             ("post", "Review", "/gate-reviews"), ("get", "Promises", "/promises"),
             ("get", "Schedules", "/audit-schedules"), ("post", "Schedule", "/audit-schedules"),
             ("delete", "Schedules", "/audit-schedules"),
-            ("get", "DeliveryDate", "/delivery-date"), ("put", "DeliveryDate", "/delivery-date"))},
+            ("get", "DeliveryDate", "/delivery-date"), ("put", "DeliveryDate", "/delivery-date"),
+            ("get", "ItemAttachments", "/items/attachments"),
+            ("post", "ItemAttachment", "/items/attachments"))},
     ("get", "/api/v1/projects", "200"): {
         "getProject": ("get", _PROJECT, {"code": "$response.body#/items/0/code"})},
     ("post", _PROJECT + "/checklists", "201"): {
@@ -159,7 +161,18 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = 
         "postComment": ("post", "/api/v1/findings/{finding_id}/comments",
                         {"finding_id": "$response.body#/findings/0/id"}),
         "requestWaiver": ("post", "/api/v1/findings/{finding_id}/waiver-requests",
-                          {"finding_id": "$response.body#/findings/0/id"})},
+                          {"finding_id": "$response.body#/findings/0/id"}),
+        "getAttachments": ("get", "/api/v1/findings/{finding_id}/attachments",
+                           {"finding_id": "$response.body#/findings/0/id"}),
+        "postAttachment": ("post", "/api/v1/findings/{finding_id}/attachments",
+                           {"finding_id": "$response.body#/findings/0/id"})},
+    **{(method, path, "201"): {
+        f"{verb}{name}": (verb, "/api/v1/attachments/{attachment_id}" + tail,
+                          {"attachment_id": "$response.body#/id"})
+        for verb, name, tail in (("get", "Attachment", ""), ("get", "Thumbnail", "/thumbnail"),
+                                 ("delete", "Attachment", ""))}
+       for method, path in (("post", "/api/v1/findings/{finding_id}/attachments"),
+                            ("post", _PROJECT + "/items/attachments"))},
     ("post", "/api/v1/findings/{finding_id}/waiver-requests", "201"): {
         "decideWaiver": ("post", "/api/v1/waiver-requests/{request_id}/decision",
                          {"request_id": "$response.body#/id"})},

@@ -15,6 +15,11 @@ what the API allows, and a bulk action exactly what one by one would.
 | approve or deny a waiver request       | reviewers, admins; never its requester               |
 | set a due date, reassign an owner      | reviewers, admins                                    |
 | comment                                | everyone who sees the finding but auditors           |
+| attach evidence to a finding           | the owning department's owners, verifiers,           |
+|                                        | submitters (PMs) of the project, admins              |
+| attach evidence to a checklist item    | everyone who sees the project but auditors           |
+| remove an attachment (an event)        | its uploader, reviewers, admins                      |
+| read and download attachments          | everyone who sees the project                        |
 """
 
 from __future__ import annotations
@@ -79,6 +84,21 @@ def may_decide_waiver(principal: Principal) -> bool:
 
 def may_comment(principal: Principal) -> bool:
     return principal.role is not Role.AUDITOR
+
+
+def may_attach(principal: Principal, owner: str | None,
+               workflow: WorkflowPolicy = _DEFAULT) -> bool:
+    """Evidence on a finding (`owner`: its department) or on a checklist item (None)."""
+    if principal.role is Role.AUDITOR:
+        return False
+    if owner is None or principal.role is not Role.OWNER:
+        return True
+    return may_work(principal, owner) or may_verify(principal, workflow)
+
+
+def may_remove_attachment(principal: Principal, uploaded_by: str) -> bool:
+    return principal.role in (Role.REVIEWER, Role.ADMIN) or (
+        principal.role is not Role.AUDITOR and principal.name == uploaded_by)
 
 
 def may_move(principal: Principal, owner: str, current: FindingStatus,

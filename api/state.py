@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from riskengine.assessment.assessor import Assessor
+from riskengine.attachments.evidence import Storage
 from riskengine.output.workbook import write_template
 from riskengine.store.database import Database
 from riskengine.submission import Submissions
@@ -20,6 +21,7 @@ class Service:
     database: Database
     submissions: Submissions
     pinned_today: dt.date | None = None
+    storage: Storage = field(default_factory=Storage)  # where attachments' bytes go
 
     templates: dict[tuple[Stage, Lang], bytes] = field(default_factory=dict)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from riskengine.attachments.evidence import check_evidence
 from riskengine.errors import Invalid, NotPermitted, Refused
 from riskengine.rules.model import FindingPolicy, GatePolicy
 from riskengine.standing import refresh_gate
@@ -163,6 +164,7 @@ def change_finding(session: Session, row: m.Finding, change: Change,
                    policy: GatePolicy) -> bool:
     """Apply a change to a locked finding; when anything changed, its project's gate is
     decided anew. Return whether anything changed."""
+    check_evidence(session, row, change)
     changed = apply(session, row, change, expected_version, actor)
     if changed:
         refresh_gate(session, row.project_id, today, policy)

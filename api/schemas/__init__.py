@@ -524,3 +524,55 @@ class RulesetsOut(ResponseSchema):
 class HealthOut(ResponseSchema):
     status = fields.String(required=True)
     checks = fields.Dict()
+
+
+class AttachmentQuery(RequestSchema):
+    removed = fields.Boolean(load_default=False, metadata={
+        "description": "true: removed attachments too (each with its `removed` record)"})
+
+
+class ItemAttachmentQuery(AttachmentQuery):
+    stage = fields.String(validate=validate.OneOf(_values(Stage)))
+    item = fields.String(validate=validate.Length(min=1, max=400), metadata={
+        "description": "a checklist item as fingerprints name it: the list and the item's "
+                       "contract identity, e.g. promises/P-2, permits/presale, "
+                       "inspections/mock_1"})
+
+
+class RemovalQuery(RequestSchema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "why it is removed (required; kept with who and when)"})
+
+
+class RemovalOut(ResponseSchema):
+    removed_by = fields.String(required=True)
+    removed_at = fields.DateTime(required=True)
+    reason = fields.String(required=True)
+
+
+class AttachmentOut(ResponseSchema):
+    id = fields.String(required=True)
+    project_code = fields.String(required=True)
+    finding_id = fields.String(allow_none=True)
+    stage = fields.String(allow_none=True)
+    item = fields.String(allow_none=True)
+    media_type = fields.String(required=True, metadata={
+        "description": "as sniffed from the bytes (HEIC is kept as JPEG)"})
+    file_name = fields.String(required=True, metadata={"description": "as the client named it"})
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    pages = fields.Integer(allow_none=True)
+    captured_at = fields.String(allow_none=True, metadata={
+        "description": "when the photo was taken (EXIF, the camera's local time; with an "
+                       "offset when the camera wrote one): the evidence date"})
+    uploaded_at = fields.DateTime(required=True)
+    uploaded_by = fields.String(required=True)
+    download = fields.String(required=True)
+    thumbnail = fields.String(allow_none=True)
+    removed = fields.Nested(RemovalOut, allow_none=True)
+
+
+class AttachmentListOut(ResponseSchema):
+    items = fields.List(fields.Nested(AttachmentOut), required=True)

@@ -15,10 +15,20 @@ import secrets
 from flask import Flask
 from flask_smorest import Api
 
-from api.web import account, catalogue, dashboard, entry, governance, pages, printing, work
+from api.web import (
+    account,
+    catalogue,
+    dashboard,
+    entry,
+    evidence,
+    governance,
+    pages,
+    printing,
+    work,
+)
 from api.web.blueprint import pages_blueprint
 
-VIEWS = (account, catalogue, dashboard, entry, governance, pages, printing, work)
+VIEWS = (account, catalogue, dashboard, entry, evidence, governance, pages, printing, work)
 
 
 def init_app(app: Flask, api: Api) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.orm import Session
 
 from api.auth import current, require_project
 from api.errors import NotFound
@@ -11,6 +15,8 @@ from api.render import review_body
 from api.state import service
 from api.web.blueprint import lang, page, t
 from api.web.entry import xlsx_response
+from riskengine.attachments.evidence import report_files
+from riskengine.output.evidence import EvidenceFile
 from riskengine.output.reports import (
     Report,
     blocking_findings,
@@ -33,7 +39,8 @@ def assessment_report(assessment_id: str) -> Report:
             raise NotFound(f"assessment {assessment_id} not found")
         body = render_stored(db, found[0], found[1], state.today(), lang())
         project = {"code": found[1].code, "name": found[1].name, "city": found[1].city}
-    return Report(body, project)
+        files = _evidence(db, body)
+    return Report(body, project, evidence=files)
 
 
 def review_report(code: str, review_id: str) -> Report:
@@ -47,7 +54,16 @@ def review_report(code: str, review_id: str) -> Report:
         body = render_stored(db, found[0], project_row, state.today(), lang())
         judged = review_body(review, code, latest_numbers(db, project_row.id))
         project = {"code": project_row.code, "name": project_row.name, "city": project_row.city}
-    return Report(body, project, judged)
+        files = _evidence(db, body)
+    return Report(body, project, judged, files)
+
+
+def _evidence(db: Session, body: Mapping[str, Any]) -> dict[str, list[EvidenceFile]]:
+    """The report's findings' evidence files; links under RISKENGINE_PUBLIC_URL, else the
+    address this request came to."""
+    ids = {str(f["id"]) for f in body.get("findings") or [] if f.get("id")}
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    return report_files(db, service().storage, ids, str(base))
 
 
 def _download(report: Report, fmt: str) -> Response:

@@ -27,6 +27,7 @@ from api.permissions import (
 from api.render import event_body, finding_body
 from api.state import service
 from api.web.blueprint import lang, page, t
+from api.web.evidence import attachment_abilities, attachment_views
 from api.web.messages import MESSAGES
 from riskengine.comments import add_comment
 from riskengine.errors import RiskEngineError
@@ -189,8 +190,10 @@ def finding(finding_id: str) -> tuple[str, int]:
         notes = list(comments(db, row.id))
         requests = list(waiver_requests(db, row.id))
         can = _abilities(db, principal, row, body["status"])
+        can.update(attachment_abilities(principal, row))
+        files = attachment_views(db, row)
     return page("finding.html", title=body["title"], f=body, history=history,
-                comments=notes, requests=requests, can=can,
+                comments=notes, requests=requests, can=can, files=files,
                 owners=[o.value for o in Owner])
 
 
@@ -209,7 +212,8 @@ def _asked(act: str) -> dict[str, Any]:
     if act == "resolve":
         references = [r.strip() for r in form.get("references", "").splitlines() if r.strip()]
         return {"status": "resolved", "reason": reason, "evidence": {
-            "note": form.get("note", "").strip(), "references": references, "attachments": []}}
+            "note": form.get("note", "").strip(), "references": references,
+            "attachments": form.getlist("attachments")}}
     if act == "due_date":
         return {"due_date": _date("due_date"), "reason": reason}
     if act == "assign":

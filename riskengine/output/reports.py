@@ -11,7 +11,7 @@ import io
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
@@ -38,6 +38,7 @@ from reportlab.platypus import (
 
 from riskengine.assessment.findings import place_of
 from riskengine.errors import RiskEngineError
+from riskengine.output.evidence import EvidenceFile, link_lines, pdf_files
 from riskengine.output.workbook import print_setup, put
 from riskengine.rules.catalog import Catalog, bundled_policy
 from riskengine.vocabulary import Lang, Owner, Severity, Stage
@@ -78,6 +79,8 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "waivers": {Lang.ZH: "豁免", Lang.EN: "Waivers"},
     "findings": {Lang.ZH: "风险发现（按责任部门）", Lang.EN: "Findings by owner"},
     "none": {Lang.ZH: "无", Lang.EN: "None"},
+    "attachments": {Lang.ZH: "证据附件", Lang.EN: "Evidence files"},
+    "pdf_file": {Lang.ZH: "PDF 文件", Lang.EN: "PDF file"},
     "owner": {Lang.ZH: "责任部门", Lang.EN: "Owner"},
     "owner_code": {Lang.ZH: "部门代码", Lang.EN: "Owner code"},
     "severity": {Lang.ZH: "严重度", Lang.EN: "Severity"},
@@ -117,8 +120,8 @@ PAGE_SIZE = landscape(A4)
 COUNTERSIGN_LINES = 6  # blank lines for the board members' countersignatures
 _COLUMNS = ("owner", "owner_code", "severity", "blocking", "status", "due_date", "rule_id",
             "title_col", "message", "subject", "evidence", "action", "support", "escalation",
-            "source", "fingerprint")
-_WIDTHS = (16, 12, 8, 7, 9, 11, 22, 30, 50, 24, 36, 50, 16, 14, 40, 26)
+            "source", "fingerprint", "attachments")
+_WIDTHS = (16, 12, 8, 7, 9, 11, 22, 30, 50, 24, 36, 50, 16, 14, 40, 26, 60)
 
 
 def term(group: str, value: str, lang: Lang) -> str:
@@ -138,6 +141,8 @@ class Report:
     assessment: Mapping[str, Any]  # the contract's assessment object, findings with statuses
     project: Mapping[str, Any]  # code, name, city
     review: Mapping[str, Any] | None = None  # the API's gate review object
+    # Each finding's evidence files (not removed), by its tracked id.
+    evidence: Mapping[str, Sequence[EvidenceFile]] = field(default_factory=dict)
 
     @property
     def title_key(self) -> str:
@@ -216,7 +221,8 @@ def blocking_findings(assessment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [f for f in assessment.get("findings", []) if f.get("fingerprint") in blocking]
 
 
-def _finding_cells(finding: Mapping[str, Any], catalog: Catalog, lang: Lang) -> list[Any]:
+def _finding_cells(finding: Mapping[str, Any], catalog: Catalog, lang: Lang,
+                   files: Sequence[EvidenceFile] = ()) -> list[Any]:
     label = catalog.policy.label
     return [
         label("owner", finding["owner"], lang), finding["owner"],
@@ -228,7 +234,7 @@ def _finding_cells(finding: Mapping[str, Any], catalog: Catalog, lang: Lang) -> 
         finding["action"],
         ", ".join(label("owner", s, lang) for s in finding.get("support", [])),
         label("escalation", finding.get("escalation", ""), lang), finding.get("source", ""),
-        finding.get("fingerprint", ""),
+        finding.get("fingerprint", ""), link_lines(files),
     ]
 
 
@@ -279,16 +285,19 @@ def _sheet_name(text: str, taken: Sequence[str]) -> str:
 
 
 def _findings_sheet(sheet: Worksheet, findings: Sequence[Mapping[str, Any]], catalog: Catalog,
-                    lang: Lang) -> None:
+                    lang: Lang, evidence: Mapping[str, Sequence[EvidenceFile]]) -> None:
     for column, (key, width) in enumerate(zip(_COLUMNS, _WIDTHS, strict=True), start=1):
         cell = sheet.cell(row=1, column=column, value=word(key, lang))
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
         sheet.column_dimensions[get_column_letter(column)].width = width
     for row, finding in enumerate(findings, start=2):
-        for column, value in enumerate(_finding_cells(finding, catalog, lang), start=1):
+        files = evidence.get(str(finding.get("id", "")), ())
+        for column, value in enumerate(_finding_cells(finding, catalog, lang, files), start=1):
             put(sheet.cell(row=row, column=column), value)
             sheet.cell(row=row, column=column).alignment = Alignment(wrap_text=True,
                                                                      vertical="top")
+        if files:  # the first file opens from the cell; every address is in its text
+            sheet.cell(row=row, column=len(_COLUMNS)).hyperlink = files[0].url
         colour = SEVERITY_COLOURS.get(finding["severity"], "000000")
         sheet.cell(row=row, column=3).font = Font(bold=True, color=colour)
     sheet.freeze_panes = "A2"
@@ -311,10 +320,10 @@ def render_xlsx(report: Report, catalog: Catalog, lang: Lang) -> bytes:
     summary.column_dimensions["A"].width, summary.column_dimensions["B"].width = 30, 90
     groups = by_owner(report.assessment.get("findings", []))
     _findings_sheet(book.create_sheet(_sheet_name(word("findings", lang), book.sheetnames)),
-                    [f for _, group in groups for f in group], catalog, lang)
+                    [f for _, group in groups for f in group], catalog, lang, report.evidence)
     for owner, group in groups:
         name = _sheet_name(catalog.policy.label("owner", owner, lang), book.sheetnames)
-        _findings_sheet(book.create_sheet(name), group, catalog, lang)
+        _findings_sheet(book.create_sheet(name), group, catalog, lang, report.evidence)
     granted = waivers(report.assessment)
     if granted:
         sheet = book.create_sheet(_sheet_name(word("waivers", lang), book.sheetnames))
@@ -403,7 +412,7 @@ def _table(rows: list[list[Any]], widths: list[float], styles: _Styles,
 
 
 def _pdf_findings(findings: Sequence[Mapping[str, Any]], catalog: Catalog, lang: Lang,
-                  styles: _Styles) -> Table:
+                  styles: _Styles, evidence: Mapping[str, Sequence[EvidenceFile]]) -> Table:
     heads = ["severity", "rule_id", "message", "evidence", "action", "due_date", "status"]
     rows: list[list[Any]] = [[_p(word(k, lang), styles.head) for k in heads]]
     for f in findings:
@@ -414,7 +423,9 @@ def _pdf_findings(findings: Sequence[Mapping[str, Any]], catalog: Catalog, lang:
             Paragraph(f'<font color="#{colour}"><b>{severity}</b></font>', styles.body),
             _p(f["rule_id"], styles.small),
             [_p(f["title"], styles.body), _p(f["message"], styles.small),
-             _p(f"{word('source', lang)}: {f.get('source', '')}", styles.small)],
+             _p(f"{word('source', lang)}: {f.get('source', '')}", styles.small),
+             *pdf_files(evidence.get(str(f.get("id", "")), ()), word("pdf_file", lang),
+                        styles.small)],
             _p(f"{_place(f, catalog, lang)}\n"
                f"{evidence_text(f.get('evidence', {}), lang, catalog, _stage(f))}", styles.small),
             _p(f["action"], styles.small), f["due_date"],
@@ -511,7 +522,7 @@ def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
     story.append(_table(summary, [60 * mm, 210 * mm], styles, header=False))
     blocking = blocking_findings(report.assessment)
     story.append(_p(word("blocking_findings", lang), styles.h2))
-    story.append(_pdf_findings(blocking, catalog, lang, styles) if blocking
+    story.append(_pdf_findings(blocking, catalog, lang, styles, report.evidence) if blocking
                  else _p(word("none", lang), styles.body))
     granted = waivers(report.assessment)
     story.append(_p(word("waivers", lang), styles.h2))
@@ -532,7 +543,7 @@ def render_pdf(report: Report, catalog: Catalog, lang: Lang) -> bytes:
     for owner, group in groups:
         story.append(_p(f"{word('owner', lang)}: {catalog.policy.label('owner', owner, lang)} "
                         f"/ {len(group)}", styles.h2))
-        story.append(_pdf_findings(group, catalog, lang, styles))
+        story.append(_pdf_findings(group, catalog, lang, styles, report.evidence))
     story.append(Spacer(1, 4 * mm))
     if report.review:
         story.append(_signoff(report.review, lang, styles))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -26,7 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 APPEND_ONLY = ("checklists", "assessments", "finding_events", "waivers", "gate_reviews",
-               "finding_comments", "finding_notices")
+               "finding_comments", "finding_notices", "blobs", "attachments",
+               "attachment_removals")
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -239,6 +241,63 @@ class FindingNotice(Base):
     recipient: Mapped[str] = mapped_column(String(40))
     body: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime]
+
+
+class Blob(Base):
+    """Stored bytes, keyed by their SHA-256 (`id`): the same bytes are stored once, never
+    overwritten. `data` holds them in the database; None when they live in the object store
+    (`location` "s3") under their hash."""
+
+    __tablename__ = "blobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256, hex
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(8))  # db | s3
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[dt.datetime]
+
+
+class Attachment(Base):
+    """Evidence attached to a finding, or to an item of a project's checklist of one stage
+    (`item`: the list and the item's contract identity, `promises/P-2`, as fingerprints name
+    it). History: never changed; a removal is an `AttachmentRemoval`."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_project_item", "project_id", "stage", "item"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"), index=True)
+    stage: Mapped[str | None] = mapped_column(String(16))
+    item: Mapped[str | None] = mapped_column(String(400))
+    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"))
+    thumbnail_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))
+    media_type: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(255))  # as the client named it; not trusted
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    # When the photo was taken, as the camera wrote it (EXIF, its local time; an offset when
+    # the camera gave one): the evidence date, beside the upload's.
+    captured_at: Mapped[str | None] = mapped_column(String(32))
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    token_id: Mapped[int | None]
+    uploaded_at: Mapped[dt.datetime]
+
+
+class AttachmentRemoval(Base):
+    """An attachment taken out of the listings: who, when, why. Its bytes and row stay."""
+
+    __tablename__ = "attachment_removals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attachment_id: Mapped[str] = mapped_column(ForeignKey("attachments.id"), unique=True)
+    removed_by: Mapped[str] = mapped_column(String(80))
+    token_id: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(Text)
+    removed_at: Mapped[dt.datetime]
 
 
 class GateReview(Base):

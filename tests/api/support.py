@@ -254,3 +254,23 @@ def down_and_up(url: str, revision: str, below: Callable[[Connection], None],
             back(connection)
     finally:
         database.engine.dispose()
+
+
+def send_file(caller: Caller, path: str, data: bytes, name: str = "photo.jpg",
+              content_type: str = "image/jpeg", **form: str) -> TestResponse:
+    """Upload `data` as the `file` part of a multipart form (the client's type is a claim)."""
+    import io
+    fields: dict[str, Any] = {**form, "file": (io.BytesIO(data), name, content_type)}
+    return caller.client.post(path, data=fields, headers=caller.headers(None),
+                              content_type="multipart/form-data")
+
+
+def photo(size: tuple[int, int] = (64, 48), colour: str = "red", kind: str = "JPEG",
+          **save: Any) -> bytes:
+    """A small real image made with Pillow (different colours: different bytes)."""
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, kind, **save)
+    return out.getvalue()

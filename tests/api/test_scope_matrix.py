@@ -8,6 +8,7 @@ in `EXPECTED` fails `test_every_documented_operation_has_expectations`, so none 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,15 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from riskengine.audits.runner import run_due
-from tests.api.support import RULESETS, Caller, checklist, new_token, unique_code
+from tests.api.support import (
+    RULESETS,
+    Caller,
+    checklist,
+    new_token,
+    photo,
+    send_file,
+    unique_code,
+)
 
 ROLES = ("submitter", "owner", "reviewer", "auditor", "admin")
 ANY = frozenset(ROLES)
@@ -113,6 +122,30 @@ def _decide(world: World, caller: Caller, project: Project) -> TestResponse:
         world.root_reviewer.post(f"/api/v1/waiver-requests/{request}/decision",
                                  {"decision": "deny", "reason": "cleanup"})
     return answer
+
+
+_SIZES = itertools.count(20)
+
+
+def _new_photo() -> bytes:
+    """A photo no other call sent (the same bytes to one place answer the first upload)."""
+    return photo((next(_SIZES), 20), "gray")
+
+
+def _attach(caller: Caller, project: Project) -> TestResponse:
+    return send_file(caller, f"/api/v1/findings/{project.finding}/attachments", _new_photo())
+
+
+def _attach_item(caller: Caller, project: Project) -> TestResponse:
+    kind = checklist("sales-risky", project.code)["permits"][0]["kind"]
+    return send_file(caller, f"/api/v1/projects/{project.code}/items/attachments",
+                     _new_photo(), stage="sales", item=f"permits/{kind}")
+
+
+def _fresh_attachment(world: World, project: Project) -> str:
+    answer = _attach(world.root, project)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    return str(answer.get_json()["id"])
 
 
 def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -221,6 +254,23 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("post", "/api/v1/findings/{finding_id}/comments"): Rule(
         lambda w, c, p: c.post(f"/api/v1/findings/{p.finding}/comments", {"body": "已跟进"}),
         frozenset({"submitter", "owner", "reviewer", "admin"})),
+    ("get", "/api/v1/findings/{finding_id}/attachments"): Rule(
+        lambda w, c, p: c.get(f"/api/v1/findings/{p.finding}/attachments"), ANY),
+    ("post", "/api/v1/findings/{finding_id}/attachments"): Rule(
+        lambda w, c, p: _attach(c, p), frozenset({"submitter", "owner", "reviewer", "admin"})),
+    ("get", P + "/items/attachments"): Rule(
+        lambda w, c, p: c.get(f"/api/v1/projects/{p.code}/items/attachments"), ANY),
+    ("post", P + "/items/attachments"): Rule(
+        lambda w, c, p: _attach_item(c, p),
+        frozenset({"submitter", "owner", "reviewer", "admin"})),
+    ("get", "/api/v1/attachments/{attachment_id}"): Rule(
+        lambda w, c, p: c.get(f"/api/v1/attachments/{_fresh_attachment(w, p)}"), ANY),
+    ("get", "/api/v1/attachments/{attachment_id}/thumbnail"): Rule(
+        lambda w, c, p: c.get(f"/api/v1/attachments/{_fresh_attachment(w, p)}/thumbnail"),
+        ANY),
+    ("delete", "/api/v1/attachments/{attachment_id}"): Rule(
+        lambda w, c, p: c.request("DELETE", f"/api/v1/attachments/{_fresh_attachment(w, p)}"
+                                  "?reason=matrix"), frozenset({"reviewer", "admin"})),
     ("post", "/api/v1/findings/{finding_id}/waiver-requests"): Rule(
         _request_waiver, frozenset({"submitter", "owner", "admin"})),
     ("get", "/api/v1/waiver-requests"): Rule(

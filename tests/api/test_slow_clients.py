@@ -220,3 +220,40 @@ def test_a_body_over_the_limit_is_the_apps_413_however_it_is_sent(
         assert after.getresponse().status == 200  # the worker still serves
     finally:
         after.close()
+
+
+def test_an_upload_route_takes_a_photo_over_the_json_limit_and_no_more(
+        server: tuple[int, str, subprocess.Popen[bytes]]) -> None:
+    """A phone's photo (over RISKENGINE_MAX_BODY_BYTES) reaches the upload route through the
+    worker; a body over the attachment limit is refused there with the app's 413."""
+    import io
+    import os
+
+    from PIL import Image
+    port, token, _ = server
+    auth = {"Authorization": f"Bearer {token}"}
+    body = json.loads(SALES_READY)
+    body["project"]["code"] = code = f"UP-{os.getpid()}"
+    _, status, answer = timed(port, "POST", f"/api/v1/projects/{code}/checklists",
+                              json.dumps(body).encode(), {**auth,
+                                                          "Content-Type": "application/json"})
+    assert status == 201, answer[:300]
+    finding = json.loads(answer)["findings"][0]["id"]
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1200, 900), os.urandom(1200 * 900 * 3)).save(out, "JPEG", quality=95)
+    photo = out.getvalue()
+    assert len(photo) > 1024 * 1024  # over the JSON bodies' limit
+    boundary = "riskengine-test"
+    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"IMG.JPG\"\r\nContent-Type: image/jpeg\r\n\r\n").encode() + photo + \
+        f"\r\n--{boundary}--\r\n".encode()
+    kind = {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    path = f"/api/v1/findings/{finding}/attachments"
+    _, status, answer = timed(port, "POST", path, form, kind)
+    assert status == 201, answer[:300]
+    assert json.loads(answer)["width"] == 1200
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {20 * 1024 * 1024 + 64 * 1024 + 1}\r\n\r\n").encode()
+    status, _, refused = _raw_answer(port, head, b"x" * 4096)
+    assert status == 413 and json.loads(refused)["error"]["code"] == "too_large"

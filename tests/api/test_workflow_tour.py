@@ -60,7 +60,7 @@ def test_the_workflow_section_runs_as_written(
     assert len(found) == 3 and "tokens create" in found[0]
     script = ["set -euo pipefail", 'curl() { command curl --fail-with-body "$@"; }',
               f"export API={api} TOKEN={token}", f"EX={EXAMPLES.resolve()}", *found,
-              'echo "loop-end G=$G H=$H R=$R"']
+              'echo "loop-end G=$G H=$H R=$R P=$P Q=$Q"']
     done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=home, env=env,
                           capture_output=True, encoding="utf-8", errors="replace", timeout=180,
                           check=False)
@@ -77,7 +77,17 @@ def test_the_workflow_section_runs_as_written(
     verified = get(f"/findings/{ids['G']}")
     assert verified["status"] == "verified"
     actions = [e["action"] for e in verified["events"]]  # type: ignore[union-attr]
-    assert actions[-4:] == ["status", "rejected", "status", "verified"]
+    assert actions[-6:] == ["status", "rejected", "attachment_added", "status", "verified",
+                            "attachment_removed"]
+    resolutions = [e for e in verified["events"] if e["to_status"] == "resolved"  # type: ignore[union-attr]
+                   and e["action"] == "status"]
+    assert [r["details"]["evidence"]["attachments"] for r in resolutions] == [[ids["P"]],
+                                                                            [ids["Q"]]]
+    assert "\n0\n" in done.stdout or re.search(r"^\d+$", done.stdout, re.M)  # blocking
+    assert re.search(r"^null$", done.stdout, re.M)  # verified: no longer blocking
+    from PIL import Image
+    with Image.open(home / "kept.jpg") as kept:  # the photo as stored: upright, no EXIF
+        assert kept.size == (900, 1200) and not kept.getexif()
     waived = get(f"/findings/{ids['H']}")
     assert waived["status"] == "waived"
     assert waived["waiver_requests"][0]["id"] == ids["R"]  # type: ignore[index]

@@ -32,6 +32,13 @@ ROWS = {
                         " '[]', '2026-11-20 10:00:00')",
     "finding_notices": "INSERT INTO finding_notices VALUES ('n-{t}', 'k-{t}', 'f-{t}', 'mention',"
                        " 'legal', '{{}}', '2026-11-20 10:00:00')",
+    "blobs": "INSERT INTO blobs VALUES ('b-{t}', 3, 'image/jpeg', 'db', NULL, "
+             "'2026-11-20 10:00:00')",
+    "attachments": "INSERT INTO attachments (id, project_id, finding_id, blob_id, media_type, "
+                   "file_name, size, uploaded_by, uploaded_at) VALUES ('at-{t}', {p}, 'f-{t}', "
+                   "'b-{t}', 'image/jpeg', 'x.jpg', 3, 'r', '2026-11-20 10:00:00')",
+    "attachment_removals": "INSERT INTO attachment_removals VALUES ('ar-{t}', 'at-{t}', 'r', "
+                           "NULL, 'blurred', '2026-11-20 10:00:00')",
 }
 
 
@@ -71,7 +78,8 @@ def history(database: Database) -> str:
         project = connection.execute(text(
             f"SELECT id FROM projects WHERE code = 'HIST-{tag}'")).scalar_one()
         for table in ("checklists", "assessments", "findings", "finding_events", "waivers",
-                      "gate_reviews", "finding_comments", "finding_notices"):
+                      "gate_reviews", "finding_comments", "finding_notices", "blobs",
+                      "attachments", "attachment_removals"):
             connection.execute(text(ROWS[table].format(t=tag, p=project)))
     return tag
 

@@ -56,6 +56,13 @@ ROWS = (
     "INSERT INTO finding_notices (id, key, finding_id, kind, recipient, body, created_at) VALUES "
     "('h-notice', 'mention:h-comment:legal', 'h-finding', 'mention', 'legal', '{}', "
     "'2026-11-20 10:00:00')",
+    "INSERT INTO blobs (id, size, media_type, location, data, created_at) VALUES "
+    "('h-blob', 3, 'image/jpeg', 'db', NULL, '2026-11-20 10:00:00')",
+    "INSERT INTO attachments (id, project_id, finding_id, blob_id, media_type, file_name, size, "
+    "uploaded_by, uploaded_at) VALUES ('h-attachment', 7000, 'h-finding', 'h-blob', "
+    "'image/jpeg', 'crack.jpg', 3, 'owner.wang', '2026-11-20 10:00:00')",
+    "INSERT INTO attachment_removals (id, attachment_id, removed_by, reason, removed_at) VALUES "
+    "('h-removal', 'h-attachment', 'reviewer.zhao', 'blurred', '2026-11-20 10:00:00')",
 )
 # Each table's row, and the column an attacker rewrites in it (the decision of a review, the
 # approver of a waiver, the gate of an assessment or a run, …), with a value of its type.
@@ -68,6 +75,9 @@ TARGETS: dict[str, tuple[str, str, str]] = {
     "audit_runs": ("'h-run'", "gate", "'pass'"),
     "finding_comments": ("'h-comment'", "body", "'forged'"),
     "finding_notices": ("'h-notice'", "recipient", "'forged'"),
+    "blobs": ("'h-blob'", "media_type", "'forged'"),
+    "attachments": ("'h-attachment'", "blob_id", "'forged'"),
+    "attachment_removals": ("'h-removal'", "removed_by", "'forged'"),
 }
 NEW_ID = {"finding_events": "7001"}  # a free id for a row that takes another's unique key
 
@@ -225,6 +235,26 @@ def test_downgrade_and_upgrade_again(backend: str, tmp_path: Path) -> None:
         assert _guards(connection) == expected
     with database_url(backend, tmp_path) as url:
         down_and_up(url, "0102", below, back)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_attachments_downgrade_and_upgrade_again(backend: str, tmp_path: Path) -> None:
+    """0109's tables go below it, and come back (guarded) at the head."""
+    added = {"blobs", "attachments", "attachment_removals"}
+
+    def tables(connection: Connection) -> set[str]:
+        from sqlalchemy import inspect
+        return set(inspect(connection).get_table_names())
+
+    def below(connection: Connection) -> None:
+        assert not added & tables(connection)
+
+    def back(connection: Connection) -> None:
+        assert added <= tables(connection)
+        if connection.dialect.name == "sqlite":
+            assert added <= _guards(connection)
+    with database_url(backend, tmp_path) as url:
+        down_and_up(url, "0105", below, back)
 
 
 def _guards(connection: Connection) -> set[str]:

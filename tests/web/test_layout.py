@@ -4,6 +4,7 @@ finds no violation of any impact, and the checklist form is usable with a thumb.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -46,7 +47,23 @@ def load(app: Flask, token: str) -> dict[str, str]:
         "stage": "delivery", "decision": "fail", "comments": "开放日前完成公共区域收尾"})
     assert review.status_code == 201, review.get_json()
     ids["review"] = review.get_json()["id"]
+    ids["finding-with-evidence"] = _with_evidence(client, auth, ids["sales-risky"])
     return ids
+
+
+def _with_evidence(client: Any, auth: dict[str, str], assessment: str) -> str:
+    """A finding with a photo and a PDF attached: the finding page shows both."""
+    from tests.api.support import photo
+    from tests.api.test_attachments import pdf
+    finding = client.get(f"/api/v1/assessments/{assessment}", headers=auth).get_json()[
+        "findings"][0]["id"]
+    for data, name in ((photo((1200, 900), "teal"), "IMG_20261121_093015.JPG"),
+                       (pdf(2), "竣工验收备案表-扫描件-最终版本-盖章.pdf")):
+        answer = client.post(f"/api/v1/findings/{finding}/attachments", headers=auth,
+                             data={"file": (io.BytesIO(data), name)},
+                             content_type="multipart/form-data")
+        assert answer.status_code == 201, answer.get_json()
+    return str(finding)
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +102,7 @@ def pages(ids: dict[str, str]) -> dict[str, str]:
         "findings list": "/findings?owner=marketing&severity=critical",
         "rule what-if": "/rules/whatif",
         "release log": "/rulesets/sales.permits/releases",
+        "finding with evidence files": f"/work/findings/{ids['finding-with-evidence']}",
     }
 
 

@@ -159,3 +159,53 @@ def test_an_assessment_without_findings_reports_none(assessor: Assessor) -> None
     assert "SZ-LH-01" in pdf_text(render_pdf(clean, assessor.catalog, Lang.ZH))
     book = load_workbook(io.BytesIO(render_xlsx(clean, assessor.catalog, Lang.ZH)))
     assert book.sheetnames == ["概要", "风险发现（按责任部门）"]
+
+
+def _images(content: bytes) -> int:
+    """How many raster images the PDF's pages draw."""
+    count = 0
+    for page in PdfReader(io.BytesIO(content)).pages:
+        objects = page["/Resources"].get("/XObject") or {}
+        count += sum(1 for o in objects.values() if o.get_object()["/Subtype"] == "/Image")
+    return count
+
+
+def _with_evidence(assessor: Assessor) -> tuple[Report, str]:
+    from PIL import Image
+
+    from riskengine.output.evidence import EvidenceFile
+    made = report(assessor, "sales-risky", Lang.ZH)
+    findings = made.assessment["findings"]
+    for index, finding in enumerate(findings):
+        finding["id"] = f"f{index}"
+    thumb = io.BytesIO()
+    Image.new("RGB", (320, 240), "red").save(thumb, "JPEG")
+    first = str(findings[0]["id"])
+    files = [EvidenceFile("IMG_1.JPG", "image/jpeg", "https://rk.example/api/v1/attachments/a1",
+                          thumb.getvalue()),
+             EvidenceFile("竣工验收报告.pdf", "application/pdf",
+                          "https://rk.example/api/v1/attachments/a2", None, 4)]
+    return Report(made.assessment, made.project, evidence={first: files}), first
+
+
+def test_the_pdf_shows_a_finding_s_photos_and_names_its_pdfs(assessor: Assessor) -> None:
+    made, _ = _with_evidence(assessor)
+    content = render_pdf(made, assessor.catalog, Lang.ZH)
+    plain = render_pdf(Report(made.assessment, made.project), assessor.catalog, Lang.ZH)
+    assert _images(content) >= 1 and _images(plain) == 0
+    text = pdf_text(content).replace("\n", "")
+    assert "PDF 文件 (4)" in text and "竣工验收报告.pdf" in text
+
+
+def test_the_xlsx_links_each_finding_s_files(assessor: Assessor) -> None:
+    made, first = _with_evidence(assessor)
+    book = load_workbook(io.BytesIO(render_xlsx(made, assessor.catalog, Lang.ZH)))
+    sheet = book.worksheets[1]
+    heads = [c.value for c in sheet[1]]
+    column = heads.index("证据附件") + 1
+    cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
+    linked = [c for c in cells if c.value]
+    assert len(linked) == 1
+    assert linked[0].value == ("IMG_1.JPG https://rk.example/api/v1/attachments/a1\n"
+                               "竣工验收报告.pdf https://rk.example/api/v1/attachments/a2")
+    assert linked[0].hyperlink.target == "https://rk.example/api/v1/attachments/a1"

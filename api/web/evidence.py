@@ -1,0 +1,146 @@
+"""Evidence files on the finding page: the list with thumbnails, an upload form a phone's camera
+fills (`capture="environment"`), removal with a reason, and the bytes served to the logged-in
+page. The same use cases as the API (riskengine.attachments.evidence), the same permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from api.auth import Principal, current
+from api.errors import NotFound
+from api.permissions import may_attach, may_remove_attachment
+from api.state import service
+from api.uploads import read_upload
+from api.web.blueprint import lang, t
+from api.web.messages import MESSAGES
+from riskengine.attachments import evidence
+from riskengine.errors import RiskEngineError
+from riskengine.store import attachments as stored
+from riskengine.store import models as m
+from riskengine.store.findings import get_finding
+
+_TEXTS = {
+    "attachments": ("证据附件", "Evidence files"),
+    "no_attachments": ("暂无附件。", "No file attached yet."),
+    "attach_file": ("拍照或选择文件（照片或 PDF）", "Take a photo or choose a file (photo or PDF)"),
+    "attach_help": ("手机可直接拍照。接受 JPEG、PNG、WebP、HEIC 照片和 PDF，每个最大 {mb} MB；"
+                    "照片会按方向摆正，并去除位置、设备等元数据，保留拍摄时间。",
+                    "A phone can take the photo here. JPEG, PNG, WebP, HEIC photos and PDFs, "
+                    "{mb} MB each at most; photos are turned upright and stripped of location, "
+                    "device and other metadata; the time taken is kept."),
+    "attach": ("上传", "Upload"),
+    "attached": ("附件已上传。", "File attached."),
+    "attached_again": ("同一文件已上传过，未重复保存。", "This file was attached already."),
+    "remove_attachment": ("移除附件", "Remove file"),
+    "remove_reason": ("移除原因", "Why it is removed"),
+    "removed_attachment": ("附件已移除（记录保留）。", "File removed (its record is kept)."),
+    "captured": ("拍摄于 {at}", "taken {at}"),
+    "uploaded_by": ("{who} 上传于 {at}", "uploaded by {who} at {at}"),
+    "pdf_file": ("PDF 文件", "PDF file"),
+    "pages_n": ("{n} 页", "{n} pages"),
+    "use_as_evidence": ("作为整改证据的附件", "Files given as evidence"),
+    "event_attachment_added": ("上传附件", "file attached"),
+    "event_attachment_removed": ("移除附件", "file removed"),
+    "on_item": ("清单条目的附件", "on the checklist item"),
+}
+assert not set(_TEXTS) & set(MESSAGES), set(_TEXTS) & set(MESSAGES)
+MESSAGES.update(_TEXTS)
+
+
+def attachment_views(db: Session, row: m.Finding) -> list[dict[str, Any]]:
+    """A finding's attachments (not removed) as the page shows them, then those of the
+    checklist item it is raised on (`on_item`)."""
+    item = evidence.item_of(db, row)
+    on_item = stored.of_items(db, row.project_id, row.stage, item) if item else []
+    return [{"id": h.row.id, "file_name": h.row.file_name or h.row.id[:8],
+             "image": h.row.thumbnail_id is not None, "pages": h.row.pages,
+             "captured_at": h.row.captured_at, "uploaded_by": h.row.uploaded_by,
+             "uploaded_at": h.row.uploaded_at, "size_kb": max(1, h.row.size // 1024),
+             "width": h.row.width, "height": h.row.height, "on_item": h.row.item}
+            for h in [*stored.of_finding(db, row.id), *on_item]]
+
+
+def attachment_abilities(principal: Principal, row: m.Finding) -> dict[str, Any]:
+    return {"attach": may_attach(principal, row.owner,
+                                 service().assessor.catalog.policy.workflow),
+            "limit_mb": service().storage.limit // (1024 * 1024)}
+
+
+def attach(finding_id: str) -> Response:
+    """Upload a photo or a PDF to a finding; back to its page."""
+    principal, state = current(), service()
+    try:
+        with state.database.write() as db:
+            found = get_finding(db, finding_id, principal.projects, lock=True)
+            if found is None:
+                raise NotFound(f"finding {finding_id} not found")
+            if not may_attach(principal, found[0].owner, state.assessor.catalog.policy.workflow):
+                abort(403)
+            _, created = evidence.attach_to_finding(db, found[0], read_upload(), state.storage,
+                                                    principal.actor)
+        flash(t("attached" if created else "attached_again"), "ok")
+    except RiskEngineError as error:
+        message, details = error.in_lang(lang().value)
+        shown = "; ".join(str(v) for vs in details.values() for v in
+                          (vs if isinstance(vs, list) else [vs]))
+        flash(f"{message}（{shown}）" if shown else message, "error")
+    return redirect(url_for("web.finding", finding_id=finding_id) + "#attachments-h")
+
+
+def _held(db: Session, attachment_id: str, lock: bool = False) -> stored.Held:
+    held = stored.get_attachment(db, attachment_id, current().projects, lock)
+    if held is None:
+        raise NotFound(f"attachment {attachment_id} not found")
+    return held
+
+
+def _bytes(attachment_id: str, thumbnail: bool) -> Response:
+    state = service()
+    with state.database.read() as db:
+        found = evidence.content(db, state.storage, _held(db, attachment_id).row, thumbnail)
+    if found is None:
+        abort(404)
+    data, media_type = found
+    return Response(data, mimetype=media_type,
+                    headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+
+def attachment_file(attachment_id: str) -> Response:
+    return _bytes(attachment_id, thumbnail=False)
+
+
+def attachment_thumbnail(attachment_id: str) -> Response:
+    return _bytes(attachment_id, thumbnail=True)
+
+
+def remove_attachment(attachment_id: str) -> Response:
+    """Take a file off the finding (its record and bytes stay); back to the finding."""
+    principal, state = current(), service()
+    back = None
+    try:
+        with state.database.write() as db:
+            held = _held(db, attachment_id, lock=True)
+            back = held.row.finding_id
+            if not may_remove_attachment(principal, held.row.uploaded_by):
+                abort(403)
+            finding = db.get(m.Finding, back) if back else None
+            evidence.remove(db, held, request.form.get("reason", ""), principal.actor, finding)
+        flash(t("removed_attachment"), "ok")
+    except RiskEngineError as error:
+        flash(error.in_lang(lang().value)[0], "error")
+    if back is None:
+        return redirect(url_for("web.work"))
+    return redirect(url_for("web.finding", finding_id=back) + "#attachments-h")
+
+
+def register(bp: Blueprint) -> None:
+    """Attach this module's pages to the pages' blueprint."""
+    bp.add_url_rule("/work/findings/<finding_id>/attachments", view_func=attach, methods=["POST"])
+    bp.add_url_rule("/work/attachments/<attachment_id>", view_func=attachment_file)
+    bp.add_url_rule("/work/attachments/<attachment_id>/thumbnail", view_func=attachment_thumbnail)
+    bp.add_url_rule("/work/attachments/<attachment_id>/remove", view_func=remove_attachment,
+                    methods=["POST"])
