@@ -1,11 +1,12 @@
 """The pages' own words in Chinese and English. Vocabulary labels (owners, categories, kinds,
-fields) come from rulesets/policy.yaml; severities, gates and statuses from
-riskengine.output.reports."""
+fields) come from rulesets/policy.yaml; severities, gates, statuses and roles from
+riskengine.terms."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from riskengine.terms import TERMS
 from riskengine.vocabulary import Lang
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -18,11 +19,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "api_docs": ("API 文档", "API docs"),
     "switch_lang": ("English", "中文"),
     "logout": ("退出", "Log out"),
-    "role_submitter": ("项目经理", "project manager"),
-    "role_owner": ("责任部门", "department"),
-    "role_reviewer": ("评审人", "reviewer"),
-    "role_auditor": ("审计", "auditor"),
-    "role_admin": ("管理员", "admin"),
+    **{f"role_{role}": (words[Lang.ZH], words[Lang.EN]) for role, words in TERMS["role"].items()},
     # login and errors
     "login": ("登录", "Log in"),
     "login_help": ("使用管理员发放的 API 令牌登录（riskengine tokens create）。"

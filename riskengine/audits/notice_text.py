@@ -19,7 +19,7 @@ from riskengine.audits.robots import (
     WECOM,
     WECOM_MARKDOWN_BYTES,
 )
-from riskengine.output.reports import TERMS
+from riskengine.terms import TERMS
 from riskengine.rules.catalog import DEFAULT_ROOT, load_policy
 from riskengine.rules.model import Policy
 from riskengine.vocabulary import Lang
