@@ -23,6 +23,7 @@ from riskengine.errors import (
     RiskEngineError,
     StaleVersion,
     StoreError,
+    Words,
     WorkbookInvalid,
 )
 
@@ -42,7 +43,7 @@ class ApiError(RiskEngineError):
 
     code = "bad_request"
 
-    def __init__(self, message: str, details: Mapping[str, Any] | None = None,
+    def __init__(self, message: str | Words, details: Mapping[str, Any] | None = None,
                  code: str | None = None, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message, details, code)
         self.headers = dict(headers or {})
@@ -72,14 +73,18 @@ class UnsupportedMediaType(ApiError):
     code = "unsupported_media_type"
 
 
+class TooLarge(ApiError):
+    code = "too_large"
+
+
 __all__ = ["ApiError", "Conflict", "Forbidden", "Invalid", "NotFound", "PreconditionFailed",
-           "TooManyRequests", "Unauthorized", "UnsupportedMediaType", "status_of"]
+           "TooLarge", "TooManyRequests", "Unauthorized", "UnsupportedMediaType", "status_of"]
 
 # The one table from riskengine's errors to HTTP statuses (the first match counts: a subclass
 # before its base).
 STATUSES: dict[type[Exception], int] = {
     Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
-    Invalid: 422, TooManyRequests: 429, UnsupportedMediaType: 415, ApiError: 400,
+    Invalid: 422, TooManyRequests: 429, UnsupportedMediaType: 415, TooLarge: 413, ApiError: 400,
     ChecklistInvalid: 422, ChecklistUnreadable: 400, WorkbookInvalid: 422,
     ScheduleInvalid: 422, DeliveryDateUnknown: 422, StaleVersion: 409, KeyReused: 409,
     StoreError: 409, DatabaseUnavailable: 503, NotPermitted: 403, Refused: 409,

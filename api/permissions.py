@@ -39,6 +39,7 @@ from riskengine.lifecycle import (
     touches_waiver,
     verifies,
 )
+from riskengine.refusals import refusal
 from riskengine.rules.model import Catalog, FindingPolicy, WorkflowPolicy
 from riskengine.sla import shown_status
 from riskengine.store import models as m
@@ -50,6 +51,7 @@ from riskengine.waivers import lapse_if_due
 CONTROLS = {"start": FindingStatus.IN_PROGRESS, "resolve": FindingStatus.RESOLVED,
             "reopen": FindingStatus.OPEN, "waive": FindingStatus.WAIVED}
 _DEFAULT = WorkflowPolicy()
+REVIEWERS = (Role.ADMIN, Role.REVIEWER)  # who sets due dates, waives, verifies
 
 
 def may_work(principal: Principal, owner: str) -> bool:
@@ -98,19 +100,18 @@ def check_change(principal: Principal, owner: str, current: FindingStatus,
     target = target_of(asked)
     for scheduled in ("due_date", "assign_to"):
         if scheduled in asked and not may_schedule(principal):
-            raise Forbidden("due dates and reassignments are set by reviewers",
-                            {scheduled: ["needs one of: admin, reviewer"]})
+            raise Forbidden(refusal("reviewers_schedule"),
+                            {scheduled: [refusal("needs_roles", roles=REVIEWERS)]})
     if not may_move(principal, owner, current, target, workflow):
         if touches_waiver(current, target):
-            raise Forbidden("waivers are granted and revoked by reviewers",
-                            {"role": ["needs one of: admin, reviewer"]})
+            raise Forbidden(refusal("reviewers_waive"),
+                            {"role": [refusal("needs_roles", roles=REVIEWERS)]})
         if target is not None and verifies(current, target):
-            departments = ", ".join(sorted(d.value for d in workflow.verifier_departments))
-            raise Forbidden("a resolution is verified by a reviewer, an admin or a verifier "
-                            "department", {"role": [f"needs one of: admin, reviewer, an owner "
-                                                    f"of {departments}"]})
-        raise Forbidden(f"this finding is owned by {owner}",
-                        {"owner": [f"only the {owner} department or an admin may change it"]})
+            departments = sorted(d.value for d in workflow.verifier_departments)
+            raise Forbidden(refusal("verified_by", owners=departments), {"role": [refusal(
+                "needs_roles_or_owner", roles=REVIEWERS, owners=departments)]})
+        raise Forbidden(refusal("owned_by", owner=owner),
+                        {"owner": [refusal("owner_or_admin", owner=owner)]})
     return plan_change(current, asked, today, policy, principal.name, closure)
 
 
@@ -140,7 +141,7 @@ def move_each(session: Session, principal: Principal, ids: list[str],
         try:
             found = get_finding(session, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             row = found[0]
             changed = move(session, principal, row, asked, today, catalog)
             items.append({"id": finding_id, "ok": True, "changed": changed,

@@ -26,6 +26,7 @@ from riskengine.audits.store import next_slots, project_runs
 from riskengine.errors import RiskEngineError, StoreError
 from riskengine.output.charts import SEVERITY_FILL, Bar, Segment, stacked_bars
 from riskengine.output.reports import blocking_findings, by_owner, waivers
+from riskengine.refusals import refusal
 from riskengine.review import ReviewRequest, audit_run_read, review_gate
 from riskengine.standing import list_projects
 from riskengine.store.findings import get_finding
@@ -132,7 +133,7 @@ def _burn_down(history: list[Any], submitted: dict[str, Any]) -> Markup | None:
 def _stored(db: Session, assessment_id: str, principal: Principal) -> tuple[dict[str, Any], Any]:
     found = get_assessment(db, assessment_id, principal.projects)
     if found is None:
-        raise NotFound(f"assessment {assessment_id} not found")
+        raise NotFound(refusal("assessment_not_found", id=assessment_id))
     body = render_stored(db, found[0], found[1], service().today(), lang())
     return body, found[1]
 
@@ -203,7 +204,7 @@ def finding_status(finding_id: str) -> Response:
         with state.database.write() as db:
             found = get_finding(db, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             move(db, principal, found[0], body, today, state.assessor.catalog)
         flash(t("status_changed"), "ok")
     except StoreError as error:  # e.g. someone changed the finding since the page was read

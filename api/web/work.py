@@ -31,6 +31,7 @@ from api.web.messages import MESSAGES
 from riskengine.comments import add_comment
 from riskengine.errors import RiskEngineError
 from riskengine.lifecycle import TRANSITIONS
+from riskengine.refusals import refusal
 from riskengine.sla import due_facts
 from riskengine.store import models as m
 from riskengine.store.findings import (
@@ -184,7 +185,7 @@ def finding(finding_id: str) -> tuple[str, int]:
     with service().database.read() as db:
         found = get_finding(db, finding_id, principal.projects)
         if found is None:
-            raise NotFound(f"finding {finding_id} not found")
+            raise NotFound(refusal("finding_not_found", id=finding_id))
         row, code = found
         body = _view(row, code, waiver(db, row.waiver_id))
         history = [event_body(e) for e in events(db, row.id)]
@@ -230,7 +231,7 @@ def finding_act(finding_id: str) -> Response:
         with state.database.write() as db:
             found = get_finding(db, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             row, code = found
             today, policy = state.today(), state.assessor.catalog.policy
             if act == "comment":
@@ -277,7 +278,7 @@ def waiver_decision(request_id: str) -> Response:
         with state.database.write() as db:
             found = locked_request(db, request_id, principal.projects)
             if found is None:
-                raise NotFound(f"waiver request {request_id} not found")
+                raise NotFound(refusal("waiver_request_not_found", id=request_id))
             decide_waiver(db, found[0], found[1], decision == "approve",
                           request.form.get("reason", ""), state.today(),
                           state.assessor.catalog.policy, principal.actor)

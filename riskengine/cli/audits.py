@@ -20,6 +20,7 @@ from riskengine.audits.schedule import make_rule
 from riskengine.audits.scheduler import Scheduler
 from riskengine.cli import main
 from riskengine.cli.assess import load_assessor
+from riskengine.cli.errors import echo_error, echo_refusal
 from riskengine.errors import RiskEngineError
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database, default_url, pending
@@ -44,8 +45,7 @@ def _instant(value: str | None) -> dt.datetime | None:
 def _database() -> Database:
     database = Database(default_url())
     if pending(database.engine):
-        click.echo("error: the database schema is not current; run `riskengine db upgrade`",
-                   err=True)
+        echo_refusal("schema_not_current")
         sys.exit(EXIT_ERROR)
     return database
 
@@ -60,7 +60,7 @@ def _policy(root: Path) -> AuditPolicy:
     try:
         return load_audit_policy(root)
     except AuditPolicyInvalid as error:
-        click.echo(f"error: {error}", err=True)
+        echo_error(error)
         sys.exit(EXIT_ERROR)
 
 
@@ -68,7 +68,7 @@ def _submissions(assessor: Assessor, root: Path) -> Submissions:
     try:
         return Submissions.of(assessor, root)
     except RiskEngineError as error:
-        click.echo(f"error: {error}", err=True)
+        echo_error(error)
         sys.exit(EXIT_ERROR)
 
 
