@@ -10,7 +10,9 @@ from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from api.render import requested_lang
+from api.state import service
 from riskengine.audits import DeliveryDateUnknown, ScheduleInvalid
+from riskengine.checklist.wording import Wording
 from riskengine.errors import (
     ChecklistInvalid,
     ChecklistUnreadable,
@@ -26,8 +28,15 @@ from riskengine.errors import (
     Words,
     WorkbookInvalid,
 )
+from riskengine.refusals import refusal
 
 log = logging.getLogger("riskengine.api")
+
+# werkzeug's refusals by status, as riskengine.refusals words them.
+HTTP_WORDS = {400: "bad_request", 404: "route_not_found", 405: "method_not_allowed",
+              406: "not_acceptable", 413: "too_large", 415: "unsupported_media_type",
+              422: "request_invalid", 428: "precondition_required", 500: "service_failed",
+              503: "service_unavailable"}
 
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -126,15 +135,20 @@ def as_details(messages: Any) -> dict[str, list[str]]:
 
 
 def handle_http(error: HTTPException) -> Response:
+    """werkzeug's and webargs' refusals (no route, method, size, media type, a body webargs
+    refuses), said in the reader's language like ours; their own English stays in the logs."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
+    lang = requested_lang()
     details = as_details(messages) if messages else {}
-    message = data.get("message") or error.description or error.name
-    if status == 422 and messages:
-        message = "the request is invalid"
+    if details:
+        wording = Wording.of(service().assessor.catalog)
+        details = {path: [wording.text(p, lang) for p in problems]
+                   for path, problems in details.items()}
+    message = refusal(HTTP_WORDS.get(status, "http_error"), status=status).say(lang)
     headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
-    return error_response(status, HTTP_CODES.get(status, "error"), str(message), details, headers)
+    return error_response(status, HTTP_CODES.get(status, "error"), message, details, headers)
 
 
 def status_of(error: Exception) -> int:
@@ -155,8 +169,7 @@ def handle_domain(error: RiskEngineError) -> Response:
 
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error", extra={"request_id": g.get("request_id")})
-    return error_response(500, "internal_error",
-                          "the service failed; the request id identifies it in the logs")
+    return error_response(500, "internal_error", refusal("service_failed").say(requested_lang()))
 
 
 def init_app(app: Flask) -> None:

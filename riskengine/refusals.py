@@ -263,7 +263,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "too_many_failures": ("失败的评估过多", "too many failed evaluations"),
     # --- the command line ------------------------------------------------------------------
     "json_unreadable": ("无法读取 JSON：第 {line} 行第 {column} 列{what}",
-                        "cannot read the JSON: line {line}, column {column}: {what}"),
+                        "cannot read the JSON: line {line}, column {column}{what}"),
     "json_at": ("第 {line} 行第 {column} 列", "line {line}, column {column}"),
     "byte_at": ("第 {position} 个字节", "byte {position}"),
     "text_not_utf8": ("无法读取：文件不是 UTF-8 文字", "cannot read: the file is not UTF-8 text"),
@@ -281,17 +281,18 @@ LABELLED = {
 }
 # The words for json's own complaints (the command line names the place of a syntax error).
 JSON_PROBLEMS: dict[str, tuple[str, str]] = {
-    "Expecting value": ("：此处应为一个值", "a value is expected here"),
-    "Expecting property name enclosed in double quotes": ("：此处应为带双引号的键",
+    "Expecting value": ("此处应为一个值", "a value is expected here"),
+    "Expecting property name enclosed in double quotes": ("此处应为带双引号的键",
                                                           "a key in double quotes is expected"),
-    "Expecting ',' delimiter": ("：此处应为逗号", "a comma is expected"),
-    "Expecting ':' delimiter": ("：此处应为冒号", "a colon is expected"),
-    "Extra data": ("：JSON 结束后还有多余内容", "extra data after the JSON"),
-    "Unterminated string starting at": ("：字符串没有结束引号", "a string has no closing quote"),
-    "Invalid control character at": ("：字符串中有控制字符", "a control character in a string"),
+    "Expecting ',' delimiter": ("此处应为逗号", "a comma is expected"),
+    "Expecting ':' delimiter": ("此处应为冒号", "a colon is expected"),
+    "Extra data": ("JSON 结束后还有多余内容", "extra data after the JSON"),
+    "Unterminated string starting at": ("字符串没有结束引号", "a string has no closing quote"),
+    "Invalid control character at": ("字符串中有控制字符", "a control character in a string"),
 }
 _AND = {Lang.ZH: "、", Lang.EN: ", "}
 _NONE = {Lang.ZH: "无", Lang.EN: "none"}
+_COLON = {Lang.ZH: "：", Lang.EN: ": "}
 
 
 @dataclass(frozen=True)
@@ -330,8 +331,14 @@ class _JsonWhat:
     what: str
 
     def say(self, lang: str) -> str:
-        zh, en = JSON_PROBLEMS.get(self.what, ("", self.what))
-        return zh if lang == Lang.ZH else en
+        words = json_words(self.what, Lang(lang))
+        return f"{_COLON[Lang(lang)]}{words}" if words else ""
+
+
+def json_words(what: str, lang: Lang) -> str:
+    """json's complaint (`Expecting value`) in words; in Chinese, nothing when it has none."""
+    zh, en = JSON_PROBLEMS.get(what, ("", what))
+    return zh if lang is Lang.ZH else en
 
 
 def shown(name: str, value: Any, lang: Lang) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from riskengine.checklist.contract import LISTS, NESTED_LISTS
 from riskengine.errors import RiskEngineError
+from riskengine.refusals import json_words
 from riskengine.rules.catalog import Catalog, CheckSpec, Policy
 from riskengine.vocabulary import Lang, Stage
 
@@ -94,8 +95,8 @@ SAYINGS = (
     _said(r"objects and arrays nest at most (?P<n>\d+) levels", "对象与数组最多嵌套 {n} 层",
           "objects and arrays nest at most {n} levels"),
     _said(r"(?P<what>[^:]+): line (?P<line>\d+) column (?P<column>\d+) \(char \d+\)",
-          "第 {line} 行第 {column} 列不是有效的 JSON（{what}）",
-          "not valid JSON at line {line}, column {column} ({what})"),
+          "第 {line} 行第 {column} 列不是有效的 JSON{what}",
+          "not valid JSON at line {line}, column {column}{what}"),
     _said(r"must not contain NUL characters", "不得包含 NUL 字符"),
     _said(r"must be valid Unicode text", "须为有效的 Unicode 文字"),
 )
@@ -219,6 +220,9 @@ class Wording:
             return self.section(value, lang)
         if group == "stage":
             return self.choice(value, lang)
+        if group == "what":  # json's complaint, in words (or left out)
+            words = json_words(value, lang)
+            return f"（{words}）" if words and lang is Lang.ZH else f" ({words})" if words else ""
         return value
 
     def line(self, where: str, path: str | None, problem: str, lang: Lang,
@@ -262,7 +266,10 @@ def choice_label(policy: Policy, code: str, lang: Lang) -> str:
 
 
 def worded_error(error: RiskEngineError, wording: Wording) -> RiskEngineError:
-    """The error worded in every language, its details keyed by where they are (cells)."""
+    """The error worded in every language, its details keyed by where they are (cells); a
+    refusal of riskengine.refusals is said in every language already."""
+    if error.refused:
+        return error
     error.worded = wording.worded(
         error.message, ((where, None, p) for where, problems in error.details.items()
                         for p in problems))
