@@ -4,9 +4,9 @@ An error carries a `Refusal` (a key of `WORDS` and its parameters) as its messag
 line of its details; it is said in Chinese unless English is asked for (the API's `?lang=`,
 Accept-Language, the command line's `--lang`). The error's `code` and its details keys (machine
 paths) never change with the language. A parameter named after a closed set (`status`,
-`role`, `owner`, `stage`, `decision` and their plurals, see `LABELLED`) is shown by its label:
-riskengine.terms for statuses, roles and gate decisions, rulesets/policy.yaml for owners and
-stages. Checklist and workbook problems have their own wording (riskengine.checklist.wording).
+`role`, `owner`, `stage`, `decision` and their plurals, see `LABELLED`) is shown by its label
+of rulesets/policy.yaml. Checklist and workbook problems have their own wording
+(riskengine.checklist.wording).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 from riskengine.errors import Words
 from riskengine.rules.catalog import DEFAULT_ROOT, load_policy
 from riskengine.rules.model import Policy
-from riskengine.terms import TERMS, term
 from riskengine.vocabulary import Lang
 
 # key -> (Chinese, English); `{name}` is a parameter, the same names in both.
@@ -353,9 +352,7 @@ def shown(name: str, value: Any, lang: Lang) -> str:
 
 
 def label(group: str, code: str, lang: Lang) -> str:
-    """The label of a code of a closed set: riskengine.terms, then rulesets/policy.yaml."""
-    if group in TERMS:
-        return term(group, code, lang)
+    """The label of a code of a closed set (rulesets/policy.yaml `labels`)."""
     return _policy().label("choice" if group == "stage" else group, code, lang)
 
 

@@ -25,7 +25,7 @@ from api.state import service
 from api.web.messages import MESSAGES, message
 from riskengine.assessment.findings import place_of
 from riskengine.errors import RiskEngineError
-from riskengine.terms import term
+from riskengine.output.reports import term
 from riskengine.vocabulary import Lang, Stage
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",

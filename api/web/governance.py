@@ -15,11 +15,11 @@ from api.state import service
 from api.web.blueprint import bp, lang, page, t
 from riskengine.errors import RiskEngineError
 from riskengine.output.dashboard import stage_label
+from riskengine.output.reports import term
 from riskengine.releases import release_log
 from riskengine.store.latest import latest_checklists
 from riskengine.store.promises import sales_mentions
 from riskengine.store.releases import releases
-from riskengine.terms import term
 from riskengine.whatif import (
     REFUSED,
     candidates_of,

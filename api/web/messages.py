@@ -1,12 +1,11 @@
 """The pages' own words in Chinese and English. Vocabulary labels (owners, categories, kinds,
-fields) come from rulesets/policy.yaml; severities, gates, statuses and roles from
-riskengine.terms."""
+fields) come from rulesets/policy.yaml; severities, gates and statuses from
+riskengine.output.reports."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from riskengine.terms import TERMS
 from riskengine.vocabulary import Lang
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -19,7 +18,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "api_docs": ("API 文档", "API docs"),
     "switch_lang": ("English", "中文"),
     "logout": ("退出", "Log out"),
-    **{f"role_{role}": (words[Lang.ZH], words[Lang.EN]) for role, words in TERMS["role"].items()},
     # login and errors
     "login": ("登录", "Log in"),
     "login_help": ("使用管理员发放的 API 令牌登录（riskengine tokens create）。"

@@ -19,9 +19,9 @@ from riskengine.audits.robots import (
     WECOM,
     WECOM_MARKDOWN_BYTES,
 )
+from riskengine.output.reports import TERMS
 from riskengine.rules.catalog import DEFAULT_ROOT, load_policy
 from riskengine.rules.model import Policy
-from riskengine.terms import TERMS
 from riskengine.vocabulary import Lang
 
 ZH, EN = Lang.ZH, Lang.EN

@@ -10,9 +10,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from riskengine.output.reports import term
 from riskengine.output.workbook import print_setup, put
 from riskengine.rules.model import Policy
-from riskengine.terms import term
 from riskengine.vocabulary import Lang, Severity, Stage
 
 _WORDS: dict[str, dict[Lang, str]] = {

@@ -11,8 +11,8 @@ from typing import Any
 
 from riskengine.assessment.assessor import Assessment
 from riskengine.assessment.findings import place_of
+from riskengine.output.reports import term
 from riskengine.rules.catalog import Catalog
-from riskengine.terms import term
 from riskengine.vocabulary import Lang
 
 Style = Callable[..., str]

@@ -40,7 +40,6 @@ from riskengine.assessment.findings import place_of
 from riskengine.errors import RiskEngineError
 from riskengine.output.workbook import print_setup, put
 from riskengine.rules.catalog import Catalog
-from riskengine.terms import term
 from riskengine.vocabulary import Lang, Owner, Severity, Stage
 
 # The PDF embeds (a subset of) a TrueType CJK font, so a printed or forwarded report looks the
@@ -56,6 +55,23 @@ CJK_FONT_PATHS = (
 )
 SEVERITY_COLOURS = {"critical": "B42318", "high": "B54708", "medium": "175CD3", "low": "475467"}
 GATE_COLOURS = {"fail": "B42318", "conditional": "B54708", "pass": "067647"}
+
+TERMS: dict[str, dict[str, dict[Lang, str]]] = {
+    "severity": {"critical": {Lang.ZH: "严重", Lang.EN: "Critical"},
+                 "high": {Lang.ZH: "高", Lang.EN: "High"},
+                 "medium": {Lang.ZH: "中", Lang.EN: "Medium"},
+                 "low": {Lang.ZH: "低", Lang.EN: "Low"}},
+    "gate": {"fail": {Lang.ZH: "不通过", Lang.EN: "Fail"},
+             "conditional": {Lang.ZH: "有条件通过", Lang.EN: "Conditional"},
+             "pass": {Lang.ZH: "通过", Lang.EN: "Pass"}},
+    "status": {"open": {Lang.ZH: "待处理", Lang.EN: "Open"},
+               "in_progress": {Lang.ZH: "处理中", Lang.EN: "In progress"},
+               "resolved": {Lang.ZH: "已解决（待核实）", Lang.EN: "Resolved (to verify)"},
+               "verified": {Lang.ZH: "已核实关闭", Lang.EN: "Verified"},
+               "waived": {Lang.ZH: "已豁免", Lang.EN: "Waived"}},
+    "review": {"active": {Lang.ZH: "有效", Lang.EN: "Active"},
+               "superseded": {Lang.ZH: "已被新清单取代", Lang.EN: "Superseded"}},
+}
 
 _WORDS: dict[str, dict[Lang, str]] = {
     "title": {Lang.ZH: "风险评估报告", Lang.EN: "Risk assessment report"},
@@ -120,6 +136,11 @@ _COLUMNS = ("owner", "owner_code", "severity", "blocking", "status", "due_date",
             "title_col", "message", "subject", "evidence", "action", "support", "escalation",
             "source", "fingerprint")
 _WIDTHS = (16, 12, 8, 7, 9, 11, 22, 30, 50, 24, 36, 50, 16, 14, 40, 26)
+
+
+def term(group: str, value: str, lang: Lang) -> str:
+    """Return the word for a severity, gate decision, finding or review status."""
+    return TERMS.get(group, {}).get(value, {}).get(lang, value)
 
 
 def word(key: str, lang: Lang) -> str:

@@ -11,9 +11,9 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from riskengine.output.dashboard import stage_label
+from riskengine.output.reports import term
 from riskengine.output.workbook import print_setup, put
 from riskengine.rules.model import Policy
-from riskengine.terms import term
 from riskengine.vocabulary import Lang
 from riskengine.whatif import REFUSED, WhatIf
 
