@@ -260,6 +260,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "engine_unhealthy": ("规则引擎状态异常，请重启工作进程",
                          "rule engine is unhealthy; restart the worker"),
     "too_many_failures": ("失败的评估过多", "too many failed evaluations"),
+    "engine_failed": ("规则引擎在规则集 {ruleset} 上出错",
+                      "rule engine failed on ruleset {ruleset}"),
+    # --- reports ---------------------------------------------------------------------------
+    "font_missing": ("PDF 报告须嵌入字体“文泉驿微米黑”，但它没有安装：请运行 `make fonts`（Debian "
+                     "软件包 fonts-wqy-microhei），或把 RISKENGINE_CJK_FONT 设为含中文字形的 "
+                     "TrueType 字体文件",
+                     "PDF reports embed the font WenQuanYi Micro Hei, which is not installed: run "
+                     "`make fonts` (Debian package fonts-wqy-microhei) or set RISKENGINE_CJK_FONT "
+                     "to a TrueType font file with Chinese glyphs"),
+    "not_found_at": ("未找到：{paths}", "not found: {paths}"),
     # --- the command line ------------------------------------------------------------------
     "json_unreadable": ("无法读取 JSON：第 {line} 行第 {column} 列{what}",
                         "cannot read the JSON: line {line}, column {column}{what}"),

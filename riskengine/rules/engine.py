@@ -99,7 +99,7 @@ def _translate(error: Exception, ruleset: str) -> EvaluationError:
     text = str(error)
     code = next((c for c in _ERROR_CODES if f"code: {c}" in text or text.strip() == c), None)
     meaning = _ERROR_CODES.get(code or "", "unexpected engine error")
-    return EvaluationError(f"rule engine failed on ruleset {ruleset}: {meaning}",
+    return EvaluationError(refusal("engine_failed", ruleset=ruleset),
                            {ruleset: [f"{meaning} ({text})"]})
 
 
