@@ -38,8 +38,7 @@ def mentions(text: str, labels: Mapping[str, Text]) -> list[str]:
         if code is None:
             word = rest.split()[0] if rest.split() else ""
             raise Invalid(refusal("unknown_mention"),
-                          {"body": [refusal("mention_by_label", word=word, code=Owner.LEGAL.value,
-                                            label=labels[Owner.LEGAL.value]["zh"])],
+                          {"body": [refusal("mention_by_label", word=word, owner=Owner.LEGAL)],
                            "allowed": sorted({c for _, c in names})})
         if code not in found:
             found.append(code)

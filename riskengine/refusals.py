@@ -73,9 +73,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "denied": ("已驳回", "denied"),
     # --- comments (riskengine.comments) ----------------------------------------------------
     "unknown_mention": ("评论中提到的部门不存在", "the comment mentions no known department"),
-    "mention_by_label": ("@{word}：请用部门代码或名称提及部门，例如 @{label}",
-                         "@{word}: mention a department by its code or label, e.g. @{code} or "
-                         "@{label}"),
+    "mention_by_label": ("@{word}：请用部门名称或代码提及部门，例如 @{owner}",
+                         "@{word}: mention a department by its code or label, e.g. @{owner}"),
     "comment_empty": ("评论内容为空", "the comment is empty"),
     "write_something": ("请填写内容", "write something"),
     # --- checklists, reviews, what-if ------------------------------------------------------
