@@ -111,7 +111,7 @@ def error_response(status: int, code: str, message: str,
     return response
 
 
-def flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+def flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str | Words]]:
     """Yield marshmallow/webargs messages as (path, message), dropping the location level."""
     if isinstance(messages, Mapping):
         for key, value in messages.items():
@@ -124,11 +124,11 @@ def flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
         for item in messages:
             yield from flatten(item, prefix)
     else:
-        yield prefix or "body", str(messages)
+        yield prefix or "body", messages if isinstance(messages, Words) else str(messages)
 
 
-def as_details(messages: Any) -> dict[str, list[str]]:
-    details: dict[str, list[str]] = {}
+def as_details(messages: Any) -> dict[str, list[str | Words]]:
+    details: dict[str, list[str | Words]] = {}
     for path, message in flatten(messages):
         details.setdefault(path, []).append(message)
     return details
@@ -141,11 +141,11 @@ def handle_http(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
     lang = requested_lang()
-    details = as_details(messages) if messages else {}
-    if details:
+    details: dict[str, list[str]] = {}
+    if messages:
         wording = Wording.of(service().assessor.catalog)
-        details = {path: [wording.text(p, lang) for p in problems]
-                   for path, problems in details.items()}
+        details = {path: [p.say(lang) if isinstance(p, Words) else wording.text(p, lang)
+                          for p in problems] for path, problems in as_details(messages).items()}
     message = refusal(HTTP_WORDS.get(status, "http_error"), status=status).say(lang)
     headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
     return error_response(status, HTTP_CODES.get(status, "error"), message, details, headers)

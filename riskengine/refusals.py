@@ -213,6 +213,30 @@ WORDS: dict[str, tuple[str, str]] = {
                           "milestones.contract_delivery_date"),
     "slots_all_past": ("该计划的所有审计时间都已过去",
                        "every slot of this schedule is already past"),
+    "email_target": ("邮件通知的目标须为电子邮件地址", "an email target is an e-mail address"),
+    "http_target": ("{channel}通知的目标须为带主机名的 http:// 或 https:// 地址",
+                    "a {channel} target is an http:// or https:// URL with a host"),
+    "wecom_target": ("企业微信的目标须为群机器人的 Webhook 地址，含其 key"
+                     "（…/cgi-bin/webhook/send?key=…）",
+                     "a wecom target is the group robot's webhook URL with its key "
+                     "(…/cgi-bin/webhook/send?key=…)"),
+    "dingtalk_target": ("钉钉的目标须为机器人的 Webhook 地址，含其 access_token"
+                        "（…/robot/send?access_token=…）",
+                        "a dingtalk target is the robot's webhook URL with its access_token "
+                        "(…/robot/send?access_token=…)"),
+    "feishu_target": ("飞书的目标须为机器人的 Webhook 地址（…/open-apis/bot/v2/hook/<id>）",
+                      "a feishu target is the bot's webhook URL (…/open-apis/bot/v2/hook/<id>)"),
+    "leave_out_signature": ("请去掉 timestamp 和 sign 参数：每次请求都会重新签名",
+                            "leave timestamp and sign out: every request is signed afresh"),
+    "needs_secret": ("开启签名的{channel}机器人需要其安全设置中显示的密钥",
+                     "a {channel} robot with signing on needs the secret its security settings "
+                     "show"),
+    "no_secret": ("{channel}请求不签名：无需密钥", "{channel} requests are not signed: no secret"),
+    "channel_webhook": ("Webhook", "webhook"),
+    "channel_email": ("邮件", "email"),
+    "channel_wecom": ("企业微信", "wecom"),
+    "channel_dingtalk": ("钉钉", "dingtalk"),
+    "channel_feishu": ("飞书", "feishu"),
     "no_slot_after": ("{time} 之后没有审计时间", "no slot falls due after {time}"),
     # --- the body and the request (api.bodies, api.errors) ---------------------------------
     "body_repeats_key": ("请求正文重复了键 {name}", "the body repeats the key {name}"),
@@ -232,6 +256,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "form_key_shape": ("32 位十六进制数字，由页面写入",
                        "32 hexadecimal digits, as the page wrote it"),
     "request_invalid": ("请求有误", "the request is invalid"),
+    "server_owned": ("由服务设置，不能提交", "is set by the service and cannot be sent"),
     "bad_request": ("请求无效", "the request is not valid"),
     "body_not_json": ("请求正文不是有效的 JSON", "the body is not valid JSON"),
     "method_not_allowed": ("此地址不支持该请求方法", "the method is not allowed here"),
