@@ -25,3 +25,11 @@ def echo_error(error: RiskEngineError, lang: Lang | None = None) -> None:
 def echo_refusal(key: str, lang: Lang | None = None) -> None:
     """Print one refusal of the words table as an error line."""
     echo_error(RiskEngineError(refusal(key)), lang)
+
+
+def refused(error: RiskEngineError | str, **params: object) -> click.ClickException:
+    """A click refusal (exit 1) for a command without --lang: Chinese, then English; `error`
+    is an error or a key of the words table."""
+    if isinstance(error, str):
+        error = RiskEngineError(refusal(error, **params))
+    return click.ClickException(f"{error.in_lang(Lang.ZH)[0]} / {error.in_lang(Lang.EN)[0]}")
