@@ -109,6 +109,10 @@ WORDS: dict[str, tuple[str, str]] = {
                          "must be <stage>/<topic>.yaml (or .test.yaml), policy.yaml or "
                          "ledger.yaml"),
     "draft_does_not_load": ("草稿规则集无法加载", "the draft rulesets do not load"),
+    "dated_in_force": ("生效日期：该规则在 {release} 中已经生效；日期只能用于宣布新规则，"
+                       "不能暂停已生效的规则",
+                       "effective_on: the rule was already in force in {release}; a date may "
+                       "announce a new rule, not suspend one"),
     "ledger_invalid": ("承诺台账文件有误", "the promise ledger file is invalid"),
     "rule_file_invalid": ("规则文件 {name} 有误", "{name} is invalid"),
     "draft_suspends_rules": ("草稿暂停了已生效的规则",
