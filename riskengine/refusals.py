@@ -250,6 +250,7 @@ WORDS: dict[str, tuple[str, str]] = {
                          "the query holds text that cannot be stored"),
     "form_unstorable": ("表单含有无法保存的文字", "the form holds text that cannot be stored"),
     "no_nul": ("不得包含 NUL 字符", "must not contain NUL characters"),
+    "at_most_bytes": ("最多 {limit} 字节", "at most {limit} bytes"),
     "body_too_large": ("请求正文超过 {limit} 字节", "the body is larger than {limit} bytes"),
     "media_type_refused": ("此处不接受 Content-Type 为 {type} 的请求正文",
                            "the body's Content-Type {type} is not accepted here"),
