@@ -44,7 +44,7 @@ from riskengine.rules.model import Catalog, FindingPolicy, WorkflowPolicy
 from riskengine.sla import shown_status
 from riskengine.store import models as m
 from riskengine.store.findings import Change, get_finding
-from riskengine.vocabulary import FindingStatus
+from riskengine.vocabulary import FindingStatus, Lang
 from riskengine.waivers import lapse_if_due
 
 # The page's controls, each a move of the lifecycle, in the order a page shows them.
@@ -131,8 +131,8 @@ def move(session: Session, principal: Principal, row: m.Finding, asked: Mapping[
 
 
 def move_each(session: Session, principal: Principal, ids: list[str],
-              asked: Mapping[str, Any], today: dt.date, catalog: Catalog
-              ) -> list[dict[str, Any]]:
+              asked: Mapping[str, Any], today: dt.date, catalog: Catalog,
+              lang: Lang = Lang.ZH) -> list[dict[str, Any]]:
     """A bulk action: each finding moved as `move` moves one (its own permission check, its
     own event), each result reported; one refused leaves the others alone. Every refusal is
     raised before its finding is touched, so one transaction holds them all."""
@@ -147,10 +147,11 @@ def move_each(session: Session, principal: Principal, ids: list[str],
             items.append({"id": finding_id, "ok": True, "changed": changed,
                           "status": shown_status(row, today), "version": row.version})
         except RiskEngineError as error:
+            message, details = error.in_lang(lang)
             items.append({"id": finding_id, "ok": False, "error": {
-                "code": error.code, "message": error.message,
+                "code": error.code, "message": message,
                 "details": {k: [str(v) for v in (vs if isinstance(vs, list) else [vs])]
-                            for k, vs in error.details.items()}}})
+                            for k, vs in details.items()}}})
     return items
 
 

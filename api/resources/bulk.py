@@ -16,6 +16,7 @@ from api.auth import Principal, current
 from api.idempotency import run_write
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.permissions import move_each
+from api.render import requested_lang
 from api.schemas import BulkIn, BulkOut
 from api.state import service
 from riskengine.errors import Invalid
@@ -77,7 +78,7 @@ class Bulk(MethodView):
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             ids = _targets(session, principal, data)
             items = move_each(session, principal, ids, asked, state.today(),
-                              state.assessor.catalog)
+                              state.assessor.catalog, requested_lang())
             done = sum(1 for i in items if i["ok"])
             return 200, {"action": data["action"], "total": len(items), "succeeded": done,
                          "failed": len(items) - done, "items": items}

@@ -208,7 +208,7 @@ def finding_status(finding_id: str) -> Response:
             move(db, principal, found[0], body, today, state.assessor.catalog)
         flash(t("status_changed"), "ok")
     except StoreError as error:  # e.g. someone changed the finding since the page was read
-        flash(f"{t('status_not_changed')}: {error.message}", "error")
+        flash(f"{t('status_not_changed')}: {error.in_lang(lang())[0]}", "error")
     except RiskEngineError as error:
         flash(_problem(error), "error")
     target = url_for("web.assessment", assessment_id=back) if back else url_for("web.portfolio")
@@ -216,9 +216,10 @@ def finding_status(finding_id: str) -> Response:
 
 
 def _problem(error: RiskEngineError) -> str:
-    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items()
+    message, problems = error.in_lang(lang())
+    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in problems.items()
                         if k != "allowed")
-    return f"{t('status_not_changed')}: {error.message}" + (f" ({details})" if details else "")
+    return f"{t('status_not_changed')}: {message}" + (f" ({details})" if details else "")
 
 
 def _review_context(code: str, stage: Stage, principal: Principal) -> dict[str, Any]:
@@ -285,7 +286,7 @@ def _refusal(error: RiskEngineError) -> tuple[int, Problem]:
     key = _REFUSALS.get(error.code)
     if key is not None:
         return status, Problem(t(key), {"decision": [t(key)]})
-    return status, Problem(error.message, error.details)
+    return status, Problem(*error.in_lang(lang()))
 
 
 @bp.route("/projects/<code>/gate-review", methods=["POST"])

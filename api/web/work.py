@@ -304,7 +304,8 @@ def bulk() -> Response:
     try:
         asked = _bulk_asked(action)
         with state.database.write() as db:
-            items = move_each(db, principal, ids, asked, state.today(), state.assessor.catalog)
+            items = move_each(db, principal, ids, asked, state.today(), state.assessor.catalog,
+                              lang())
         failed = [i for i in items if not i["ok"]]
         flash(t("bulk_done", ok=len(items) - len(failed), failed=len(failed)),
               "ok" if not failed else "warn")
@@ -330,6 +331,7 @@ def _bulk_asked(action: str) -> dict[str, Any]:
 
 
 def _problem(error: RiskEngineError) -> str:
-    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items()
+    message, problems = error.in_lang(lang())
+    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in problems.items()
                         if k != "allowed")
-    return f"{t('not_done')}: {error.message}" + (f" ({details})" if details else "")
+    return f"{t('not_done')}: {message}" + (f" ({details})" if details else "")

@@ -181,6 +181,19 @@ def test_a_bulk_action_on_too_many(project: dict[str, Any], admin: Caller,
     assert en["message"] == f"the filter matches {total} findings; a bulk action takes at most 1"
 
 
+def test_a_bulk_item_refused(project: dict[str, Any], caller: Callable[..., Caller]) -> None:
+    crm = _finding(project, "crm")
+    owner = caller("owner", department="marketing")
+    wanted = {"action": "start", "ids": [crm["id"]]}
+    [zh] = owner.post("/api/v1/findings/bulk", wanted).get_json()["items"]
+    [en] = owner.post("/api/v1/findings/bulk", wanted,
+                      query_string={"lang": "en"}).get_json()["items"]
+    assert zh["error"]["code"] == en["error"]["code"] == "forbidden"
+    assert zh["error"]["message"] == "此风险发现属于客户关系部门"
+    assert zh["error"]["details"]["owner"] == ["只有客户关系部门或管理员可以修改"]
+    assert en["error"]["message"] == "this finding is owned by Customer relationship"
+
+
 def test_a_refused_waiver_request(project: dict[str, Any], caller: Callable[..., Caller]
                                   ) -> None:
     finding = _finding(project)

@@ -111,7 +111,16 @@ def test_owners_work_only_their_findings(assessor: Assessor, visitor: Make) -> N
     permits_finding = next(i for i in finding_ids(page) if i not in controls)
     refused = crm.post(f"/findings/{permits_finding}", {"action": "start", "back": aid})
     assert refused.status_code == 302
-    assert "状态未更新" in crm.get(f"/assessments/{aid}").text
+    shown = crm.get(f"/assessments/{aid}").text
+    assert re.search(r"状态未更新: 此风险发现属于[^ (]+部门 "
+                     r"\(owner: 只有[^ )]+部门或管理员可以修改\)", shown)
+    assert "only the" not in shown and "department or an admin" not in shown
+    english = crm.post(f"/findings/{permits_finding}?lang=en", {"action": "start", "back": aid})
+    assert english.status_code == 302
+    assert re.search(r"Status not changed: this finding is owned by [A-Z][^(<]+ \(owner: only the "
+                     r"[A-Z][^)<]+ department or an admin may change it\)",
+                     crm.get(f"/assessments/{aid}?lang=en").text)
+    crm.get("/?lang=zh")  # back to Chinese for the rest
     started = crm.post(f"/findings/{controls[0]}", {"action": "start", "back": aid})
     assert started.status_code == 302
     assert "处理中" in crm.get(f"/assessments/{aid}").text
