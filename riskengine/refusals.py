@@ -236,7 +236,7 @@ WORDS: dict[str, tuple[str, str]] = {
                      "a {channel} robot with signing on needs the secret its security settings "
                      "show"),
     "no_secret": ("{channel}请求不签名：无需密钥", "{channel} requests are not signed: no secret"),
-    "channel_webhook": ("Webhook", "webhook"),
+    "channel_webhook": ("Webhook 回调", "webhook"),
     "channel_email": ("邮件", "email"),
     "channel_wecom": ("企业微信", "wecom"),
     "channel_dingtalk": ("钉钉", "dingtalk"),
