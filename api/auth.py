@@ -11,6 +11,7 @@ from flask import Flask, g, request
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.state import service
 from api.throttle import init_throttle, throttle, throttled_attempt
+from riskengine.refusals import refusal
 from riskengine.store import Actor
 from riskengine.store import models as m
 from riskengine.store.tokens import LiveToken, find_token
@@ -52,7 +53,7 @@ class Principal:
 def current() -> Principal:
     principal: Principal | None = g.get("principal")
     if principal is None:  # every non-public route is authenticated before it runs
-        raise Unauthorized("a bearer token is required")
+        raise Unauthorized(refusal("token_required"))
     return principal
 
 
@@ -60,9 +61,9 @@ def require(*roles: Role) -> Principal:
     """Return the caller if its role is one of `roles` (admin always is), else 403."""
     principal = current()
     if principal.role is not Role.ADMIN and principal.role not in roles:
-        allowed = ", ".join(sorted(r.value for r in {*roles, Role.ADMIN}))
-        raise Forbidden(f"the {principal.role.value} role may not do this",
-                        {"role": [f"needs one of: {allowed}"]})
+        allowed = sorted(r.value for r in {*roles, Role.ADMIN})
+        raise Forbidden(refusal("role_may_not", role=principal.role),
+                        {"role": [refusal("needs_roles", roles=allowed)]})
     return principal
 
 
@@ -70,7 +71,7 @@ def require_project(code: str, *roles: Role) -> Principal:
     """Like `require`, for a project route: another project's objects are simply not found."""
     principal = current()
     if not principal.sees(code):
-        raise NotFound(f"project {code} not found")
+        raise NotFound(refusal("project_not_found", code=code))
     return require(*roles) if roles else principal
 
 
@@ -91,7 +92,7 @@ def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthorized("a bearer token is required",
+        raise Unauthorized(refusal("token_required"),
                            headers={"WWW-Authenticate": 'Bearer realm="riskengine"'})
     secret = secret.strip()
     attempt = throttled_attempt(secret)
@@ -100,7 +101,7 @@ def _authenticate() -> None:
         token = find_token(connection, secret)
     if token is None:
         throttle().failed(attempt)
-        raise Unauthorized("the token is unknown or revoked",
+        raise Unauthorized(refusal("token_unknown"),
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     g.principal = Principal.of(token)
 

@@ -9,14 +9,14 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.errors import ApiError, Invalid, NotFound, UnsupportedMediaType
+from api.errors import ApiError, Invalid, NotFound, TooLarge, UnsupportedMediaType
 from api.state import service
 from api.uploads import MULTIPART, takes_upload
 from riskengine.checklist.wording import Wording, worded_error
 from riskengine.errors import ChecklistUnreadable
 from riskengine.output.workbook import MEDIA_TYPE
+from riskengine.refusals import Refusal, refusal
 
 MAX_PROBLEMS = 20
 # The contract nests five levels (inspections[].defects[]); the parser's own limit depends on
@@ -116,9 +116,8 @@ def parse_json(data: bytes) -> tuple[str, Any]:
                 break
             problems.setdefault(path, []).append(message)
     except _DuplicateKey as error:
-        raise ChecklistUnreadable(f"the body repeats the key {error}",
-                                  {"body": [f"the key {error} appears twice in one object; "
-                                            "each key may appear once"]}) from error
+        raise ChecklistUnreadable(refusal("body_repeats_key", name=str(error)), {
+            "body": [refusal("key_appears_twice", name=str(error))]}) from error
     except (UnicodeDecodeError, ValueError) as error:
         raise ChecklistUnreadable("the body is not valid UTF-8 JSON",
                                   {"body": [str(error)]}) from error
@@ -147,10 +146,10 @@ def _check_url() -> None:
         return
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and not _PATH_VALUE.match(value):
-            raise NotFound(f"no such {name}")
+            raise NotFound(refusal("route_not_found"), {name: [refusal("not_an_id")]})
     bad = _with_nul(request.args)
     if bad:
-        raise Invalid("the query holds text that cannot be stored", bad)
+        raise Invalid(refusal("query_unstorable"), bad)
 
 
 def _check_form() -> None:
@@ -158,11 +157,11 @@ def _check_form() -> None:
     if request.method == "POST" and request.blueprint == "web":
         bad = _with_nul(request.form)
         if bad:
-            raise Invalid("the form holds text that cannot be stored", bad)
+            raise Invalid(refusal("form_unstorable"), bad)
 
 
-def _with_nul(values: MultiDict[str, str]) -> dict[str, list[str]]:
-    return {name: ["must not contain NUL characters"]
+def _with_nul(values: MultiDict[str, str]) -> dict[str, list[Refusal]]:
+    return {name: [refusal("no_nul")]
             for name, value in values.items(multi=True) if "\x00" in value}
 
 
@@ -173,7 +172,7 @@ def _check_size() -> None:
     if not limit or request.content_length is not None:
         return
     if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
-        raise RequestEntityTooLarge(f"the body is larger than {limit} bytes")
+        raise TooLarge(refusal("body_too_large", limit=limit))
 
 
 def accepted_types() -> list[str]:
@@ -195,8 +194,8 @@ def _check_body() -> Response | None:
         if request.mimetype not in accepted:
             # Anything else was once read as JSON whatever it said it was: refuse it instead.
             raise UnsupportedMediaType(
-                f"the body's Content-Type {request.mimetype or '(none)'} is not accepted here",
-                {"Content-Type": [f"send one of: {', '.join(accepted)}"]},
+                refusal("media_type_refused", type=request.mimetype or "(none)"),
+                {"Content-Type": [refusal("send_one_of", types=accepted)]},
                 headers={_ACCEPT_HEADER.get(request.method, "Accept"): ", ".join(accepted)})
         if request.mimetype == JSON:
             body()
@@ -205,7 +204,8 @@ def _check_body() -> Response | None:
 
 def require_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ApiError("the body must be a JSON object", {"body": [f"got {type(value).__name__}"]})
+        raise ApiError(refusal("body_not_object"),
+                       {"body": [refusal("got_type", type=type(value).__name__)]})
     return value
 
 

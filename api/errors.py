@@ -10,8 +10,9 @@ from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from api.render import requested_lang
-from riskengine.attachments.refusals import StorageUnavailable, TooLarge
+from api.state import service
 from riskengine.audits import DeliveryDateUnknown, ScheduleInvalid
+from riskengine.checklist.wording import Wording
 from riskengine.errors import (
     ChecklistInvalid,
     ChecklistUnreadable,
@@ -23,11 +24,21 @@ from riskengine.errors import (
     Refused,
     RiskEngineError,
     StaleVersion,
+    StorageUnavailable,
     StoreError,
+    TooLarge,
+    Words,
     WorkbookInvalid,
 )
+from riskengine.refusals import refusal
 
 log = logging.getLogger("riskengine.api")
+
+# werkzeug's refusals by status, as riskengine.refusals words them.
+HTTP_WORDS = {400: "bad_request", 404: "route_not_found", 405: "method_not_allowed",
+              406: "not_acceptable", 413: "too_large", 415: "unsupported_media_type",
+              422: "request_invalid", 428: "precondition_required", 500: "service_failed",
+              503: "service_unavailable"}
 
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -43,7 +54,7 @@ class ApiError(RiskEngineError):
 
     code = "bad_request"
 
-    def __init__(self, message: str, details: Mapping[str, Any] | None = None,
+    def __init__(self, message: str | Words, details: Mapping[str, Any] | None = None,
                  code: str | None = None, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message, details, code)
         self.headers = dict(headers or {})
@@ -74,17 +85,17 @@ class UnsupportedMediaType(ApiError):
 
 
 __all__ = ["ApiError", "Conflict", "Forbidden", "Invalid", "NotFound", "PreconditionFailed",
-           "TooManyRequests", "Unauthorized", "UnsupportedMediaType", "status_of"]
+           "TooLarge", "TooManyRequests", "Unauthorized", "UnsupportedMediaType", "status_of"]
 
 # The one table from riskengine's errors to HTTP statuses (the first match counts: a subclass
 # before its base).
 STATUSES: dict[type[Exception], int] = {
     Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
-    Invalid: 422, TooManyRequests: 429, UnsupportedMediaType: 415, ApiError: 400,
+    Invalid: 422, TooManyRequests: 429, UnsupportedMediaType: 415, TooLarge: 413, ApiError: 400,
     ChecklistInvalid: 422, ChecklistUnreadable: 400, WorkbookInvalid: 422,
     ScheduleInvalid: 422, DeliveryDateUnknown: 422, StaleVersion: 409, KeyReused: 409,
     StoreError: 409, DatabaseUnavailable: 503, NotPermitted: 403, Refused: 409,
-    TooLarge: 413, StorageUnavailable: 503,
+    StorageUnavailable: 503,
 }
 
 
@@ -99,7 +110,7 @@ def error_response(status: int, code: str, message: str,
     return response
 
 
-def flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+def flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str | Words]]:
     """Yield marshmallow/webargs messages as (path, message), dropping the location level."""
     if isinstance(messages, Mapping):
         for key, value in messages.items():
@@ -112,26 +123,31 @@ def flatten(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
         for item in messages:
             yield from flatten(item, prefix)
     else:
-        yield prefix or "body", str(messages)
+        yield prefix or "body", messages if isinstance(messages, Words) else str(messages)
 
 
-def as_details(messages: Any) -> dict[str, list[str]]:
-    details: dict[str, list[str]] = {}
+def as_details(messages: Any) -> dict[str, list[str | Words]]:
+    details: dict[str, list[str | Words]] = {}
     for path, message in flatten(messages):
         details.setdefault(path, []).append(message)
     return details
 
 
 def handle_http(error: HTTPException) -> Response:
+    """werkzeug's and webargs' refusals (no route, method, size, media type, a body webargs
+    refuses), said in the reader's language like ours; their own English stays in the logs."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
-    details = as_details(messages) if messages else {}
-    message = data.get("message") or error.description or error.name
-    if status == 422 and messages:
-        message = "the request is invalid"
+    lang = requested_lang()
+    details: dict[str, list[str]] = {}
+    if messages:
+        wording = Wording.of(service().assessor.catalog)
+        details = {path: [p.say(lang) if isinstance(p, Words) else wording.text(p, lang)
+                          for p in problems] for path, problems in as_details(messages).items()}
+    message = refusal(HTTP_WORDS.get(status, "http_error"), status=status).say(lang)
     headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
-    return error_response(status, HTTP_CODES.get(status, "error"), str(message), details, headers)
+    return error_response(status, HTTP_CODES.get(status, "error"), message, details, headers)
 
 
 def status_of(error: Exception) -> int:
@@ -152,8 +168,7 @@ def handle_domain(error: RiskEngineError) -> Response:
 
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error", extra={"request_id": g.get("request_id")})
-    return error_response(500, "internal_error",
-                          "the service failed; the request id identifies it in the logs")
+    return error_response(500, "internal_error", refusal("service_failed").say(requested_lang()))
 
 
 def init_app(app: Flask) -> None:

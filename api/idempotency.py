@@ -19,6 +19,7 @@ from api.schemas import ResponseSchema
 from api.state import service
 from riskengine.idempotency import run_once
 from riskengine.output.workbook import MEDIA_TYPE
+from riskengine.refusals import refusal
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 Work = Callable[[Session], tuple[int, dict[str, Any]]]
@@ -42,8 +43,7 @@ def run_write(work: Work, schema: type[ResponseSchema]) -> Response:
             status, answer = work(session)
         return json_response(encode(schema, answer), status)
     if not _KEY.match(key):
-        raise ApiError("the Idempotency-Key header is malformed",
-                       {"Idempotency-Key": ["1 to 255 visible ASCII characters"]})
+        raise ApiError(refusal("key_malformed"), {"Idempotency-Key": [refusal("key_shape")]})
     token_id = current().token_id
     with database.write() as session:
         def once() -> tuple[int, str]:

@@ -19,6 +19,7 @@ from api.schemas import ResponseSchema
 from api.state import service
 from riskengine.audits import store as audit_store
 from riskengine.audits.models import AuditRun, AuditSchedule, AuditSubscription
+from riskengine.refusals import refusal
 from riskengine.store import models as m
 from riskengine.store.findings import findings_by_id, waivers_by_id
 from riskengine.store.projects import checklist, get_project
@@ -33,7 +34,7 @@ def project_or_404(session: Session, code: str, principal: Principal,
     project = get_project(session, code, principal.projects, lock) if principal.sees(code) \
         else None
     if project is None:
-        raise NotFound(f"project {code} not found")
+        raise NotFound(refusal("project_not_found", code=code))
     return project
 
 
@@ -51,7 +52,7 @@ def stored_checklist(session: Session, project: m.Project, checklist_id: str) ->
     """Return a stored checklist of the project; any other is not found."""
     row = checklist(session, checklist_id)
     if row is None or row.project_id != project.id:
-        raise NotFound(f"checklist {checklist_id} not found")
+        raise NotFound(refusal("checklist_not_found", id=checklist_id))
     return row
 
 
@@ -74,7 +75,7 @@ def run_or_404(session: Session, run_id: str, principal: Principal) -> tuple[Aud
     """An audit run of a project the caller may see, with its project's code."""
     found = audit_store.get_run(session, run_id, principal.projects)
     if found is None:
-        raise NotFound(f"audit run {run_id} not found")
+        raise NotFound(refusal("audit_run_not_found", id=run_id))
     return found
 
 
@@ -96,9 +97,8 @@ def subscribable(principal: Principal, projects: list[str] | None) -> list[str] 
     if principal.projects is None:
         return projects
     if projects is None:
-        raise Forbidden("a token scoped to projects cannot subscribe to every project",
-                        {"projects": ["name the projects, each within the token's scope"]})
+        raise Forbidden(refusal("scoped_token_all"), {"projects": [refusal("name_projects")]})
     for code in projects:
         if code not in principal.projects:
-            raise NotFound(f"project {code} not found")
+            raise NotFound(refusal("project_not_found", code=code))
     return projects

@@ -44,17 +44,19 @@ from riskengine.lifecycle import (
     touches_waiver,
     verifies,
 )
+from riskengine.refusals import refusal
 from riskengine.rules.model import Catalog, FindingPolicy, WorkflowPolicy
 from riskengine.sla import shown_status
 from riskengine.store import models as m
 from riskengine.store.findings import Change, get_finding
-from riskengine.vocabulary import FindingStatus
+from riskengine.vocabulary import FindingStatus, Lang
 from riskengine.waivers import lapse_if_due
 
 # The page's controls, each a move of the lifecycle, in the order a page shows them.
 CONTROLS = {"start": FindingStatus.IN_PROGRESS, "resolve": FindingStatus.RESOLVED,
             "reopen": FindingStatus.OPEN, "waive": FindingStatus.WAIVED}
 _DEFAULT = WorkflowPolicy()
+REVIEWERS = (Role.ADMIN, Role.REVIEWER)  # who sets due dates, waives, verifies
 
 
 def may_work(principal: Principal, owner: str) -> bool:
@@ -118,19 +120,18 @@ def check_change(principal: Principal, owner: str, current: FindingStatus,
     target = target_of(asked)
     for scheduled in ("due_date", "assign_to"):
         if scheduled in asked and not may_schedule(principal):
-            raise Forbidden("due dates and reassignments are set by reviewers",
-                            {scheduled: ["needs one of: admin, reviewer"]})
+            raise Forbidden(refusal("reviewers_schedule"),
+                            {scheduled: [refusal("needs_roles", roles=REVIEWERS)]})
     if not may_move(principal, owner, current, target, workflow):
         if touches_waiver(current, target):
-            raise Forbidden("waivers are granted and revoked by reviewers",
-                            {"role": ["needs one of: admin, reviewer"]})
+            raise Forbidden(refusal("reviewers_waive"),
+                            {"role": [refusal("needs_roles", roles=REVIEWERS)]})
         if target is not None and verifies(current, target):
-            departments = ", ".join(sorted(d.value for d in workflow.verifier_departments))
-            raise Forbidden("a resolution is verified by a reviewer, an admin or a verifier "
-                            "department", {"role": [f"needs one of: admin, reviewer, an owner "
-                                                    f"of {departments}"]})
-        raise Forbidden(f"this finding is owned by {owner}",
-                        {"owner": [f"only the {owner} department or an admin may change it"]})
+            departments = sorted(d.value for d in workflow.verifier_departments)
+            raise Forbidden(refusal("verified_by", owners=departments), {"role": [refusal(
+                "needs_roles_or_owner", roles=REVIEWERS, owners=departments)]})
+        raise Forbidden(refusal("owned_by", owner=owner),
+                        {"owner": [refusal("owner_or_admin", owner=owner)]})
     return plan_change(current, asked, today, policy, principal.name, closure)
 
 
@@ -150,8 +151,8 @@ def move(session: Session, principal: Principal, row: m.Finding, asked: Mapping[
 
 
 def move_each(session: Session, principal: Principal, ids: list[str],
-              asked: Mapping[str, Any], today: dt.date, catalog: Catalog
-              ) -> list[dict[str, Any]]:
+              asked: Mapping[str, Any], today: dt.date, catalog: Catalog,
+              lang: Lang = Lang.ZH) -> list[dict[str, Any]]:
     """A bulk action: each finding moved as `move` moves one (its own permission check, its
     own event), each result reported; one refused leaves the others alone. Every refusal is
     raised before its finding is touched, so one transaction holds them all."""
@@ -160,16 +161,17 @@ def move_each(session: Session, principal: Principal, ids: list[str],
         try:
             found = get_finding(session, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             row = found[0]
             changed = move(session, principal, row, asked, today, catalog)
             items.append({"id": finding_id, "ok": True, "changed": changed,
                           "status": shown_status(row, today), "version": row.version})
         except RiskEngineError as error:
+            message, details = error.in_lang(lang)
             items.append({"id": finding_id, "ok": False, "error": {
-                "code": error.code, "message": error.message,
+                "code": error.code, "message": message,
                 "details": {k: [str(v) for v in (vs if isinstance(vs, list) else [vs])]
-                            for k, vs in error.details.items()}}})
+                            for k, vs in details.items()}}})
     return items
 
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 import tornado.httpserver
 import tornado.ioloop
@@ -21,10 +22,14 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gtornado import TornadoWorker
 from tornado import httputil
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from api import create_app
 from api.observability import API_CSP, SECURITY_HEADERS
 from api.uploads import body_limit
+from riskengine.refusals import refusal
+from riskengine.vocabulary import Lang
 
 
 class Server(BaseApplication):
@@ -66,6 +71,7 @@ class _BodyLimit(httputil.HTTPMessageDelegate):
         self.delegate, self.connection, self.config = delegate, connection, config
         self.limit = int(config["MAX_CONTENT_LENGTH"])
         self.received, self.refused = 0, False
+        self.lang = Lang.ZH
 
     def headers_received(self, start_line: Any, headers: httputil.HTTPHeaders
                          ) -> Awaitable[None] | None:
@@ -75,6 +81,7 @@ class _BodyLimit(httputil.HTTPMessageDelegate):
         if self.limit > int(self.config["MAX_CONTENT_LENGTH"]):
             cast(Any, self.connection).set_body_timeout(UPLOAD_BODY_TIMEOUT)
         cast(Any, self.connection).set_max_body_size(sys.maxsize)
+        self.lang = _lang_of(getattr(start_line, "path", ""), headers.get("Accept-Language", ""))
         declared = headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.limit:
             return self._refuse()
@@ -99,8 +106,9 @@ class _BodyLimit(httputil.HTTPMessageDelegate):
     def _refuse(self) -> Awaitable[None]:
         self.refused = True
         body = json.dumps({"error": {
-            "code": "too_large", "message": f"the body is larger than {self.limit} bytes",
-            "details": {"body": [f"at most {self.limit} bytes"]}, "request_id": ""}}).encode()
+            "code": "too_large", "message": refusal("body_too_large", limit=self.limit).say(
+                self.lang), "details": {"body": [refusal("at_most_bytes", limit=self.limit).say(
+                    self.lang)]}, "request_id": ""}}, ensure_ascii=False).encode()
         headers = httputil.HTTPHeaders({
             **SECURITY_HEADERS, "Content-Security-Policy": API_CSP, "Cache-Control": "no-store",
             "Content-Type": "application/json", "Content-Length": str(len(body)),
@@ -109,6 +117,15 @@ class _BodyLimit(httputil.HTTPMessageDelegate):
             httputil.ResponseStartLine("HTTP/1.1", 413, "Content Too Large"), headers, body)
         self.connection.finish()  # tornado drops what still arrives, then closes
         return written
+
+
+def _lang_of(target: str, accept_language: str) -> Lang:
+    """The language asked for, as api.render.requested_lang reads it (no request here yet)."""
+    given = parse_qs(urlsplit(target).query).get("lang", [""])[0]
+    if given in set(Lang):
+        return Lang(given)
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(list(Lang))
+    return Lang(best) if best else Lang.ZH
 
 
 class BufferingWorker(TornadoWorker):

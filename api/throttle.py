@@ -36,6 +36,7 @@ from sqlalchemy import Connection
 from api.config import ConfigError
 from api.errors import TooManyRequests
 from api.state import service
+from riskengine.refusals import refusal
 from riskengine.store.throttle import ADDRESS, PREFIX, Lock, Policy, keys, locked, record_failure
 
 log = logging.getLogger("riskengine.api")
@@ -52,10 +53,9 @@ class Throttle:
         """Refuse the attempt (429) if its address or its token prefix is out of attempts."""
         lock = self.refusal(connection, attempt)
         if lock is not None:
-            what = "this address" if lock.kind == ADDRESS else "this token prefix"
+            what = refusal("this_address" if lock.kind == ADDRESS else "this_token_prefix")
             raise TooManyRequests(
-                f"too many failed authentications from {what}; retry after "
-                f"{lock.retry_after} seconds",
+                refusal("throttled", source=what, seconds=lock.retry_after),
                 {"retry_after": [str(lock.retry_after)]},
                 headers={"Retry-After": str(lock.retry_after)})
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from riskengine.audits.notices import MENTION, notify
 from riskengine.errors import Invalid
+from riskengine.refusals import refusal
 from riskengine.rules.model import Text
 from riskengine.store import Actor, utcnow
 from riskengine.store import findings as stored
@@ -36,9 +37,8 @@ def mentions(text: str, labels: Mapping[str, Text]) -> list[str]:
                     None)
         if code is None:
             word = rest.split()[0] if rest.split() else ""
-            raise Invalid("the comment mentions no known department",
-                          {"body": [f"@{word}: mention a department by its code or label, e.g. "
-                                    f"@{Owner.LEGAL.value} or @{labels[Owner.LEGAL.value]['zh']}"],
+            raise Invalid(refusal("unknown_mention"),
+                          {"body": [refusal("mention_by_label", word=word, owner=Owner.LEGAL)],
                            "allowed": sorted({c for _, c in names})})
         if code not in found:
             found.append(code)
@@ -49,7 +49,7 @@ def add_comment(session: Session, row: m.Finding, project: str, body: str,
                 labels: Mapping[str, Text], actor: Actor, today: dt.date) -> m.FindingComment:
     text = body.strip()
     if not text:
-        raise Invalid("the comment is empty", {"body": ["write something"]})
+        raise Invalid(refusal("comment_empty"), {"body": [refusal("write_something")]})
     departments = mentions(text, labels)
     comment = stored.add_comment(session, row, text, departments, actor)
     stored.record_event(session, row, "commented", actor, "",

@@ -8,20 +8,33 @@ its HTTP status.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Words(Protocol):
+    """A text said in the reader's language (`riskengine.refusals.Refusal`: a key and params)."""
+
+    def say(self, lang: str) -> str: ...
 
 
 class RiskEngineError(Exception):
-    """Base of every error riskengine raises on purpose; `code` and `details` are structured."""
+    """Base of every error riskengine raises on purpose; `code` and `details` are structured.
+
+    The message, and each line of the details, is `Words` (a refusal of riskengine.refusals)
+    said in Chinese by default and in English by `in_lang`; details keys stay machine paths.
+    """
 
     code = "riskengine_error"
 
-    def __init__(self, message: str, details: Mapping[str, Any] | None = None,
+    def __init__(self, message: str | Words, details: Mapping[str, Any] | None = None,
                  code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details: dict[str, Any] = {
+        self.said = message
+        self._details: dict[str, Any] = {
             k: list(v) if isinstance(v, list | tuple) else v for k, v in (details or {}).items()}
+        self.message = _say_message(message, "zh")
+        self.details = _said_details(self._details, "zh")
+        super().__init__(self.message)
         if code is not None:
             self.code = code
         # The message and details worded in each language, where a person reads them
@@ -29,8 +42,17 @@ class RiskEngineError(Exception):
         self.worded: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def in_lang(self, lang: str) -> tuple[str, dict[str, Any]]:
-        """Return the message and details in a language (as they are, when worded in one)."""
-        return self.worded.get(str(lang), (self.message, self.details))
+        """Return the message and details in a language."""
+        if str(lang) in self.worded:
+            return self.worded[str(lang)]
+        if isinstance(self.said, Words) or any(_has_words(v) for v in self._details.values()):
+            return _say_message(self.said, str(lang)), _said_details(self._details, str(lang))
+        return self.message, self.details
+
+    @property
+    def refused(self) -> bool:
+        """Whether the message is a refusal of the words table (worded in every language)."""
+        return isinstance(self.said, Words)
 
     def __str__(self) -> str:
         lines = [self.message]
@@ -38,6 +60,24 @@ class RiskEngineError(Exception):
             items = problems if isinstance(problems, list) else [problems]
             lines.extend(f"  {path}: {problem}" for problem in items)
         return "\n".join(lines)
+
+
+def _say(text: Any, lang: str) -> Any:
+    return text.say(lang) if isinstance(text, Words) else text
+
+
+def _say_message(text: str | Words, lang: str) -> str:
+    return text.say(lang) if isinstance(text, Words) else text
+
+
+def _has_words(value: Any) -> bool:
+    return isinstance(value, Words) or (
+        isinstance(value, list) and any(isinstance(v, Words) for v in value))
+
+
+def _said_details(details: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    return {k: [_say(v, lang) for v in value] if isinstance(value, list) else _say(value, lang)
+            for k, value in details.items()}
 
 
 class ChecklistInvalid(RiskEngineError):
@@ -113,3 +153,15 @@ class DatabaseUnavailable(RiskEngineError):
     """The database did not answer; the request may be retried once it is back."""
 
     code = "database_unavailable"
+
+
+class TooLarge(RiskEngineError):
+    """A body or an uploaded file over its configured size limit."""
+
+    code = "too_large"
+
+
+class StorageUnavailable(RiskEngineError):
+    """The object store holding an attachment's bytes did not answer (or is not configured)."""
+
+    code = "storage_unavailable"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from riskengine.attachments.evidence import check_evidence
 from riskengine.errors import Invalid, NotPermitted, Refused
+from riskengine.refusals import refusal
 from riskengine.rules.model import FindingPolicy, GatePolicy
 from riskengine.standing import refresh_gate
 from riskengine.store import Actor
@@ -66,12 +67,13 @@ def target_of(asked: Mapping[str, Any]) -> FindingStatus | None:
     nothing or a waiver without status waived."""
     target = FindingStatus(asked["status"]) if "status" in asked else None
     if target is None and not {"notes", "waiver", "due_date", "assign_to"} & set(asked):
-        raise Invalid("nothing to change",
-                      {"body": ["give status, notes, due_date, assign_to or waiver"]})
+        raise Invalid(refusal("nothing_to_change"), {"body": [refusal("give_a_change")]})
     if "waiver" in asked and target is not WAIVED:
-        raise Invalid("a waiver goes with status waived", {"status": ["must be waived"]})
+        raise Invalid(refusal("waiver_goes_with", status=WAIVED),
+                      {"status": [refusal("must_be_status", status=WAIVED)]})
     if "evidence" in asked and target is not RESOLVED:
-        raise Invalid("evidence goes with status resolved", {"status": ["must be resolved"]})
+        raise Invalid(refusal("evidence_goes_with", status=RESOLVED),
+                      {"status": [refusal("must_be_status", status=RESOLVED)]})
     return target
 
 
@@ -82,11 +84,12 @@ def plan_change(current: FindingStatus, asked: Mapping[str, Any], today: dt.date
     forbids, NotPermitted for a verifier verifying their own resolution."""
     target = target_of(asked)
     if target is not None and target != current and target not in TRANSITIONS[current]:
-        raise Refused(f"a finding cannot go from {current.value} to {target.value}",
-                      {"status": [f"allowed from {current.value}: {', '.join(allowed(current))}"],
+        raise Refused(refusal("transition_refused", current=current, target=target),
+                      {"status": [refusal("allowed_from", current=current,
+                                          statuses=allowed(current))],
                        "allowed": allowed(current)}, code="invalid_transition")
     if target is WAIVED and target == current and "waiver" not in asked:
-        raise Invalid("the finding is already waived", {"waiver": ["give a new waiver to renew"]})
+        raise Invalid(refusal("already_waived"), {"waiver": [refusal("give_new_waiver")]})
     change = Change(status=target, notes=asked.get("notes"), reason=asked.get("reason", ""),
                     due_by_hand=asked.get("due_date"), owner=asked.get("assign_to"))
     if target is WAIVED:
@@ -107,9 +110,7 @@ def _evidence(given: Mapping[str, Any] | None, closure: Closure) -> dict[str, An
     references = [r.strip() for r in (given or {}).get("references", []) if r.strip()]
     attachments = list((given or {}).get("attachments", []))
     if closure.evidence_required and not (note or references or attachments):
-        raise Invalid("this finding's rule asks for evidence before it is resolved",
-                      {"evidence": ["give evidence.note or evidence.references: what shows the "
-                                    "risk is fixed (document, photo, permit number)"]})
+        raise Invalid(refusal("evidence_required"), {"evidence": [refusal("give_evidence")]})
     if not (note or references or attachments):
         return None
     return {"note": note, "references": references, "attachments": attachments}
@@ -118,23 +119,23 @@ def _evidence(given: Mapping[str, Any] | None, closure: Closure) -> dict[str, An
 def _check_verifier(verifier: str, closure: Closure, change: Change,
                     target: FindingStatus) -> None:
     if closure.resolver is not None and closure.resolver == verifier:
-        raise NotPermitted("a resolution is verified by someone other than its resolver",
-                           {"status": [f"{verifier} resolved this finding"]},
+        raise NotPermitted(refusal("self_verification"),
+                           {"status": [refusal("resolved_by", name=verifier)]},
                            code="self_verification")
     if target is VERIFIED:
         change.action = "verified"
         return
     if not change.reason.strip():
-        raise Invalid("a rejected resolution needs a reason",
-                      {"reason": ["say what is still missing"]})
+        raise Invalid(refusal("rejection_needs_reason"),
+                      {"reason": [refusal("say_what_is_missing")]})
     change.action = "rejected"
 
 
 def _waiver(given: Mapping[str, Any] | None, today: dt.date, policy: FindingPolicy,
             approver: str) -> WaiverGrant:
     if not given:
-        raise Invalid("a waiver needs a justification, an approver and an expiry date",
-                      {"waiver": ["is required with status waived"]})
+        raise Invalid(refusal("waiver_incomplete"),
+                      {"waiver": [refusal("required_with_status", status=WAIVED)]})
     justification = waiver_terms(given["justification"], given["expires"], today, policy)
     return WaiverGrant(justification, given.get("approver") or approver, given["expires"])
 
@@ -144,14 +145,14 @@ def waiver_terms(justification: str, expires: dt.date, today: dt.date,
     """Check what a waiver (or a request for one) holds; return the justification trimmed."""
     problems = {}
     if not justification.strip():
-        problems["waiver.justification"] = ["must be written out"]
+        problems["waiver.justification"] = [refusal("must_be_written")]
     longest = policy.max_waiver_days
     if expires <= today:
-        problems["waiver.expires"] = [f"must be after today ({today.isoformat()})"]
+        problems["waiver.expires"] = [refusal("must_be_after_today", today=today.isoformat())]
     elif expires > today + dt.timedelta(days=longest):
-        problems["waiver.expires"] = [f"must be within {longest} days"]
+        problems["waiver.expires"] = [refusal("must_be_within_days", days=longest)]
     if problems:
-        raise Invalid("the waiver is invalid", problems)
+        raise Invalid(refusal("waiver_invalid"), problems)
     return justification.strip()
 
 

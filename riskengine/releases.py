@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskengine.assessment.ledger import Ledger
+from riskengine.refusals import Refusal, refusal
 from riskengine.rules.model import Catalog, Rule, Ruleset
 
 # What a reader of a release compares: a change to any of these is a changed rule.
@@ -98,7 +99,7 @@ def release_log(releases: Sequence[tuple[Snapshot, dt.datetime]]) -> list[dict[s
     return log
 
 
-def unforced(catalog: Catalog, stored: Sequence[Snapshot]) -> dict[str, list[str]]:
+def unforced(catalog: Catalog, stored: Sequence[Snapshot]) -> dict[str, list[Refusal]]:
     """Rules the catalogue gives an `effective_on` though an earlier release already had them
     in force (no `effective_on`, or one already passed then): a date may announce a new rule,
     never lift one that was binding. Keyed like a rule file's problems."""
@@ -107,12 +108,10 @@ def unforced(catalog: Catalog, stored: Sequence[Snapshot]) -> dict[str, list[str
         for rule_id, body in release.content.get("rules", {}).items():
             if not body.get("effective_on"):
                 binding.setdefault(rule_id, f"{release.ruleset_id} {release.version}")
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Refusal]] = {}
     for ruleset in catalog.rulesets:
         for rule in ruleset.rules:
             if rule.effective_on is not None and rule.id in binding:
                 problems.setdefault(f"{ruleset.stage.value}/{ruleset.topic}.yaml: {rule.id}",
-                                    []).append(
-                    f"effective_on: the rule was already in force in {binding[rule.id]}; "
-                    "a date may announce a new rule, not suspend one")
+                                    []).append(refusal("dated_in_force", release=binding[rule.id]))
     return problems

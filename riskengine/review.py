@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from riskengine.assessment.gate import Gate, decide_gate
 from riskengine.audits.models import AuditRun
 from riskengine.audits.store import previous_run
-from riskengine.errors import NotFound, NotPermitted, Refused
+from riskengine.errors import NotFound, NotPermitted, Refused, Words
+from riskengine.refusals import refusal
 from riskengine.rules.model import GatePolicy
 from riskengine.store import Actor
 from riskengine.store import models as m
@@ -32,7 +34,7 @@ class ReviewRefused(Refused):
     or conditional), `audit_gate_failed` / `audit_gate_conditional` (than the latest audit
     run's)."""
 
-    def __init__(self, code: str, message: str, details: dict[str, list[str]] | None = None
+    def __init__(self, code: str, message: Words, details: dict[str, list[Any]] | None = None
                  ) -> None:
         super().__init__(message, details)
         self.code = code
@@ -67,14 +69,14 @@ def judged(session: Session, project: m.Project, stage: str, wanted: str | None
     latest = latest_assessments(session, project.id).get(stage)
     if latest is None:
         raise ReviewRefused("no_assessment",
-                            f"project {project.code} has no {stage} assessment to review",
-                            {"stage": ["submit a checklist for this stage first"]})
+                            refusal("no_assessment", code=project.code, stage=stage),
+                            {"stage": [refusal("submit_first")]})
     if wanted and wanted != latest.id:
         found = session.get(m.Assessment, wanted)
         if found is None or found.project_id != project.id or found.stage != stage:
-            raise AssessmentUnknown(f"assessment {wanted} not found for this project and stage")
-        raise ReviewRefused("superseded", "a newer checklist superseded this assessment",
-                            {"assessment_id": [f"the latest is {latest.id}"]})
+            raise AssessmentUnknown(refusal("assessment_not_in_stage", id=wanted))
+        raise ReviewRefused("superseded", refusal("superseded"),
+                            {"assessment_id": [refusal("latest_is", id=latest.id)]})
     return latest
 
 
@@ -111,14 +113,14 @@ def _refuse_pass(request: ReviewRequest, gate: Gate, run: AuditRun | None) -> No
     if _more_lenient(wanted, gate.decision.value):
         raise ReviewRefused(
             _CODES[gate.decision],
-            f"the computed gate is {gate.decision.value}: {wanted} needs an admin override",
-            {"decision": [f"{wanted} refused while the gate is {gate.decision.value}"],
+            refusal("gate_more_lenient", gate=gate.decision, decision=wanted),
+            {"decision": [refusal("decision_refused", gate=gate.decision, decision=wanted)],
              "blocking": list(gate.blocking)})
     if run is not None and _more_lenient(wanted, run.gate):
         raise ReviewRefused(
             "audit_" + _CODES[GateDecision(run.gate)],
-            f"the latest audit run's gate is {run.gate}: {wanted} needs an admin override",
-            {"decision": [f"{wanted} refused while the latest audit run's gate is {run.gate}"],
+            refusal("audit_gate_more_lenient", gate=run.gate, decision=wanted),
+            {"decision": [refusal("audit_decision_refused", gate=run.gate, decision=wanted)],
              "audit_run": [run.id], "blocking": list(run.body["gate"]["blocking"])})
 
 
@@ -127,8 +129,8 @@ def review_gate(session: Session, project: m.Project, request: ReviewRequest, ac
     """Record a gate decision on the stage's latest assessment (and, for delivery, the latest
     audit run); `pass` over a failed gate needs an override, which only an admin may give."""
     if request.override_justification is not None and not may_override:
-        raise OverrideRefused("only an admin may override the computed gate",
-                              {"override_justification": ["admin only"]})
+        raise OverrideRefused(refusal("admin_override_only"),
+                              {"override_justification": [refusal("admin_only")]})
     assessment = judged(session, project, request.stage, request.assessment_id)
     gate = current_gate(session, assessment, today, policy)
     run = audit_run_read(session, project.id, request.stage)

@@ -29,6 +29,7 @@ from riskengine.assessment.mentions import Mention
 from riskengine.checklist.tables import Reading, validated
 from riskengine.errors import DatabaseUnavailable, Invalid, RulesetInvalid
 from riskengine.output.workbook import read_workbook
+from riskengine.refusals import refusal
 from riskengine.releases import snapshots, unforced
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.sla import sla_due
@@ -82,7 +83,7 @@ class Submissions:
         # Rules are released here: a date may announce a new rule, never suspend one in force.
         suspended = unforced(self.assessor.catalog, all_releases(session))
         if suspended:
-            raise RulesetInvalid("the rulesets date rules that are already in force", suspended)
+            raise RulesetInvalid(refusal("rules_date_in_force"), suspended)
         keep(session, self.snapshots)
         event.listen(session, "after_commit", self._releases_committed, once=True)
 
@@ -137,8 +138,8 @@ class Submissions:
         """Judge and store a checklist in the caller's transaction; `project_code`, when given,
         is the project the caller addressed, which the checklist must name."""
         if project_code is not None and received.project_code != project_code:
-            raise Invalid("the checklist is for another project",
-                          {"project.code": [f"must be {project_code}, the project in the path"]})
+            raise Invalid(refusal("checklist_other_project"),
+                          {"project.code": [refusal("must_be_project", code=project_code)]})
         earlier = (sales_mentions(session, received.project_code)
                    if received.checklist["stage"] == Stage.DELIVERY.value else ())
         assessment = self.judge(received, earlier)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from riskengine.audits.notices import LAPSED, REMINDER, notify
 from riskengine.errors import Invalid, NotPermitted, Refused
 from riskengine.lifecycle import TRANSITIONS, change_finding, waiver_terms
+from riskengine.refusals import refusal
 from riskengine.rules.model import Policy
 from riskengine.sla import sla_due, stamp_undated
 from riskengine.standing import refresh_gate
@@ -30,12 +31,13 @@ def request_waiver(session: Session, row: m.Finding, justification: str, expires
                    today: dt.date, policy: Policy, actor: Actor) -> m.WaiverRequest:
     """Record a request on a locked finding; one pending request at a time."""
     if FindingStatus.WAIVED not in TRANSITIONS[FindingStatus(row.status)]:
-        raise Refused(f"a {row.status} finding cannot be waived",
-                      {"status": ["waivers are requested for open, in-progress or waived "
-                                  "findings"]}, code="invalid_transition")
+        raise Refused(refusal("cannot_be_waived", status=row.status),
+                      {"status": [refusal("waivable_statuses", statuses=[
+                          s for s in FindingStatus if FindingStatus.WAIVED in TRANSITIONS[s]])]},
+                      code="invalid_transition")
     if any(r.status == stored.PENDING_REQUEST for r in stored.waiver_requests(session, row.id)):
-        raise Refused("a waiver request for this finding is already pending",
-                      {"waiver_request": ["wait for its decision"]}, code="request_pending")
+        raise Refused(refusal("request_pending"),
+                      {"waiver_request": [refusal("wait_for_decision")]}, code="request_pending")
     text = waiver_terms(justification, expires, today, policy.findings)
     request = stored.add_waiver_request(session, row, text, expires, actor)
     stored.record_event(session, row, "waiver_requested", actor, "", {
@@ -48,23 +50,24 @@ def decide_waiver(session: Session, request: m.WaiverRequest, row: m.Finding, ap
                   reason: str, today: dt.date, policy: Policy, actor: Actor) -> None:
     """Approve (grant the waiver asked for) or deny a pending request, by someone else."""
     if request.status != stored.PENDING_REQUEST:
-        raise Refused(f"this request was already {request.status}",
-                      {"waiver_request": [f"decided by {request.decided_by}"]},
+        raise Refused(refusal("request_decided", outcome=refusal(request.status)),
+                      {"waiver_request": [refusal("decided_by", name=request.decided_by)]},
                       code="request_decided")
     if request.requested_by == actor.name:
-        raise NotPermitted("a waiver is approved or denied by someone other than its requester",
-                           {"reviewer": [f"{actor.name} asked for this waiver"]},
+        raise NotPermitted(refusal("self_approval"),
+                           {"reviewer": [refusal("requested_by", name=actor.name)]},
                            code="self_approval")
     if not approve:
         if not reason.strip():
-            raise Invalid("a denied waiver needs a reason", {"reason": ["say why"]})
+            raise Invalid(refusal("denial_needs_reason"), {"reason": [refusal("say_why")]})
         stored.decide_request(request, stored.DENIED, actor, reason.strip())
         stored.record_event(session, row, "waiver_denied", actor, reason.strip(),
                             {"request_id": request.id})
         return
     if FindingStatus.WAIVED not in TRANSITIONS[FindingStatus(row.status)]:
-        raise Refused(f"the finding is {row.status} now and cannot be waived",
-                      {"status": [row.status]}, code="invalid_transition")
+        raise Refused(refusal("no_longer_waivable", status=row.status),
+                      {"status": [refusal("status_now", status=row.status)]},
+                      code="invalid_transition")
     waiver_terms(request.justification, request.expires, today, policy.findings)
     grant = stored.WaiverGrant(request.justification, actor.name, request.expires, request.id)
     stored.decide_request(request, stored.APPROVED, actor, reason.strip())

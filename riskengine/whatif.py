@@ -25,6 +25,7 @@ from riskengine.assessment.assessor import Assessor
 from riskengine.assessment.findings import Finding
 from riskengine.assessment.mentions import Mention
 from riskengine.errors import Invalid, RiskEngineError, RulesetInvalid
+from riskengine.refusals import refusal
 from riskengine.releases import unforced
 from riskengine.store.releases import all_releases
 from riskengine.submission import Submissions
@@ -246,10 +247,10 @@ _DRAFT_NAME = re.compile(r"(?:(sales|delivery)/[a-z][a-z0-9_]*(?:\.test)?|policy
 def write_draft(current_root: Path, files: Mapping[str, str], into: Path) -> Path:
     """Lay a draft out at `into`: the current rulesets with `files` (relative name → YAML
     text) over them; a name outside the ruleset layout is refused (Invalid)."""
-    bad = {name: ["must be <stage>/<topic>.yaml (or .test.yaml), policy.yaml or ledger.yaml"]
+    bad = {name: [refusal("draft_file_names")]
            for name in files if not _DRAFT_NAME.match(name)}
     if bad:
-        raise Invalid("the draft names files outside the ruleset layout", bad)
+        raise Invalid(refusal("draft_outside_layout"), bad)
     shutil.copytree(current_root, into, dirs_exist_ok=True)
     for name, text in files.items():
         (into / name).write_text(text, encoding="utf-8")
@@ -272,7 +273,7 @@ def load_draft(root: Path) -> Submissions:
         return Submissions.of(Assessor.from_path(root), root)
     except RulesetInvalid as error:
         prefix = f"{root}/"
-        raise Invalid("the draft rulesets do not load", {
+        raise Invalid(refusal("draft_does_not_load"), {
             key.replace(prefix, ""): problems for key, problems in error.details.items()}
         ) from error
 
@@ -281,4 +282,4 @@ def refuse_unforcing(session: Session, draft: Submissions) -> None:
     """Refuse a draft that dates a rule already in force in a stored release (Invalid)."""
     problems = unforced(draft.assessor.catalog, all_releases(session))
     if problems:
-        raise Invalid("the draft suspends rules that are in force", problems)
+        raise Invalid(refusal("draft_suspends_rules"), problems)

@@ -14,6 +14,7 @@ from api.openapi import errors
 from api.render import requested_lang
 from api.schemas import AssessmentOut, LangQuery
 from api.state import service
+from riskengine.refusals import refusal
 from riskengine.store.projects import get_assessment
 
 blp = Blueprint("assessments", __name__, url_prefix="/api/v1", description="Assessments")
@@ -31,6 +32,6 @@ class AssessmentView(MethodView):
         with state.database.read() as session:
             found = get_assessment(session, assessment_id, principal.projects)
             if found is None:
-                raise NotFound(f"assessment {assessment_id} not found")
+                raise NotFound(refusal("assessment_not_found", id=assessment_id))
             body = render_stored(session, found[0], found[1], state.today(), requested_lang())
         return answer(AssessmentOut, body, 200)

@@ -16,9 +16,11 @@ from api.auth import Principal, current
 from api.idempotency import run_write
 from api.openapi import IDEMPOTENCY_KEY, errors
 from api.permissions import move_each
+from api.render import requested_lang
 from api.schemas import BulkIn, BulkOut
 from api.state import service
 from riskengine.errors import Invalid
+from riskengine.refusals import refusal
 from riskengine.store.findings import FindingFilter, list_findings
 from riskengine.vocabulary import FindingStatus
 
@@ -31,7 +33,9 @@ def asked_of(data: dict[str, Any]) -> dict[str, Any]:
     action, reason = data["action"], data["reason"]
     needs = {"assign": "assign_to", "set_due_date": "due_date"}.get(action)
     if needs and needs not in data:
-        raise Invalid(f"{action} needs {needs}", {needs: ["is required for this action"]})
+        raise Invalid(refusal("bulk_needs", action=refusal(f"bulk_{action}"),
+                              field=refusal(f"field_{needs}")),
+                      {needs: [refusal("required_for_action")]})
     if action == "assign":
         return {"assign_to": data["assign_to"], "reason": reason}
     if action == "set_due_date":
@@ -44,8 +48,7 @@ def asked_of(data: dict[str, Any]) -> dict[str, Any]:
 
 def _targets(session: Session, principal: Principal, data: dict[str, Any]) -> list[str]:
     if ("ids" in data) == ("filter" in data):
-        raise Invalid("give the findings by ids or by filter",
-                      {"ids": ["give exactly one of ids, filter"]})
+        raise Invalid(refusal("bulk_ids_or_filter"), {"ids": [refusal("ids_or_filter_once")]})
     if "ids" in data:
         return list(dict.fromkeys(data["ids"]))
     given = data["filter"]
@@ -56,8 +59,8 @@ def _targets(session: Session, principal: Principal, data: dict[str, Any]) -> li
     rows, total = list_findings(session, wanted, principal.projects, service().today(), 1,
                                 MAX_ITEMS)
     if total > MAX_ITEMS:
-        raise Invalid(f"the filter matches {total} findings; a bulk action takes at most "
-                      f"{MAX_ITEMS}", {"filter": ["narrow it (project, owner, severity, …)"]})
+        raise Invalid(refusal("bulk_too_many", total=total, limit=MAX_ITEMS),
+                      {"filter": [refusal("narrow_filter")]})
     return [f.id for f, _ in rows]
 
 
@@ -75,7 +78,7 @@ class Bulk(MethodView):
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             ids = _targets(session, principal, data)
             items = move_each(session, principal, ids, asked, state.today(),
-                              state.assessor.catalog)
+                              state.assessor.catalog, requested_lang())
             done = sum(1 for i in items if i["ok"])
             return 200, {"action": data["action"], "total": len(items), "succeeded": done,
                          "failed": len(items) - done, "items": items}

@@ -19,6 +19,7 @@ from api.resources.findings import comment_body
 from api.schemas import CommentIn, CommentListOut, CommentOut
 from api.state import service
 from riskengine.comments import add_comment
+from riskengine.refusals import refusal
 from riskengine.store.findings import comments, get_finding
 
 blp = Blueprint("finding_comments", __name__, url_prefix="/api/v1",
@@ -34,7 +35,7 @@ class FindingComments(MethodView):
         principal = current()
         with service().database.read() as session:
             if get_finding(session, finding_id, principal.projects) is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             items = [comment_body(c) for c in comments(session, finding_id)]
         return answer(CommentListOut, {"items": items}, 200)
 
@@ -49,10 +50,9 @@ class FindingComments(MethodView):
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             found = get_finding(session, finding_id, principal.projects, lock=True)
             if found is None:  # scope first: another project's finding is simply not found
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             if not may_comment(principal):
-                raise Forbidden("auditors read; they do not comment",
-                                {"role": ["needs any role but auditor"]})
+                raise Forbidden(refusal("auditors_read"), {"role": [refusal("needs_not_auditor")]})
             row, code = found
             labels = state.assessor.catalog.policy.labels.get("owner", {})
             comment = add_comment(session, row, code, data["body"], labels, principal.actor,

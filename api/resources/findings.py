@@ -20,6 +20,7 @@ from api.render import event_body, finding_body, requested_lang, stamp
 from api.schemas import FindingDetailOut, FindingPageOut, FindingPatch, FindingQuery, LangQuery
 from api.state import service
 from riskengine.lifecycle import allowed
+from riskengine.refusals import refusal
 from riskengine.sla import due_facts
 from riskengine.store import models as m
 from riskengine.store.findings import (
@@ -115,7 +116,7 @@ class FindingView(MethodView):
         with service().database.read() as session:
             found = get_finding(session, finding_id, principal.projects)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             body = detail(session, *found)
         return answer(FindingDetailOut, body, 200, {"ETag": etag(body["version"])})
 
@@ -133,12 +134,12 @@ class FindingView(MethodView):
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             found = get_finding(session, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             row, code = found
             tags = {t.strip().removeprefix("W/") for t in (if_match or "").split(",")}
             if if_match is not None and "*" not in tags and etag(row.version) not in tags:
-                raise PreconditionFailed("the finding changed since you read it",
-                                         {"If-Match": [f"current ETag is {etag(row.version)}"]})
+                raise PreconditionFailed(refusal("finding_changed"), {
+                    "If-Match": [refusal("current_etag", etag=etag(row.version))]})
             move(session, principal, row, data, state.today(), state.assessor.catalog)
             return 200, detail(session, row, code)
         response = run_write(work, FindingDetailOut)

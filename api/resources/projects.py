@@ -18,6 +18,7 @@ from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import project_body
 from api.schemas import ProjectIn, ProjectOut, ProjectPageOut, ProjectQuery
 from api.state import service
+from riskengine.refusals import refusal
 from riskengine.standing import list_projects
 from riskengine.store.projects import (
     ProjectFilter,
@@ -55,8 +56,8 @@ class Projects(MethodView):
         """Create a project (submitting its first checklist creates it too)."""
         principal = require(Role.SUBMITTER)
         if not principal.sees(data["code"]):
-            raise Forbidden(f"your token does not cover project {data['code']}",
-                            {"code": ["outside your token's projects"]})
+            raise Forbidden(refusal("token_not_covering", code=data["code"]),
+                            {"code": [refusal("outside_token")]})
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             project = create_project(session, data["code"], data.get("name"), data.get("city"),

@@ -18,6 +18,7 @@ from api.openapi import IDEMPOTENCY_KEY, errors
 from api.render import review_body
 from api.schemas import ReviewIn, ReviewListOut, ReviewOut, ReviewQuery
 from api.state import service
+from riskengine.refusals import refusal
 from riskengine.review import ReviewRequest, review_gate
 from riskengine.store import models as m
 from riskengine.store.reviews import get_review, latest_numbers, list_reviews
@@ -68,6 +69,6 @@ class ReviewView(MethodView):
         def build(session: Session, project: m.Project) -> dict[str, Any]:
             review = get_review(session, project.id, review_id)
             if review is None:
-                raise NotFound(f"gate review {review_id} not found")
+                raise NotFound(refusal("review_not_found", id=review_id))
             return review_body(review, code, latest_numbers(session, project.id))
         return read_project(code, build, ReviewOut)

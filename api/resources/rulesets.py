@@ -15,6 +15,7 @@ from api.openapi import errors
 from api.render import checks_body, requested_lang, rule_body, ruleset_body
 from api.schemas import LangQuery, ResponseSchema, RuleOut, RulesetsOut
 from api.state import service
+from riskengine.refusals import refusal
 from riskengine.releases import release_log
 from riskengine.store.releases import release, releases
 
@@ -72,7 +73,7 @@ class RuleView(MethodView):
         if rule is None and rule_id == state.submissions.ledger.rule.id:
             rule = state.submissions.ledger.rule
         if rule is None:
-            raise NotFound(f"rule {rule_id} not found")
+            raise NotFound(refusal("rule_not_found", id=rule_id))
         return answer(RuleOut, rule_body(rule, requested_lang()), 200)
 
 
@@ -89,7 +90,8 @@ class Releases(MethodView):
             state.submissions.keep_releases(session)  # today's versions are in the log too
             found = releases(session, ruleset_id)
         if not found:
-            raise NotFound(f"ruleset {ruleset_id} not found", {"ruleset_id": [ruleset_id]})
+            raise NotFound(refusal("ruleset_not_found", id=ruleset_id),
+                           {"ruleset_id": [ruleset_id]})
         return answer(ReleaseLogOut, {"ruleset": ruleset_id, "releases": release_log(found)}, 200)
 
 
@@ -103,8 +105,8 @@ class ReleaseView(MethodView):
         with service().database.read() as session:
             found = release(session, ruleset_id, hash_)
         if found is None:
-            raise NotFound(f"ruleset {ruleset_id} has no version {hash_}",
-                           {"hash": ["not a version of this ruleset assessments named"]})
+            raise NotFound(refusal("ruleset_version_not_found", id=ruleset_id, hash=hash_),
+                           {"hash": [refusal("not_a_named_version")]})
         return answer(ReleaseOut, {"ruleset": found.ruleset_id, "version": found.version,
                                    "hash": found.hash, "stage": found.stage,
                                    **found.content}, 200)

@@ -12,6 +12,7 @@ from api.openapi import errors
 from api.render import requested_lang
 from api.state import service
 from riskengine.output.workbook import MEDIA_TYPE
+from riskengine.refusals import refusal
 from riskengine.vocabulary import Stage
 
 blp = Blueprint("templates", __name__, url_prefix="/api/v1",
@@ -34,7 +35,8 @@ class TemplateView(MethodView):
         """The Excel template of a stage's checklist."""
         current()
         if stage not in set(Stage):
-            raise NotFound(f"stage {stage} not found", {"stage": ["sales or delivery"]})
+            raise NotFound(refusal("stage_not_found", name=stage),
+                           {"stage": [refusal("stage_choices", stages=list(Stage))]})
         return Response(service().template(Stage(stage), requested_lang()), mimetype=MEDIA_TYPE,
                         headers={
                             "Content-Disposition":

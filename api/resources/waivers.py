@@ -25,6 +25,7 @@ from api.schemas import (
     WaiverRequestOut,
 )
 from api.state import service
+from riskengine.refusals import refusal
 from riskengine.store.findings import get_finding, locked_request, pending_requests
 from riskengine.waivers import decide_waiver, lapse_if_due, request_waiver
 
@@ -45,12 +46,11 @@ class FindingWaiverRequests(MethodView):
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             found = get_finding(session, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             row, code = found
             if not may_request_waiver(principal, row.owner):
-                raise Forbidden("waivers are requested by the owning department or a PM",
-                                {"role": [f"needs one of: admin, submitter, an owner of "
-                                          f"{row.owner}"]})
+                raise Forbidden(refusal("waiver_requesters"), {"role": [refusal(
+                    "needs_roles_or_owner", roles=("admin", "submitter"), owners=[row.owner])]})
             policy, today = state.assessor.catalog.policy, state.today()
             lapse_if_due(session, row, today, policy)
             request = request_waiver(session, row, data["justification"], data["expires"],
@@ -83,13 +83,13 @@ class WaiverDecision(MethodView):
         never your own. Answers the finding as it now stands."""
         principal, state = current(), service()
         if not may_decide_waiver(principal):
-            raise Forbidden("waiver requests are decided by reviewers",
-                            {"role": ["needs one of: admin, reviewer"]})
+            raise Forbidden(refusal("waiver_deciders"),
+                            {"role": [refusal("needs_roles", roles=("admin", "reviewer"))]})
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             found = locked_request(session, request_id, principal.projects)
             if found is None:
-                raise NotFound(f"waiver request {request_id} not found")
+                raise NotFound(refusal("waiver_request_not_found", id=request_id))
             request, row, code = found
             policy, today = state.assessor.catalog.policy, state.today()
             decide_waiver(session, request, row, data["decision"] == "approve",

@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_loa
 
 from api.schemas.dumping import schema_dumper
 from riskengine.checklist.contract import PROJECT_CODE, PROJECT_CODE_PATTERN
+from riskengine.refusals import refusal
 from riskengine.vocabulary import FindingStatus, GateDecision, Lang, Owner, Severity, Stage
 
 # Set by the service from the caller, the clock or the data: a client sending one gets 422.
@@ -38,7 +39,7 @@ class RequestSchema(Schema):
     @pre_load
     def refuse_server_owned(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, dict):
-            owned = {k: ["is set by the service and cannot be sent"] for k in data
+            owned = {k: [refusal("server_owned")] for k in data
                      if k in SERVER_OWNED and k not in self.fields}
             if owned:
                 raise ValidationError(owned)

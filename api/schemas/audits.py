@@ -20,6 +20,7 @@ from api.schemas import (
 from riskengine.audits import outbox
 from riskengine.audits.robots import DINGTALK, FEISHU, SIGNED, WECOM, webhook_token
 from riskengine.audits.schedule import ScheduleKind
+from riskengine.refusals import Refusal, refusal
 from riskengine.vocabulary import Owner
 
 
@@ -174,30 +175,25 @@ class SubscriptionIn(RequestSchema):
         channel, target = data.get("channel"), data.get("target", "")
         if channel == outbox.EMAIL:
             if "@" not in target or " " in target:
-                raise ValidationError({"target": ["an email target is an e-mail address"]})
+                raise ValidationError({"target": [refusal("email_target")]})
         elif channel is not None and not _http_url(target):
-            raise ValidationError({"target": [f"a {channel} target is an http:// or https:// "
-                                              "URL with a host"]})
+            raise ValidationError({"target": [refusal("http_target", channel=_named(channel))]})
         elif channel in ROBOT_SHAPES and webhook_token(channel, target) is None:
-            raise ValidationError({"target": [ROBOT_SHAPES[channel]]})
+            raise ValidationError({"target": [refusal(f"{channel}_target")]})
         elif channel == DINGTALK and {"timestamp", "sign"} & set(
                 urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)):
-            raise ValidationError({"target": ["leave timestamp and sign out: every request is "
-                                              "signed afresh"]})
+            raise ValidationError({"target": [refusal("leave_out_signature")]})
         if channel in SIGNED and not data.get("secret"):
-            raise ValidationError({"secret": [f"a {channel} robot with signing on needs the "
-                                              "secret its security settings show"]})
+            raise ValidationError({"secret": [refusal("needs_secret", channel=_named(channel))]})
         if channel in (outbox.EMAIL, WECOM) and data.get("secret"):
-            raise ValidationError({"secret": [f"{channel} requests are not signed: no secret"]})
+            raise ValidationError({"secret": [refusal("no_secret", channel=_named(channel))]})
 
 
-ROBOT_SHAPES = {
-    WECOM: "a wecom target is the group robot's webhook URL with its key "
-           "(…/cgi-bin/webhook/send?key=…)",
-    DINGTALK: "a dingtalk target is the robot's webhook URL with its access_token "
-              "(…/robot/send?access_token=…)",
-    FEISHU: "a feishu target is the bot's webhook URL (…/open-apis/bot/v2/hook/<id>)",
-}
+ROBOT_SHAPES = (WECOM, DINGTALK, FEISHU)  # each target's shape: refusals' `<channel>_target`
+
+
+def _named(channel: str) -> Refusal:
+    return refusal(f"channel_{channel}")
 
 
 def _http_url(text: str) -> bool:

@@ -26,6 +26,7 @@ from riskengine.checklist.tables import TABLES, Table, project_rows
 from riskengine.errors import RiskEngineError
 from riskengine.idempotency import run_once
 from riskengine.output.workbook import MEDIA_TYPE, write_template
+from riskengine.refusals import refusal
 from riskengine.rules.catalog import Catalog
 from riskengine.submission import Received
 from riskengine.vocabulary import Stage
@@ -173,8 +174,7 @@ def _form_key() -> str:
     earlier submission and would not fit the stored key."""
     given = request.form.get("form_key") or uuid.uuid4().hex
     if not _FORM_KEY.match(given):
-        raise ApiError("the form's key is malformed",
-                       {"form_key": ["32 hexadecimal digits, as the page wrote it"]})
+        raise ApiError(refusal("form_key_malformed"), {"form_key": [refusal("form_key_shape")]})
     return given
 
 
@@ -209,7 +209,7 @@ def upload() -> ResponseBase | tuple[str, int]:
 def template(stage: str) -> Response:
     """The empty Excel template of a stage."""
     if stage not in set(Stage):
-        raise NotFound(f"stage {stage} not found")
+        raise NotFound(refusal("stage_not_found", name=stage))
     return xlsx_response(service().template(Stage(stage), lang()),
                          f"riskengine-{stage}-template.xlsx")
 

@@ -99,8 +99,9 @@ def whatif() -> tuple[str, int]:
             stored = latest_checklists(db, principal.projects)
             candidates = candidates_of(stored, lambda pid: sales_mentions(db, pid))
     except RiskEngineError as error:
+        message, details = error.in_lang(lang())
         return page("whatif.html", 422, w=w, title=w("title"), report=None,
-                    problems=dict(error.details) or {"drafts": [error.message]})
+                    problems=dict(details) or {"drafts": [message]})
     report = compare_loaded(state.submissions, draft, candidates)
     policy = state.assessor.catalog.policy
     return page("whatif.html", w=w, title=w("title"), report=report,

@@ -17,11 +17,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "api_docs": ("API 文档", "API docs"),
     "switch_lang": ("English", "中文"),
     "logout": ("退出", "Log out"),
-    "role_submitter": ("项目经理", "project manager"),
-    "role_owner": ("责任部门", "department"),
-    "role_reviewer": ("评审人", "reviewer"),
-    "role_auditor": ("审计", "auditor"),
-    "role_admin": ("管理员", "admin"),
     # login and errors
     "login": ("登录", "Log in"),
     "login_help": ("使用管理员发放的 API 令牌登录（riskengine tokens create）。"

@@ -26,6 +26,7 @@ from riskengine.audits.store import next_slots, project_runs
 from riskengine.errors import RiskEngineError, StoreError
 from riskengine.output.charts import SEVERITY_FILL, Bar, Segment, stacked_bars
 from riskengine.output.reports import blocking_findings, by_owner, waivers
+from riskengine.refusals import refusal
 from riskengine.review import ReviewRequest, audit_run_read, review_gate
 from riskengine.standing import list_projects
 from riskengine.store.findings import get_finding
@@ -130,7 +131,7 @@ def _burn_down(history: list[Any], submitted: dict[str, Any]) -> Markup | None:
 def _stored(db: Session, assessment_id: str, principal: Principal) -> tuple[dict[str, Any], Any]:
     found = get_assessment(db, assessment_id, principal.projects)
     if found is None:
-        raise NotFound(f"assessment {assessment_id} not found")
+        raise NotFound(refusal("assessment_not_found", id=assessment_id))
     body = render_stored(db, found[0], found[1], service().today(), lang())
     return body, found[1]
 
@@ -199,11 +200,11 @@ def finding_status(finding_id: str) -> Response:
         with state.database.write() as db:
             found = get_finding(db, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             move(db, principal, found[0], body, today, state.assessor.catalog)
         flash(t("status_changed"), "ok")
     except StoreError as error:  # e.g. someone changed the finding since the page was read
-        flash(f"{t('status_not_changed')}: {error.message}", "error")
+        flash(f"{t('status_not_changed')}: {error.in_lang(lang())[0]}", "error")
     except RiskEngineError as error:
         flash(_problem(error), "error")
     target = url_for("web.assessment", assessment_id=back) if back else url_for("web.portfolio")
@@ -211,9 +212,10 @@ def finding_status(finding_id: str) -> Response:
 
 
 def _problem(error: RiskEngineError) -> str:
-    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items()
+    message, problems = error.in_lang(lang())
+    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in problems.items()
                         if k != "allowed")
-    return f"{t('status_not_changed')}: {error.message}" + (f" ({details})" if details else "")
+    return f"{t('status_not_changed')}: {message}" + (f" ({details})" if details else "")
 
 
 def _review_context(code: str, stage: Stage, principal: Principal) -> dict[str, Any]:
@@ -279,7 +281,7 @@ def _refusal(error: RiskEngineError) -> tuple[int, Problem]:
     key = _REFUSALS.get(error.code)
     if key is not None:
         return status, Problem(t(key), {"decision": [t(key)]})
-    return status, Problem(error.message, error.details)
+    return status, Problem(*error.in_lang(lang()))
 
 
 def record_gate_review(code: str) -> Response | tuple[str, int]:

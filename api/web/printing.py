@@ -25,6 +25,7 @@ from riskengine.output.reports import (
     render_xlsx,
     waivers,
 )
+from riskengine.refusals import refusal
 from riskengine.store.projects import get_assessment
 from riskengine.store.reviews import get_review, latest_numbers
 
@@ -36,7 +37,7 @@ def assessment_report(assessment_id: str) -> Report:
     with state.database.read() as db:
         found = get_assessment(db, assessment_id, principal.projects)
         if found is None:
-            raise NotFound(f"assessment {assessment_id} not found")
+            raise NotFound(refusal("assessment_not_found", id=assessment_id))
         body = render_stored(db, found[0], found[1], state.today(), lang())
         project = {"code": found[1].code, "name": found[1].name, "city": found[1].city}
         files = _evidence(db, body)
@@ -50,7 +51,7 @@ def review_report(code: str, review_id: str) -> Report:
         review = get_review(db, project_row.id, review_id)
         found = get_assessment(db, review.assessment_id, principal.projects) if review else None
         if review is None or found is None:
-            raise NotFound(f"gate review {review_id} not found")
+            raise NotFound(refusal("review_not_found", id=review_id))
         body = render_stored(db, found[0], project_row, state.today(), lang())
         judged = review_body(review, code, latest_numbers(db, project_row.id))
         project = {"code": project_row.code, "name": project_row.name, "city": project_row.city}
@@ -74,7 +75,7 @@ def _download(report: Report, fmt: str) -> Response:
         return Response(render_pdf(report, catalog, lang()), mimetype="application/pdf",
                         headers={"Content-Disposition":
                                  f'attachment; filename="{report.filename("pdf")}"'})
-    raise NotFound(f"format {fmt} not found")
+    raise NotFound(refusal("format_not_found", name=fmt))
 
 
 def _page(report: Report, title: str) -> tuple[str, int]:
@@ -91,7 +92,7 @@ def assessment_print(assessment_id: str) -> tuple[str, int]:
 
 def assessment_download(assessment_id: str, fmt: str) -> Response:
     if fmt not in FORMATS:
-        raise NotFound(f"format {fmt} not found")
+        raise NotFound(refusal("format_not_found", name=fmt))
     return _download(assessment_report(assessment_id), fmt)
 
 
@@ -102,7 +103,7 @@ def review_print(code: str, review_id: str) -> tuple[str, int]:
 
 def review_download(code: str, review_id: str, fmt: str) -> Response:
     if fmt not in FORMATS:
-        raise NotFound(f"format {fmt} not found")
+        raise NotFound(refusal("format_not_found", name=fmt))
     return _download(review_report(code, review_id), fmt)
 
 

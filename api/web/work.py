@@ -32,6 +32,7 @@ from api.web.messages import MESSAGES
 from riskengine.comments import add_comment
 from riskengine.errors import RiskEngineError
 from riskengine.lifecycle import TRANSITIONS
+from riskengine.refusals import refusal
 from riskengine.sla import due_facts
 from riskengine.store import models as m
 from riskengine.store.findings import (
@@ -183,7 +184,7 @@ def finding(finding_id: str) -> tuple[str, int]:
     with service().database.read() as db:
         found = get_finding(db, finding_id, principal.projects)
         if found is None:
-            raise NotFound(f"finding {finding_id} not found")
+            raise NotFound(refusal("finding_not_found", id=finding_id))
         row, code = found
         body = _view(row, code, waiver(db, row.waiver_id))
         history = [event_body(e) for e in events(db, row.id)]
@@ -231,7 +232,7 @@ def finding_act(finding_id: str) -> Response:
         with state.database.write() as db:
             found = get_finding(db, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             row, code = found
             today, policy = state.today(), state.assessor.catalog.policy
             if act == "comment":
@@ -276,7 +277,7 @@ def waiver_decision(request_id: str) -> Response:
         with state.database.write() as db:
             found = locked_request(db, request_id, principal.projects)
             if found is None:
-                raise NotFound(f"waiver request {request_id} not found")
+                raise NotFound(refusal("waiver_request_not_found", id=request_id))
             decide_waiver(db, found[0], found[1], decision == "approve",
                           request.form.get("reason", ""), state.today(),
                           state.assessor.catalog.policy, principal.actor)
@@ -301,7 +302,8 @@ def bulk() -> Response:
     try:
         asked = _bulk_asked(action)
         with state.database.write() as db:
-            items = move_each(db, principal, ids, asked, state.today(), state.assessor.catalog)
+            items = move_each(db, principal, ids, asked, state.today(), state.assessor.catalog,
+                              lang())
         failed = [i for i in items if not i["ok"]]
         flash(t("bulk_done", ok=len(items) - len(failed), failed=len(failed)),
               "ok" if not failed else "warn")
@@ -327,9 +329,10 @@ def _bulk_asked(action: str) -> dict[str, Any]:
 
 
 def _problem(error: RiskEngineError) -> str:
-    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items()
+    message, problems = error.in_lang(lang())
+    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in problems.items()
                         if k != "allowed")
-    return f"{t('not_done')}: {error.message}" + (f" ({details})" if details else "")
+    return f"{t('not_done')}: {message}" + (f" ({details})" if details else "")
 
 
 def register(bp: Blueprint) -> None:

@@ -28,6 +28,7 @@ from riskengine.assessment.findings import (
 )
 from riskengine.assessment.mentions import Mention
 from riskengine.errors import RulesetInvalid
+from riskengine.refusals import refusal
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.rules.files import StrictSchema, one_of, read_rule_file, texts
 from riskengine.rules.model import Catalog, Due, Rule, bare_rule
@@ -144,7 +145,7 @@ def load_ledger(catalog: Catalog, root: Path = DEFAULT_ROOT) -> Ledger:
             problems.append(f"rule.message.{lang.value}: unknown placeholder {error}; "
                             f"allowed: {', '.join(rule.evidence)}")
     if problems:
-        raise RulesetInvalid("the promise ledger file is invalid", {str(path): problems})
+        raise RulesetInvalid(refusal("ledger_invalid"), {str(path): problems})
     ref = RulesetRef(data["ruleset"], data["version"], hashlib.sha256(content).hexdigest()[:16])
     return Ledger(rule, ref, frozenset(data["ended_statuses"]), catalog)
 

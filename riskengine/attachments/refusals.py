@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from riskengine.errors import Invalid, RiskEngineError
+from riskengine.errors import Invalid, RiskEngineError, StorageUnavailable, TooLarge
+
+__all__ = ["StorageUnavailable", "TooLarge", "invalid", "worded"]
 
 E = TypeVar("E", bound=RiskEngineError)
-
-
-class TooLarge(RiskEngineError):
-    """An upload over the configured size limit."""
-
-    code = "too_large"
-
-
-class StorageUnavailable(RiskEngineError):
-    """The object store holding an attachment's bytes did not answer (or is not configured)."""
-
-    code = "storage_unavailable"
 
 
 def worded(error: E, field: str, zh: tuple[str, str], en: tuple[str, str]) -> E:

@@ -36,6 +36,7 @@ from riskengine.audits.notice_text import Labels, render_email_notice, render_ro
 from riskengine.audits.policy import AuditPolicy
 from riskengine.audits.robots import DINGTALK, FEISHU, ROBOTS, WECOM, post_robot, shown_target
 from riskengine.audits.store import creator_may_receive
+from riskengine.refusals import refusal
 from riskengine.store.database import Database
 
 WEBHOOK, EMAIL = "webhook", "email"
@@ -103,7 +104,7 @@ def revoke_subscription(session: Session, subscription_id: int, now: dt.datetime
                         ) -> AuditSubscription:
     row = session.get(AuditSubscription, subscription_id)
     if row is None or row.revoked_at is not None:
-        raise NotFound(f"subscription {subscription_id} not found")
+        raise NotFound(refusal("subscription_not_found", id=subscription_id))
     row.revoked_at = now
     return row
 
@@ -194,7 +195,7 @@ def subscription_deliveries(session: Session, subscription_id: int,
     """A subscription's latest outbox entries about the projects a caller may see (None:
     all), newest first; NotFound for an unknown subscription."""
     if session.get(AuditSubscription, subscription_id) is None:
-        raise NotFound(f"subscription {subscription_id} not found")
+        raise NotFound(refusal("subscription_not_found", id=subscription_id))
     query = select(AuditOutbox).where(AuditOutbox.subscription_id == subscription_id)
     if projects is not None:
         query = query.where(AuditOutbox.project_code.in_(sorted(projects)))

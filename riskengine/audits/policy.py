@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from riskengine.audits import AuditPolicyInvalid
+from riskengine.refusals import refusal
 from riskengine.rules.catalog import DEFAULT_ROOT, load_policy
 from riskengine.rules.files import StrictSchema, problem_lines, read_rule_file, texts
 from riskengine.vocabulary import Category, Lang, Owner, Severity
@@ -201,5 +202,5 @@ def load_audit_policy(root: Path = DEFAULT_ROOT) -> AuditPolicy:
     try:
         return _build(data, content, contacts)
     except ValidationError as error:
-        raise AuditPolicyInvalid(f"{FILE_NAME} is invalid",
+        raise AuditPolicyInvalid(refusal("rule_file_invalid", name=FILE_NAME),
                                  {str(path): list(problem_lines(error.messages))}) from error

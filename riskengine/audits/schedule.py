@@ -11,6 +11,7 @@ from typing import Any
 
 from riskengine.audits import DeliveryDateUnknown, ScheduleInvalid
 from riskengine.audits.policy import AuditPolicy
+from riskengine.refusals import Refusal, refusal
 
 
 class ScheduleKind(StrEnum):
@@ -61,11 +62,11 @@ def make_rule(spec: Mapping[str, Any], policy: AuditPolicy) -> ScheduleRule:
         return ScheduleRule(kind, policy.default_offsets)
     if kind is ScheduleKind.OFFSETS:
         offsets = tuple(sorted(set(spec.get("offsets_days") or ()), reverse=True))
-        problems = [] if offsets else ["give at least one offset"]
-        problems += [f"{o}: beyond ±{policy.max_offset_days} days" for o in offsets
-                     if abs(o) > policy.max_offset_days]
+        problems = [] if offsets else [refusal("give_an_offset")]
+        problems += [refusal("offset_beyond", offset=o, days=policy.max_offset_days)
+                     for o in offsets if abs(o) > policy.max_offset_days]
         if problems:
-            raise ScheduleInvalid("the offsets are invalid", {"offsets_days": problems})
+            raise ScheduleInvalid(refusal("offsets_invalid"), {"offsets_days": problems})
         return ScheduleRule(kind, offsets)
     rule = ScheduleRule(kind, start=spec.get("start"), end=spec.get("end"),
                         interval=int(1 if spec.get("interval") is None else spec["interval"]))
@@ -74,19 +75,19 @@ def make_rule(spec: Mapping[str, Any], policy: AuditPolicy) -> ScheduleRule:
 
 
 def _check_recurrence(rule: ScheduleRule, policy: AuditPolicy) -> None:
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Refusal]] = {}
     if rule.start is None:
-        problems["start"] = ["required for a recurring schedule"]
+        problems["start"] = [refusal("required_recurring")]
     if rule.end is None:
-        problems["end"] = ["required for a recurring schedule"]
+        problems["end"] = [refusal("required_recurring")]
     if rule.start and rule.end and rule.end < rule.start:
-        problems["end"] = ["must not be before start"]
+        problems["end"] = [refusal("not_before_start")]
     if rule.interval < 1:
-        problems["interval"] = ["must be at least 1"]
+        problems["interval"] = [refusal("at_least", n=1)]
     if not problems and len(recurrence(rule)) > policy.max_slots:
-        problems["end"] = [f"more than {policy.max_slots} slots; shorten the range"]
+        problems["end"] = [refusal("too_many_slots", n=policy.max_slots)]
     if problems:
-        raise ScheduleInvalid("the recurrence is invalid", problems)
+        raise ScheduleInvalid(refusal("recurrence_invalid"), problems)
 
 
 def _add_days(day: dt.date, days: int) -> dt.date | None:
@@ -129,11 +130,8 @@ def slot_days(rule: ScheduleRule, delivery: dt.date | None) -> list[dt.date]:
     if not rule.follows_delivery:
         return recurrence(rule)
     if delivery is None:
-        raise DeliveryDateUnknown(
-            "the project has no contract delivery date to count the slots back from",
-            {"contract_delivery_date": [
-                "set it on the project, or submit a delivery checklist with "
-                "milestones.contract_delivery_date"]})
+        raise DeliveryDateUnknown(refusal("delivery_date_unknown"),
+                                  {"contract_delivery_date": [refusal("set_delivery_date")]})
     shifted = (_add_days(delivery, -offset) for offset in rule.offsets)
     return sorted({day for day in shifted if day is not None})
 

@@ -33,6 +33,7 @@ from riskengine.audits.schedule import (
     compute_slots,
     replan,
 )
+from riskengine.refusals import refusal
 from riskengine.store import models as m
 from riskengine.store.projects import visible
 from riskengine.vocabulary import Stage
@@ -99,8 +100,8 @@ def create_schedule(session: Session, project: m.Project, rule: ScheduleRule,
     source = delivery_of(session, project.id)
     slots = [s for s in compute_slots(rule, source.date, policy) if s.due_at > now]
     if not slots:
-        raise ScheduleInvalid("every slot of this schedule is already past",
-                              {"schedule": [f"no slot falls due after {now.isoformat()}"]})
+        raise ScheduleInvalid(refusal("slots_all_past"),
+                              {"schedule": [refusal("no_slot_after", time=now.isoformat())]})
     follows = rule.kind not in RECURRING
     schedule = AuditSchedule(
         project_id=project.id, kind=rule.kind.value, offsets=list(rule.offsets) or None,
@@ -124,7 +125,7 @@ def schedules(session: Session, project_id: int) -> list[AuditSchedule]:
 def get_schedule(session: Session, project_id: int, schedule_id: int) -> AuditSchedule:
     schedule = session.get(AuditSchedule, schedule_id)
     if schedule is None or schedule.project_id != project_id or schedule.deleted_at:
-        raise NotFound(f"audit schedule {schedule_id} not found")
+        raise NotFound(refusal("schedule_not_found", id=schedule_id))
     return schedule
 
 
@@ -323,7 +324,7 @@ def subscription_within(session: Session, subscription_id: int,
     """A live subscription the caller may see; any other is not found (ids cannot be probed)."""
     row = session.get(AuditSubscription, subscription_id, with_for_update=lock or None)
     if row is None or row.revoked_at is not None or not within(row, projects):
-        raise NotFound(f"subscription {subscription_id} not found")
+        raise NotFound(refusal("subscription_not_found", id=subscription_id))
     return row
 
 

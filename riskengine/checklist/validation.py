@@ -13,6 +13,7 @@ from riskengine.checklist.coherence import incoherent
 from riskengine.checklist.contract import LISTS, PROJECT_CODE, ItemField, ListSpec
 from riskengine.checklist.wording import Wording
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable
+from riskengine.refusals import json_problem, refusal
 from riskengine.rules.catalog import Catalog, CheckSpec
 from riskengine.vocabulary import MILESTONES, CheckType, Lang, Stage
 
@@ -513,6 +514,9 @@ def read_checklist(text: str | bytes) -> Any:
     """Parse checklist JSON, raising ChecklistUnreadable with the position of a syntax error."""
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ChecklistUnreadable("the input is not valid JSON",
-                                  {"checklist": [str(error)]}) from error
+    except json.JSONDecodeError as error:
+        raise ChecklistUnreadable(json_problem(error.msg, error.lineno, error.colno), {
+            "checklist": [refusal("json_at", line=error.lineno, column=error.colno)]}) from error
+    except UnicodeDecodeError as error:
+        raise ChecklistUnreadable(refusal("text_not_utf8"), {
+            "checklist": [refusal("byte_at", position=error.start)]}) from error

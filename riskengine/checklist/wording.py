@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from riskengine.checklist.contract import LISTS, NESTED_LISTS
 from riskengine.errors import RiskEngineError
+from riskengine.refusals import json_words
 from riskengine.rules.catalog import Catalog, CheckSpec, Policy
 from riskengine.vocabulary import Lang, Stage
 
@@ -94,9 +95,30 @@ SAYINGS = (
     _said(r"objects and arrays nest at most (?P<n>\d+) levels", "对象与数组最多嵌套 {n} 层",
           "objects and arrays nest at most {n} levels"),
     _said(r"(?P<what>[^:]+): line (?P<line>\d+) column (?P<column>\d+) \(char \d+\)",
-          "第 {line} 行第 {column} 列不是有效的 JSON（{what}）",
-          "not valid JSON at line {line}, column {column} ({what})"),
+          "第 {line} 行第 {column} 列不是有效的 JSON{what}",
+          "not valid JSON at line {line}, column {column}{what}"),
     _said(r"must not contain NUL characters", "不得包含 NUL 字符"),
+    # marshmallow's own words, as the API's request schemas say them
+    _said(r"Missing data for required field\.", "必填", "is required"),
+    _said(r"Unknown field\.", "没有这个字段", "unknown field"),
+    _said(r"Must be one of: (?P<choices>.*)\.", "须为以下之一：{choices}",
+          "must be one of: {choices}"),
+    _said(r"Must be greater than or equal to (?P<low>\S+) and less than or equal to "
+          r"(?P<high>\S+)\.", "须在 {low} 与 {high} 之间", "must be between {low} and {high}"),
+    _said(r"Must be greater than or equal to (?P<n>\S+)\.", "不得小于 {n}", "must be at least {n}"),
+    _said(r"Must be less than or equal to (?P<n>\S+)\.", "不得大于 {n}", "must be at most {n}"),
+    _said(r"Not a valid integer\.", "须为整数", "must be a whole number"),
+    _said(r"Not a valid number\.", "须为数字", "must be a number"),
+    _said(r"Not a valid boolean\.", "须为是或否", "must be yes or no"),
+    _said(r"Not a valid date\.", "须为日期（YYYY-MM-DD）", "must be a date YYYY-MM-DD"),
+    _said(r"Not a valid datetime\.", "须为日期时间（ISO 8601）", "must be a date-time (ISO 8601)"),
+    _said(r"Not a valid list\.", "须为列表", "must be a list"),
+    _said(r"Length must be between (?P<low>\d+) and (?P<high>\d+)\.",
+          "须有 {low} 至 {high} 项（或字符）", "must have {low} to {high} items (or characters)"),
+    _said(r"Shorter than minimum length (?P<n>\d+)\.", "不得少于 {n} 项（或字符）",
+          "must have at least {n} items (or characters)"),
+    _said(r"Longer than maximum length (?P<n>\d+)\.", "最多 {n} 项（或字符）",
+          "must have at most {n} items (or characters)"),
     _said(r"must be valid Unicode text", "须为有效的 Unicode 文字"),
 )
 
@@ -143,7 +165,11 @@ class Wording:
                                     for k, v in catalog.checks(stage).items()})
 
     def choice(self, code: str, lang: Lang) -> str:
-        return choice_label(self.policy, code, lang)
+        shown = choice_label(self.policy, code, lang)
+        for group in ("status", "owner", "role", "gate"):  # the API's closed sets, labelled too
+            if shown == code:
+                shown = self.policy.label(group, code, lang)
+        return shown
 
     def field(self, name: str, lang: Lang) -> str:
         if name in self.policy.labels.get("section", {}):  # as_of: its short name
@@ -219,6 +245,9 @@ class Wording:
             return self.section(value, lang)
         if group == "stage":
             return self.choice(value, lang)
+        if group == "what":  # json's complaint, in words (or left out)
+            words = json_words(value, lang)
+            return f"（{words}）" if words and lang is Lang.ZH else f" ({words})" if words else ""
         return value
 
     def line(self, where: str, path: str | None, problem: str, lang: Lang,
@@ -262,7 +291,10 @@ def choice_label(policy: Policy, code: str, lang: Lang) -> str:
 
 
 def worded_error(error: RiskEngineError, wording: Wording) -> RiskEngineError:
-    """The error worded in every language, its details keyed by where they are (cells)."""
+    """The error worded in every language, its details keyed by where they are (cells); a
+    refusal of riskengine.refusals is said in every language already."""
+    if error.refused:
+        return error
     error.worded = wording.worded(
         error.message, ((where, None, p) for where, problems in error.details.items()
                         for p in problems))

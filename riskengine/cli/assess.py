@@ -11,6 +11,7 @@ import click
 from riskengine.assessment.assessor import Assessor
 from riskengine.checklist.validation import read_checklist
 from riskengine.cli import main
+from riskengine.cli.errors import echo_error
 from riskengine.errors import ChecklistInvalid, ChecklistUnreadable, RiskEngineError
 from riskengine.output.formats import render_json, render_junit, render_sarif, render_table
 from riskengine.vocabulary import GateDecision, Lang
@@ -23,7 +24,7 @@ def load_assessor(rulesets: Path | None) -> Assessor:
     try:
         return Assessor.from_path(rulesets) if rulesets else Assessor.from_path()
     except RiskEngineError as error:
-        click.echo(f"error: {error}", err=True)
+        echo_error(error)
         sys.exit(EXIT_ERROR)
 
 
@@ -46,14 +47,10 @@ def assess(checklist: BinaryIO, fmt: str, lang: str, rulesets: Path | None) -> N
     try:
         result = assessor.assess(read_checklist(checklist.read()))
     except (ChecklistInvalid, ChecklistUnreadable) as error:
-        message, details = error.in_lang(language)
-        click.echo(f"error: {message}", err=True)
-        for path, problems in sorted(details.items()):
-            for problem in problems:
-                click.echo(f"  {path}: {problem}", err=True)
+        echo_error(error, language)
         sys.exit(EXIT_INVALID)
     except RiskEngineError as error:
-        click.echo(f"error: {error}", err=True)
+        echo_error(error, language)
         sys.exit(EXIT_ERROR)
     if fmt == "json":
         click.echo(render_json(result, language))

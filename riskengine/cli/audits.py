@@ -20,6 +20,7 @@ from riskengine.audits.schedule import make_rule
 from riskengine.audits.scheduler import Scheduler
 from riskengine.cli import main
 from riskengine.cli.assess import load_assessor
+from riskengine.cli.errors import echo_error, echo_refusal, refused
 from riskengine.errors import RiskEngineError
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database, default_url, pending
@@ -44,8 +45,7 @@ def _instant(value: str | None) -> dt.datetime | None:
 def _database() -> Database:
     database = Database(default_url())
     if pending(database.engine):
-        click.echo("error: the database schema is not current; run `riskengine db upgrade`",
-                   err=True)
+        echo_refusal("schema_not_current")
         sys.exit(EXIT_ERROR)
     return database
 
@@ -60,7 +60,7 @@ def _policy(root: Path) -> AuditPolicy:
     try:
         return load_audit_policy(root)
     except AuditPolicyInvalid as error:
-        click.echo(f"error: {error}", err=True)
+        echo_error(error)
         sys.exit(EXIT_ERROR)
 
 
@@ -68,7 +68,7 @@ def _submissions(assessor: Assessor, root: Path) -> Submissions:
     try:
         return Submissions.of(assessor, root)
     except RiskEngineError as error:
-        click.echo(f"error: {error}", err=True)
+        echo_error(error)
         sys.exit(EXIT_ERROR)
 
 
@@ -145,13 +145,13 @@ def schedule_create(project: str, offsets: str | None, every: str | None,
         with database.write() as session:
             row = get_project(session, project, None)
             if row is None:
-                raise click.ClickException(f"project {project} not found")
+                raise refused("project_not_found", code=project)
             created = store.create_schedule(session, store.lock_project(session, row.id), rule,
                                             policy, "cli", SystemClock().now())
             session.flush()
             slots = store.slots_of(session, [created.id])
     except RiskEngineError as error:
-        raise click.ClickException(str(error)) from error
+        raise refused(error) from error
     click.echo(f"schedule {created.id} for {project} ({created.kind}):")
     for slot in slots:
         click.echo(f"  {slot.slot_date}  due {slot.due_at.isoformat()}  {slot.status}")
@@ -164,7 +164,7 @@ def schedule_list(project: str) -> None:
     with _database().read() as session:
         row = get_project(session, project, None)
         if row is None:
-            raise click.ClickException(f"project {project} not found")
+            raise refused("project_not_found", code=project)
         rows = store.schedules(session, row.id)
         slots = store.slots_of(session, [r.id for r in rows])
     for each in rows:
@@ -183,11 +183,11 @@ def schedule_delete(project: str, schedule_id: int) -> None:
         with _database().write() as session:
             row = get_project(session, project, None)
             if row is None:
-                raise click.ClickException(f"project {project} not found")
+                raise refused("project_not_found", code=project)
             found = store.get_schedule(session, row.id, schedule_id)
             store.delete_schedule(session, found, "cli", SystemClock().now())
     except RiskEngineError as error:
-        raise click.ClickException(str(error)) from error
+        raise refused(error) from error
     click.echo(f"schedule {schedule_id} stopped")
 
 
@@ -205,7 +205,7 @@ def delivery_date(project: str, day: str, rulesets: Path | None) -> None:
     with _database().write() as session:
         row = get_project(session, project, None)
         if row is None:
-            raise click.ClickException(f"project {project} not found")
+            raise refused("project_not_found", code=project)
         store.set_project_delivery(session, store.lock_project(session, row.id), value, policy,
                                    SystemClock().now())
     click.echo(f"{project}: contract delivery date {value or 'cleared'}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from riskengine.cli import main
+from riskengine.cli.errors import refused
 from riskengine.rules.catalog import DEFAULT_ROOT, load_policy
 from riskengine.store.database import Database, default_url, pending
 from riskengine.waivers import sweep
@@ -37,8 +38,7 @@ def sweep_command(today_text: str | None, rulesets: Path | None) -> None:
     database = Database(default_url())
     try:
         if pending(database.engine):
-            raise click.ClickException("the database schema is not current; run "
-                                       "`riskengine db upgrade`")
+            raise refused("schema_not_current")
         with database.write() as session:
             swept = sweep(session, today, policy)
     finally:

@@ -12,6 +12,7 @@ import click
 
 from riskengine.cli import main
 from riskengine.cli.assess import EXIT_FAIL, EXIT_INVALID, load_assessor
+from riskengine.cli.errors import echo_error
 from riskengine.cli.service import _database as open_database
 from riskengine.errors import RiskEngineError
 from riskengine.output import template
@@ -112,7 +113,7 @@ def whatif_command(draft: Path, rulesets: Path | None, fmt: str, xlsx: Path | No
         try:
             refuse_unforcing(session, Submissions.of(load_assessor(draft), draft))
         except RiskEngineError as error:
-            click.echo(f"error: {error}", err=True)
+            echo_error(error, Lang(lang))
             sys.exit(EXIT_INVALID)
         stored = latest_checklists(session)
         candidates = candidates_of(stored, lambda pid: sales_mentions(session, pid))

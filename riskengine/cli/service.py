@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from riskengine.checklist.contract import PROJECT_CODE
 from riskengine.cli import main
+from riskengine.cli.errors import echo_refusal
 from riskengine.store.database import Database, default_url, pending, upgrade
 from riskengine.store.tokens import create_token, list_tokens, revoke_token
 from riskengine.vocabulary import Owner
@@ -52,8 +53,7 @@ def _reason(error: OperationalError) -> str:
 
 def _require_current(database: Database) -> None:
     if pending(database.engine):
-        click.echo("error: the database schema is not current; run `riskengine db upgrade`",
-                   err=True)
+        echo_refusal("schema_not_current")
         sys.exit(EXIT_ERROR)
 
 
@@ -131,7 +131,7 @@ def tokens_revoke(token: str) -> None:
         else:
             rows = revoke_token(session, prefix=token)
     if not rows:
-        click.echo("error: no live token matches", err=True)
+        echo_refusal("no_live_token")
         sys.exit(1)
     for row in rows:
         click.echo(f"revoked token {row.id} ({row.prefix}…) role={row.role}")

@@ -40,6 +40,7 @@ from riskengine.assessment.findings import place_of
 from riskengine.errors import RiskEngineError
 from riskengine.output.evidence import EvidenceFile, link_lines, pdf_files
 from riskengine.output.workbook import print_setup, put
+from riskengine.refusals import refusal
 from riskengine.rules.catalog import Catalog, bundled_policy
 from riskengine.vocabulary import Lang, Owner, Severity, Stage
 
@@ -359,11 +360,8 @@ def font_path() -> str:
     for path in candidates:
         if os.path.isfile(path):
             return path
-    raise ReportFontMissing(
-        "PDF reports embed the font WenQuanYi Micro Hei, which is not installed: run "
-        "`make fonts` (Debian package fonts-wqy-microhei) or set RISKENGINE_CJK_FONT to a "
-        "TrueType font file with Chinese glyphs",
-        {CJK_FONT_ENV: [f"not found: {', '.join(candidates)}"]})
+    raise ReportFontMissing(refusal("font_missing"),
+                            {CJK_FONT_ENV: [refusal("not_found_at", paths=candidates)]})
 
 
 def _font() -> str:

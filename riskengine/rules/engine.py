@@ -31,6 +31,7 @@ from typing import Any
 import durable_rules_engine
 
 from riskengine.errors import EvaluationError
+from riskengine.refusals import refusal
 from riskengine.rules.compiler import END, SENTINEL_KEY, CompiledRuleset, RuleKey
 
 _ERROR_CODES = {
@@ -72,7 +73,7 @@ def check_collisions(ids: Iterable[str]) -> None:
     for fact_id in ids:
         other = seen.setdefault(fnv1a32(fact_id), fact_id)
         if other != fact_id:
-            raise EvaluationError("two facts would collide inside the engine",
+            raise EvaluationError(refusal("facts_collide"),
                                   {"facts": [f"{other!r} and {fact_id!r} share a hash"]})
 
 
@@ -90,16 +91,15 @@ def check_properties(facts_by_type: Mapping[str, Sequence[Mapping[str, Any]]]) -
         for fact in facts:
             count = count_properties(fact) + 1  # the sid added on assertion
             if count > MAX_PROPERTIES:
-                raise EvaluationError(
-                    "a fact has too many properties for the rule engine",
-                    {str(fact.get("id")): [f"{count} properties; at most {MAX_PROPERTIES}"]})
+                raise EvaluationError(refusal("too_many_properties"), {str(fact.get("id")): [
+                    refusal("properties_at_most", count=count, limit=MAX_PROPERTIES)]})
 
 
 def _translate(error: Exception, ruleset: str) -> EvaluationError:
     text = str(error)
     code = next((c for c in _ERROR_CODES if f"code: {c}" in text or text.strip() == c), None)
     meaning = _ERROR_CODES.get(code or "", "unexpected engine error")
-    return EvaluationError(f"rule engine failed on ruleset {ruleset}: {meaning}",
+    return EvaluationError(refusal("engine_failed", ruleset=ruleset),
                            {ruleset: [f"{meaning} ({text})"]})
 
 
@@ -167,7 +167,7 @@ class Engine:
     def _handle(self, name: str) -> _Handle:
         handle = self._handles.get(name)
         if handle is None:
-            raise EvaluationError(f"ruleset {name} is not loaded in this engine",
+            raise EvaluationError(refusal("ruleset_not_loaded", name=name),
                                   {"rulesets": [f"loaded: {sorted(self._handles)}"]})
         return handle
 
@@ -175,7 +175,7 @@ class Engine:
         try:
             code, state = durable_rules_engine.assert_facts(handle.handle, payload)
             if code not in (0, 1):  # 1: some fact matched no rule, normal for a checklist
-                raise EvaluationError(f"rule engine refused the facts (code {code})",
+                raise EvaluationError(refusal("engine_refused", code=code),
                                       {handle.compiled.name: [f"assert_facts returned {code}"]})
             matches = self._drain(handle, state)
             durable_rules_engine.delete_state(handle.handle, sid)
@@ -200,7 +200,7 @@ class Engine:
                 matches.append(Match(handle.compiled.name, handle.compiled.keys[key], fact_id))
             message = durable_rules_engine.complete_and_start_action(handle.handle, state)
         if not saw_sentinel:
-            raise EvaluationError("rule engine did not finish the evaluation",
+            raise EvaluationError(refusal("engine_unfinished"),
                                   {handle.compiled.name: ["the sentinel rule never ran"]})
         return matches
 
@@ -209,8 +209,8 @@ class Engine:
         self._retired += 1
         self._serial = itertools.count()
         if self._retired > _MAX_RETIRED:
-            raise EvaluationError("rule engine is unhealthy; restart the worker",
-                                  {"engine": ["too many failed evaluations"]})
+            raise EvaluationError(refusal("engine_unhealthy"),
+                                  {"engine": [refusal("too_many_failures")]})
 
 
 def _parse(message: str) -> tuple[str, str]:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.orm import Session, sessionmaker
 
 from riskengine.errors import DatabaseUnavailable
+from riskengine.refusals import refusal
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant works: it only has to be the same for every host running `db upgrade` at once.
@@ -139,9 +140,8 @@ def _translated() -> Iterator[None]:
     except _UNREACHABLE as error:
         if not unreachable(error):
             raise
-        raise DatabaseUnavailable(
-            "数据库暂时不可用，请稍后重试 / the database is unavailable; retry shortly",
-            {"database": ["unreachable"]}) from error
+        raise DatabaseUnavailable(refusal("database_unavailable"),
+                                  {"database": [refusal("unreachable")]}) from error
 
 
 class Database:

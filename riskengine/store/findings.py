@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from riskengine.refusals import refusal
 from riskengine.store import Actor, StaleVersion, new_id, utcnow
 from riskengine.store import models as m
 from riskengine.store.projects import Query, visible
@@ -156,8 +157,8 @@ def apply(session: Session, row: m.Finding, change: Change, expected_version: in
     """Apply a change to a locked finding, one event per field changed, and bump its version;
     return whether anything changed (a change to what it already is writes nothing)."""
     if expected_version is not None and expected_version != row.version:
-        raise StaleVersion("the finding changed since you read it",
-                           {"version": [f"current version is {row.version}"]})
+        raise StaleVersion(refusal("finding_changed"),
+                           {"version": [refusal("current_version", version=row.version)]})
     now = utcnow()
     recorded: list[str] = []
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from riskengine.refusals import refusal
 from riskengine.store import KeyReused, utcnow
 from riskengine.store import models as m
 
@@ -34,11 +35,9 @@ def claim(session: Session, token_id: int, key: str, request_hash: str) -> Repla
     row = session.scalars(select(m.IdempotencyKey).where(
         m.IdempotencyKey.token_id == token_id, m.IdempotencyKey.key == key)).one()
     if row.request_hash != request_hash:
-        raise KeyReused("this Idempotency-Key was used with a different request",
-                        {"Idempotency-Key": ["already used for another request body"]})
+        raise KeyReused(refusal("key_reused"), {"Idempotency-Key": [refusal("key_used_for_other")]})
     if row.status is None or row.body is None:
-        raise KeyReused("a request with this Idempotency-Key is still in progress",
-                        {"Idempotency-Key": ["retry later"]})
+        raise KeyReused(refusal("key_in_progress"), {"Idempotency-Key": [refusal("retry_later")]})
     return Replay(row.status, row.body)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskengine.assessment.findings import Finding
+from riskengine.refusals import refusal
 from riskengine.store import Actor, StoreError, utcnow
 from riskengine.store import models as m
 from riskengine.store.records import with_statuses
@@ -37,7 +38,8 @@ def create_project(session: Session, code: str, name: str | None, city: str | No
         with session.begin_nested():
             session.add(project)
     except IntegrityError as error:
-        raise StoreError(f"project {code} already exists", {"code": ["already taken"]}) from error
+        raise StoreError(refusal("project_exists", code=code),
+                         {"code": [refusal("already_taken")]}) from error
     return project
 
 

@@ -29,11 +29,14 @@ def test_a_body_of_another_type_is_415_listing_the_accepted(
     code = unique_code()
     headers = {"Content-Type": content_type} if content_type else {}
     answer = admin.request("POST", path.format(code=code), data='{"code": "X-1"}',
-                           headers=headers)
+                           headers=headers, query_string={"lang": "en"})
     assert answer.status_code == 415, answer.get_data(as_text=True)
     error = answer.get_json()["error"]
     assert error["code"] == "unsupported_media_type"
     assert error["details"]["Content-Type"] == [f"send one of: {', '.join(accepted)}"]
+    chinese = admin.request("POST", path.format(code=code), data='{"code": "X-1"}',
+                            headers=headers).get_json()["error"]
+    assert chinese["details"]["Content-Type"] == [f"请使用以下之一：{'、'.join(accepted)}"]
     assert answer.headers["Accept-Post"] == ", ".join(accepted)
 
 
@@ -53,8 +56,11 @@ def test_a_repeated_key_is_400_naming_it(admin: Caller, text: str) -> None:
     assert answer.status_code == 400, answer.get_data(as_text=True)
     error = answer.get_json()["error"]
     repeated = "code" if '"code": "B-2"' in text else "stage"
-    assert error["message"] == f"the body repeats the key {repeated}"
+    assert error["message"] == f"请求正文重复了键 {repeated}"
     assert repeated in error["details"]["body"][0]
+    english = admin.request("POST", "/api/v1/evaluate", data=text, query_string={"lang": "en"},
+                            headers={"Content-Type": "application/json"}).get_json()["error"]
+    assert english["message"] == f"the body repeats the key {repeated}"
 
 
 def _chunked(caller: Caller, path: str, data: bytes, content_type: str) -> Any:
@@ -104,7 +110,13 @@ def test_a_review_more_lenient_than_the_gate_needs_an_admin_override(
     assert over_conditional.status_code == 409, over_conditional.get_json()
     error = over_conditional.get_json()["error"]
     assert error["code"] == "gate_conditional"
-    assert error["details"]["decision"] == ["pass refused while the gate is conditional"]
+    assert error["details"]["decision"] == ["闸口结论为“有条件通过”时不能评审为“通过”"]
+    assert error["message"] == "计算得出的闸口结论为“有条件通过”：评审为“通过”须由管理员否决"
+    english = reviewer.post(f"/api/v1/projects/{code}/gate-reviews",
+                            {"stage": "sales", "decision": "pass"},
+                            query_string={"lang": "en"}).get_json()["error"]
+    assert english["code"] == "gate_conditional"
+    assert english["details"]["decision"] == ["Pass refused while the gate is Conditional"]
     assert _review(admin, code, "pass").status_code == 409  # an admin too, without a reason
     assert _review(reviewer, code, "conditional").status_code == 201
     assert _review(reviewer, code, "fail").status_code == 201  # stricter: always

@@ -195,12 +195,15 @@ def _raw_answer(port: int, request: bytes, then: bytes = b"") -> tuple[int, dict
         return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
 
 
-@pytest.mark.parametrize("sent", ["declared", "chunked"])
+@pytest.mark.parametrize(("sent", "query", "says"), [
+    ("declared", "", "请求正文超过 1048576 字节"),
+    ("chunked", "?lang=en", "the body is larger than 1048576 bytes")])
 def test_a_body_over_the_limit_is_the_apps_413_however_it_is_sent(
-        server: tuple[int, str, subprocess.Popen[bytes]], sent: str) -> None:
+        server: tuple[int, str, subprocess.Popen[bytes]], sent: str, query: str,
+        says: str) -> None:
     port, token, _ = server
     limit = 1024 * 1024  # RISKENGINE_MAX_BODY_BYTES' default
-    head = (f"POST /api/v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    head = (f"POST /api/v1/evaluate{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n")
     if sent == "declared":
         request, then = f"{head}Content-Length: {limit + 1}\r\n\r\n".encode(), b"x" * 4096
@@ -212,6 +215,7 @@ def test_a_body_over_the_limit_is_the_apps_413_however_it_is_sent(
     status, headers, body = _raw_answer(port, request, then)
     assert status == 413
     assert json.loads(body)["error"]["code"] == "too_large"
+    assert json.loads(body)["error"]["message"] == says
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["connection"] == "close"
     after = http.client.HTTPConnection("127.0.0.1", port, timeout=5)

@@ -100,6 +100,12 @@ def test_a_draft_that_dates_a_rule_in_force_is_refused(admin: Caller) -> None:
     assert answer.status_code == 422
     assert list(answer.get_json()["error"]["details"]) == [
         "sales/parking.yaml: SALES-PARKING-001"]
+    assert answer.get_json()["error"]["message"] == "草稿暂停了已生效的规则"
+    [line] = answer.get_json()["error"]["details"]["sales/parking.yaml: SALES-PARKING-001"]
+    assert line.startswith("生效日期：该规则在 sales.parking ") and "不能暂停已生效的规则" in line
+    english = admin.post("/api/v1/rules/whatif", {"files": {"sales/parking.yaml": dated}},
+                         query_string={"lang": "en"}).get_json()["error"]
+    assert english["message"] == "the draft suspends rules that are in force"
 
 
 def test_the_service_will_not_start_with_rules_that_date_a_rule_in_force(

@@ -89,7 +89,10 @@ def test_only_a_verifier_verifies_and_never_the_resolver(
     assert resolve(owner, finding).status_code == 200
     refused = owner.patch(path(finding), {"status": "verified"})
     assert refused.status_code == 403
-    assert "verifier department" in refused.get_json()["error"]["message"]
+    assert refused.get_json()["error"]["message"] == (
+        "整改结果由评审人、管理员或核实部门（客户关系）核实")
+    english = owner.patch(path(finding), {"status": "verified"}, query_string={"lang": "en"})
+    assert "verifier department (Customer relationship)" in english.get_json()["error"]["message"]
     # an admin who resolved it may not verify it either
     other = next(f for f in project["findings"] if f["blocking"] and f["id"] != finding["id"])
     assert resolve(admin, other).status_code == 200

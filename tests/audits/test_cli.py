@@ -58,7 +58,8 @@ def test_schedule_create_list_delete_and_delivery_date(
     assert cli("schedule", "delete", "NJ-JY-01", schedule_id).exit_code == 0
     assert cli("schedule", "list", "NJ-JY-01").output == ""
     missing = CliRunner().invoke(main, ["audits", "schedule", "list", "NOPE"])
-    assert missing.exit_code == 1 and "not found" in missing.output
+    assert missing.exit_code == 1
+    assert "没有找到项目 NOPE / project NOPE not found" in missing.output
 
 
 def test_subscribe_prints_the_secret_once(cli: Callable[..., Any]) -> None:

@@ -4,6 +4,7 @@ listed, routing fields kept, a subscription's deliveries of every event visible.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -64,11 +65,14 @@ def admin(app: Flask) -> Caller:
 ])
 def test_bad_robot_subscriptions_are_refused_with_the_field(
         admin: Caller, body: dict[str, Any], field: str, says: str) -> None:
-    answer = admin.post("/api/v1/audit-subscriptions", body)
+    answer = admin.post("/api/v1/audit-subscriptions", body, query_string={"lang": "en"})
     assert answer.status_code == 422, answer.json
     problems = answer.json["error"]["details"]
     assert any(key.startswith(field) for key in problems), problems
     assert says in str(problems)
+    chinese = admin.post("/api/v1/audit-subscriptions", body).json["error"]["details"]
+    assert chinese.keys() == problems.keys()
+    assert all(re.search(r"[\u4e00-\u9fff]", line) for lines in chinese.values() for line in lines)
     assert admin.get("/api/v1/audit-subscriptions").json["items"] == []
 
 

@@ -87,7 +87,11 @@ def test_a_non_object_is_refused(assessor: Assessor) -> None:
 def test_unreadable_json_says_where(assessor: Assessor) -> None:
     with pytest.raises(ChecklistUnreadable) as caught:
         read_checklist('{"stage": "sales",')
-    assert "line 1" in caught.value.details["checklist"][0]
+    assert caught.value.message == "无法读取 JSON：第 1 行第 19 列：此处应为带双引号的键"
+    assert caught.value.details["checklist"] == ["第 1 行第 19 列"]
+    assert caught.value.in_lang("en") == (
+        "cannot read the JSON: line 1, column 19: a key in double quotes is expected",
+        {"checklist": ["line 1, column 19"]})
 
 
 def test_chinese_text_is_kept_intact(assessor: Assessor, base: Base) -> None:

@@ -31,7 +31,7 @@ def test_nonsense_and_duplicates_exit_2_every_problem_in_chinese(tmp_path: Path)
     result = _assess(tmp_path, _nonsense())
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.splitlines()
-    assert lines[0] == "error: 清单有误"
+    assert lines[0] == "错误：清单有误"
     assert sorted(lines[1:]) == [
         "  offsite_factors.0.distance_m: 场外不利因素 第 1 行 · 距离（米）：不得小于 0",
         "  promises.0.id: 销售承诺 第 1 行 · 编号：与销售承诺 第 2 行重复（编号相同）",

@@ -19,7 +19,7 @@ from riskengine.cli import main
 from .conftest import EXAMPLES
 
 
-def _run(*args: str, stdin: str | None = None) -> Any:
+def _run(*args: str, stdin: str | bytes | None = None) -> Any:
     return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
 
 
@@ -59,8 +59,18 @@ def test_invalid_input_exits_2_listing_every_problem_on_stderr(tmp_path: Path) -
 
 
 def test_unreadable_input_exits_2(tmp_path: Path) -> None:
-    result = _run("assess", "-", stdin="{not json")
-    assert result.exit_code == 2 and "not valid JSON" in result.stderr
+    result = _run("assess", "-", stdin='{"stage": "sales",\n\n  nope')
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "错误：无法读取 JSON：第 3 行第 3 列：此处应为带双引号的键", "  checklist: 第 3 行第 3 列"]
+    english = _run("assess", "-", "--lang", "en", stdin='{"stage": "sales",\n\n  nope')
+    assert english.exit_code == 2
+    assert english.stderr.splitlines()[0] == (
+        "error: cannot read the JSON: line 3, column 3: a key in double quotes is expected")
+    assert "行" not in english.stderr
+    not_text = _run("assess", "-", stdin=b'{"stage": "\xff"}')
+    assert not_text.exit_code == 2
+    assert not_text.stderr.splitlines()[0] == "错误：无法读取：文件不是 UTF-8 文字"
 
 
 def test_a_missing_file_is_a_usage_error() -> None:

@@ -79,8 +79,9 @@ def test_our_hash_is_durables_hash() -> None:
         fired.append(message)
     durable_rules_engine.delete_state(handle, "h")
     assert sum('"t": "x"' in m for m in fired) == 1  # the twin was dropped
-    with pytest.raises(EvaluationError, match="collide"):
+    with pytest.raises(EvaluationError, match="冲突") as caught:
         check_collisions(HASH_TWINS)
+    assert "collide" in caught.value.in_lang("en")[0]
 
 
 def test_no_checklist_the_contract_accepts_can_have_colliding_ids() -> None:
@@ -131,8 +132,9 @@ def test_an_engine_error_is_an_evaluation_error_and_the_engine_recovers(
         assessor: Assessor, base: Base) -> None:
     # bare C codes become EvaluationError with their meaning (trap 10); > 252 properties (302)
     huge = {"id": "checklist", "t": "checklist", **{f"p{i}": i for i in range(400)}}
-    with pytest.raises(EvaluationError, match="too many properties"):
+    with pytest.raises(EvaluationError, match="属性过多") as caught:
         assessor.engine.evaluate(["sales.permits"], {"checklist": [huge]})
+    assert "too many properties" in caught.value.in_lang("en")[0]
     checklist = base("sales")
     checklist["offsite_factors"] = [LANDFILL]
     assert "SALES-OFFSITE-001" in {f.rule_id for f in assessor.assess(checklist).findings}
@@ -141,8 +143,9 @@ def test_an_engine_error_is_an_evaluation_error_and_the_engine_recovers(
 def test_an_evaluation_that_runs_no_action_is_an_error_not_a_pass(
         assessor: Assessor, base: Base, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(durable_rules_engine, "start_action_for_state", lambda *_: None)
-    with pytest.raises(EvaluationError, match="did not finish"):
+    with pytest.raises(EvaluationError, match="没有完成评估") as caught:
         assessor.assess(base("sales"))
+    assert "did not finish" in caught.value.in_lang("en")[0]
 
 
 def test_a_bad_compiled_ruleset_is_refused_clearly() -> None:
