@@ -11,13 +11,11 @@ of rulesets/policy.yaml. Checklist and workbook problems have their own wording
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 from riskengine.errors import Words
-from riskengine.rules.catalog import DEFAULT_ROOT, load_policy
-from riskengine.rules.model import Policy
+from riskengine.rules.catalog import bundled_policy
 from riskengine.vocabulary import Lang
 
 # key -> (Chinese, English); `{name}` is a parameter, the same names in both.
@@ -37,9 +35,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "give_new_waiver": ("如需续期，请提交新的豁免", "give a new waiver to renew"),
     "evidence_required": ("该风险发现的规则要求先提供整改证据，才能标记为已解决",
                           "this finding's rule asks for evidence before it is resolved"),
-    "give_evidence": ("请填写整改说明或证明材料（文件、照片、许可证号等），说明风险已消除",
-                      "give evidence.note or evidence.references: what shows the risk is fixed "
-                      "(document, photo, permit number)"),
+    "give_evidence": ("请填写整改说明、列出证明材料（文件、许可证号等）或附上照片/文件，"
+                      "说明风险已消除",
+                      "give evidence.note, evidence.references or evidence.attachments: what "
+                      "shows the risk is fixed (document, photo, permit number)"),
     "self_verification": ("整改结果须由整改人以外的人核实",
                           "a resolution is verified by someone other than its resolver"),
     "resolved_by": ("此风险发现由 {name} 整改", "{name} resolved this finding"),
@@ -392,9 +391,4 @@ def shown(name: str, value: Any, lang: Lang) -> str:
 
 def label(group: str, code: str, lang: Lang) -> str:
     """The label of a code of a closed set (rulesets/policy.yaml `labels`)."""
-    return _policy().label("choice" if group == "stage" else group, code, lang)
-
-
-@functools.cache
-def _policy() -> Policy:
-    return load_policy(DEFAULT_ROOT / "policy.yaml")
+    return bundled_policy().label("choice" if group == "stage" else group, code, lang)
