@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from riskengine.attachments.evidence import Upload
-from riskengine.attachments.refusals import invalid
+from riskengine.attachments.refusals import Invalid, refused
 
 MULTIPART = "multipart/form-data"
 FORM_ROOM = 64 * 1024  # the boundary, the part headers and the small fields beside the file
@@ -39,14 +39,10 @@ def takes_upload() -> bool:
 def read_upload() -> Upload:
     """The form's `file` part; refused when it is not there."""
     if request.mimetype != MULTIPART:
-        raise invalid("file", ("请以 multipart/form-data 上传文件",
-                               "表单字段 file 放文件（如 curl -F file=@photo.jpg）"),
-                      ("send the file as multipart/form-data",
-                       "the file goes in the form field file (curl -F file=@photo.jpg)"))
+        raise refused(Invalid, "file", "multipart_needed")
     given = request.files.get("file")
     if given is None:
-        raise invalid("file", ("缺少文件", "表单字段 file 放要上传的照片或 PDF"),
-                      ("no file was sent", "put the photo or PDF in the form field file"))
+        raise refused(Invalid, "file", "no_file_sent")
     return Upload(given.read(), given.filename or "")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pypdf
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from riskengine.attachments.refusals import TooLarge, invalid, worded
+from riskengine.attachments.refusals import Invalid, TooLarge, refused
 
 try:  # HEIC (iPhones' default) when pillow-heif reads it here; re-encoded as JPEG below
     import pillow_heif
@@ -69,29 +69,18 @@ def prepare(data: bytes, limit: int) -> Prepared:
     """Check an upload (not empty, within `limit` bytes, of an accepted type, readable) and
     return what is kept of it; refuse anything else with a worded error."""
     if not data:
-        raise invalid("file", ("文件为空", "上传的文件没有内容"),
-                      ("the file is empty", "the uploaded file has no content"))
+        raise refused(Invalid, "file", "file_empty")
     if len(data) > limit:
-        raise worded(TooLarge("the file is too large"), "file",
-                     ("文件过大", f"文件最大 {limit // (1024 * 1024)} MB（{limit} 字节）"),
-                     ("the file is too large", f"at most {limit} bytes"))
+        raise refused(TooLarge, "file", "file_too_large", mb=limit // (1024 * 1024), limit=limit)
     kind = sniff(data)
     if kind is None:
-        names = "JPEG、PNG、WebP" + ("、HEIC" if HEIC else "") + " 照片或 PDF"
-        raise invalid("file", ("文件类型不受支持", f"只接受 {names}（按文件内容判断，不看文件名）"),
-                      ("the file's type is not accepted",
-                       "only JPEG, PNG, WebP" + (", HEIC" if HEIC else "")
-                       + " photos or PDF (judged by the content, not the name)"),
-                      code="unsupported_type")
+        raise refused(Invalid, "file", "file_type", code="unsupported_type") if not HEIC \
+            else refused(Invalid, "file", "file_type_heic", code="unsupported_type")
     return _pdf(data) if kind == PDF else _image(data, kind)
 
 
-def _corrupt(what_zh: str, what_en: str) -> Exception:
-    return invalid("file", (f"{what_zh}无法读取",
-                            f"{what_zh}已损坏或不完整，请重新导出或拍摄后上传"),
-                   (f"the {what_en} cannot be read",
-                    f"the {what_en} is damaged or incomplete: export or take it again"),
-                   code="corrupt_file")
+def _corrupt(what: str) -> Exception:
+    return refused(Invalid, "file", f"{what}_corrupt", code="corrupt_file")
 
 
 def _pdf(data: bytes) -> Prepared:
@@ -99,7 +88,7 @@ def _pdf(data: bytes) -> Prepared:
         reader = pypdf.PdfReader(io.BytesIO(data))
         pages = None if reader.is_encrypted else len(reader.pages)
     except (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, OSError) as error:
-        raise _corrupt("PDF 文件", "PDF") from error
+        raise _corrupt("pdf") from error
     return Prepared(data, PDF, pages=pages)
 
 
@@ -115,13 +104,10 @@ def _image(data: bytes, kind: str) -> Prepared:
                 upright = ImageOps.exif_transpose(opened)
                 kept = _clean(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise invalid("file", ("照片像素过多", f"照片最多 {MAX_PIXELS // 1_000_000} 百万像素，"
-                               "请压缩后上传"),
-                      ("the photo has too many pixels",
-                       f"at most {MAX_PIXELS // 1_000_000} megapixels"),
-                      code="too_many_pixels") from error
+        raise refused(Invalid, "file", "photo_too_many_pixels", code="too_many_pixels",
+                      megapixels=MAX_PIXELS // 1_000_000) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise _corrupt("照片", "photo") from error
+        raise _corrupt("photo") from error
     saved_as, media_type = _SAVED[kind]
     return Prepared(_encode(kept, saved_as), media_type, _thumbnail(kept), kept.width,
                     kept.height, captured_at=captured)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from riskengine.attachments.refusals import StorageUnavailable, worded
+from riskengine.attachments.refusals import StorageUnavailable, refused
 
 IN_DATABASE, IN_S3 = "db", "s3"
 
@@ -45,12 +45,9 @@ class S3Settings:
                    env.get("RISKENGINE_ATTACHMENTS_S3_PREFIX", cls.prefix))
 
 
-def unavailable(error: Exception | None = None) -> StorageUnavailable:
-    reason = f"（{type(error).__name__}）" if error is not None else ""
-    return worded(StorageUnavailable("the object store holding attachments did not answer"),
-                  "storage", ("附件存储不可用", f"保存附件的对象存储没有响应{reason}，请稍后重试"),
-                  ("the attachment store is unavailable",
-                   "the object store holding attachments did not answer; try again later"))
+def unavailable() -> StorageUnavailable:
+    """The store did not answer (the cause is chained to the error); the reader is told to retry."""
+    return refused(StorageUnavailable, "storage", "storage_unavailable")
 
 
 class S3Store:
@@ -74,9 +71,9 @@ class S3Store:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
-            raise unavailable(error) from error
+            raise unavailable() from error
         except BotoCoreError as error:
-            raise unavailable(error) from error
+            raise unavailable() from error
         return True
 
     def put(self, key: str, data: bytes, media_type: str) -> None:
@@ -87,7 +84,7 @@ class S3Store:
             self.client.put_object(Bucket=self.settings.bucket, Key=self._key(key), Body=data,
                                    ContentType=media_type)
         except (BotoCoreError, ClientError) as error:
-            raise unavailable(error) from error
+            raise unavailable() from error
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -95,5 +92,5 @@ class S3Store:
             answer = self.client.get_object(Bucket=self.settings.bucket, Key=self._key(key))
             data: bytes = answer["Body"].read()
         except (BotoCoreError, ClientError) as error:
-            raise unavailable(error) from error
+            raise unavailable() from error
         return data
