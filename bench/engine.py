@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT))
 from bench.floor import Floor, MatchKey, generate  # noqa: E402
 from bench.inputs import inputs  # noqa: E402
 from riskengine.assessment.assessor import Assessor  # noqa: E402
-from riskengine.assessment.facts import map_facts  # noqa: E402
 from riskengine.assessment.findings import FindingBuilder  # noqa: E402
 from riskengine.vocabulary import Stage  # noqa: E402
 
@@ -78,10 +77,9 @@ def measure_input(assessor: Assessor, floors: dict[Stage, Floor], name: str,
                   raw: dict[str, Any], repeat: int) -> dict[str, Any]:
     checklist = assessor.validate(raw)
     stage = Stage(checklist["stage"])
-    types, floor = assessor.check_types[stage], floors[stage]
-    rulesets = [r.id for r in assessor.catalog.for_stage(stage)]
-    facts = map_facts(checklist, types)
-    matches = assessor.engine.evaluate(rulesets, facts.by_type)
+    floor = floors[stage]
+    facts = assessor.facts(checklist)
+    matches = assessor.evaluate(stage, facts)
     # The floor is two-valued: it is held to the engine on what a rule decides (holds, or a
     # listed required fact is absent); the unknown-operand and closed-set companions, which
     # the engine adds for fail-closed, are its own work and left out of the comparison.
@@ -92,8 +90,8 @@ def measure_input(assessor: Assessor, floors: dict[Stage, Floor], name: str,
     findings = FindingBuilder(assessor.catalog, checklist, facts).build(matches)
     steps: dict[str, Callable[[], object]] = {
         "validation": lambda: assessor.validate(raw),
-        "facts": lambda: map_facts(checklist, types),
-        "engine": lambda: assessor.engine.evaluate(rulesets, facts.by_type),
+        "facts": lambda: assessor.facts(checklist),
+        "engine": lambda: assessor.evaluate(stage, facts),
         "floor": lambda: floor.run(facts.by_type),
         "findings": lambda: FindingBuilder(assessor.catalog, checklist, facts).build(matches),
         "whole": lambda: assessor.assess(raw),

@@ -307,9 +307,10 @@ class FindingBuilder:
 
     def evidence(self, rule: Rule, subject: Subject, fact_id: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        fact = self.facts.fact(fact_id)
+        # the counts and sums facts.py computed, never the engine's fact (it carries only
+        # what the conditions read)
         for path in rule.evidence:
-            for source in (subject.item, subject.parent, self.checklist, fact):
+            for source in (subject.item, subject.parent, self.checklist, subject.derived):
                 value = lookup(source, path.removeprefix("inspection.")
                                if source is subject.parent else path)
                 if value is not _MISSING:

@@ -35,7 +35,9 @@ from riskengine.rules.compiler import END, SENTINEL_KEY, CompiledRuleset, RuleKe
 
 _ERROR_CODES = {
     "101": "out of memory", "102": "unexpected type", "105": "unexpected name",
-    "108": "too many rules on one node", "202": "parse error or unknown operator",
+    "106": "too many tests after one node", "107": "too many absence tests after one node",
+    "108": "too many rules on one node", "113": "too many and/or nodes in one condition",
+    "202": "parse error or unknown operator",
     "302": "too many properties in one fact", "309": "state not found",
     "311": "a joined field is missing", "314": "a string is too long",
 }
@@ -68,6 +70,9 @@ def fnv1a32(text: str) -> int:
 
 def check_collisions(ids: Iterable[str]) -> None:
     """Raise when two distinct ids hash alike: durable would silently merge their facts."""
+    ids = list(ids)
+    if len(set(map(fnv1a32, ids))) == len(set(ids)):
+        return  # the usual case, in one pass of cached hashes; otherwise name the pair
     seen: dict[int, str] = {}
     for fact_id in ids:
         other = seen.setdefault(fnv1a32(fact_id), fact_id)
@@ -109,6 +114,12 @@ class _Handle:
     def __init__(self, compiled: CompiledRuleset, name: str) -> None:
         self.compiled = compiled
         self.types = tuple(sorted(compiled.fact_types))
+        # a fact carrying only what the rules read (`shaped`) holds at most these
+        widest = max(map(len, compiled.reads.values()), default=0) + 3  # id, t, sid
+        if widest > MAX_PROPERTIES:
+            raise EvaluationError(
+                f"ruleset {compiled.name} reads too many fields of one fact for the engine",
+                {compiled.name: [f"{widest} properties; at most {MAX_PROPERTIES}"]})
         try:
             self.handle = durable_rules_engine.create_ruleset(
                 name, json.dumps(compiled.definition, ensure_ascii=False))
@@ -140,14 +151,18 @@ class Engine:
         return [f"s{self._retired}.{n}" for n in range(_SID_POOL)]
 
     def evaluate(self, rulesets: Iterable[str],
-                 facts_by_type: Mapping[str, Sequence[dict[str, Any]]]) -> list[Match]:
+                 facts_by_type: Mapping[str, Sequence[dict[str, Any]]], *,
+                 shaped: bool = False) -> list[Match]:
         """Return every match of the facts against the named rulesets; leave nothing behind.
 
-        Each fact is stamped with the evaluation's state id (`sid`) on the way in.
+        Each fact is stamped with the evaluation's state id (`sid`) on the way in. `shaped`:
+        the facts carry only paths the rulesets read (assessment.facts.Shape), which bounds
+        their properties (checked when the engine was built); other facts are counted.
         """
         handles = [self._handle(name) for name in rulesets]
         check_collisions(f["id"] for facts in facts_by_type.values() for f in facts)
-        check_properties(facts_by_type)
+        if not shaped:
+            check_properties(facts_by_type)
         needed = {t for handle in handles for t in handle.types}
         matches: list[Match] = []
         with self._lock:
