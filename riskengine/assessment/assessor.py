@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from riskengine.assessment.facts import FactSet, Shape, map_facts
-from riskengine.assessment.findings import Finding, FindingBuilder
+from riskengine.assessment.findings import Finding, FindingBuilder, FindingParts
 from riskengine.assessment.gate import DEFAULT_POLICY, Gate, as_seen, decide_gate, summarize
 from riskengine.checklist.validation import ChecklistValidator
 from riskengine.rules.catalog import DEFAULT_ROOT, Catalog, load_catalog
@@ -81,6 +81,7 @@ class Assessor:
                             for stage in Stage}
         # one durable ruleset per stage: each fact is read once per evaluation
         self.engine = Engine(list(catalog.stages.values()))
+        self.parts = FindingParts(catalog)  # per-rule texts and evidence, prepared once
         self.shapes = {stage: Shape(compiled.reads) for stage, compiled in catalog.stages.items()}
         self.refs = {stage: tuple(RulesetRef(r.id, r.version, r.content_hash)
                                   for r in catalog.for_stage(stage)) for stage in Stage}
@@ -114,7 +115,7 @@ class Assessor:
         """Assess a checklist that already passed validation."""
         stage = Stage(checklist["stage"])
         facts, matches = self.match(checklist)
-        findings = FindingBuilder(self.catalog, checklist, facts).build(matches)
+        findings = FindingBuilder(self.catalog, checklist, facts, self.parts).build(matches)
         as_of: dt.date = checklist["as_of"]
         return Assessment(
             project_code=checklist["project"]["code"], stage=stage, as_of=as_of,

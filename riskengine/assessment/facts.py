@@ -35,10 +35,51 @@ class Subject(NamedTuple):
     derived: Mapping[str, Any] | None = None
 
 
+class _Row(NamedTuple):
+    """An item whose subject is not made yet: identities are worked out only for the lists
+    where some rule matched (most lists of most checklists have none)."""
+
+    fact_id: str
+    at: int  # the item's index in its list
+    item: Mapping[str, Any]
+    derived: Mapping[str, Any] | None = None
+    parent: str | None = None  # a defect's: its inspection's fact id
+
+
 @dataclass
 class FactSet:
     by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     subjects: dict[str, Subject] = field(default_factory=dict)
+    rows: dict[str, list[_Row]] = field(default_factory=dict)
+
+    def subject(self, fact_id: str) -> Subject:
+        """Return what a fact stands for (KeyError for a fact this set does not hold)."""
+        found = self.subjects.get(fact_id)
+        if found is None:
+            self._settle(fact_id.partition(":")[0])
+            found = self.subjects[fact_id]
+        return found
+
+    def _settle(self, name: str) -> None:
+        rows = self.rows.pop(name, None)
+        if rows is None:
+            return
+        if name != "defects":
+            seen: dict[str, int] = {}
+            for row in rows:
+                self.subjects[row.fact_id] = Subject(
+                    f"{name}[{row.at}]", row.item,
+                    _unique(identity(name, row.item, row.at), seen), None, row.derived)
+            return
+        self._settle("inspections")
+        per_parent: dict[str | None, dict[str, int]] = {}
+        for row in rows:
+            parent = self.subjects[str(row.parent)]
+            seen = per_parent.setdefault(row.parent, {})
+            self.subjects[row.fact_id] = Subject(
+                f"{parent.path}.defects[{row.at}]", row.item,
+                f"{parent.identity}/{_unique(identity('defects', row.item, row.at), seen)}",
+                parent.item)
 
 
 def day_number(value: Any) -> int | None:
@@ -72,19 +113,22 @@ def _item_fact(item: Mapping[str, Any], dates: frozenset[str]) -> dict[str, Any]
     return fact
 
 
+_IDENTITY = {name: spec.identity for name, spec in LISTS.items()}
+_IDENTITY.update({name: LISTS[p].nested[c].identity for name, (p, c) in NESTED_LISTS.items()})
+
+
 def identity(list_name: str, item: Mapping[str, Any], index: int) -> str:
     """Return what identifies an item across re-submissions (its contract identity fields)."""
-    spec = LISTS.get(list_name) or LISTS[NESTED_LISTS[list_name][0]].nested[list_name]
-    values = [item.get(k) for k in spec.identity]
-    if any(v is None or v == "" for v in values):
+    values = [item.get(k) for k in _IDENTITY[list_name]]
+    if None in values or "" in values:
         return f"{list_name}#{index}"
-    return f"{list_name}/" + "/".join(str(v) for v in values)
+    return f"{list_name}/" + "/".join(map(str, values))
 
 
 def _unique(key: str, seen: dict[str, int]) -> str:
     """Two items with the same identity fields stay two subjects (the second is `key#2`)."""
-    seen[key] = seen.get(key, 0) + 1
-    return key if seen[key] == 1 else f"{key}#{seen[key]}"
+    count = seen[key] = seen.get(key, 0) + 1
+    return key if count == 1 else f"{key}#{count}"
 
 
 def _context(checklist: Checklist) -> dict[str, Any]:
@@ -134,11 +178,11 @@ _SUMMED = {"complaints": (("topic",), ("open_count",)),
            "defects": (("kind",), ("found", "rectified"))}
 
 
-def summed(name: str, items: list[Mapping[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+def summed(name: str, items: list[Mapping[str, Any]]) -> list[tuple[int, Mapping[str, Any]]]:
     """Return the items of a list as facts see them, with the position of each first row:
     rows of one topic (or one defect kind) merged, their counts added."""
     if name not in _SUMMED:
-        return list(enumerate(dict(item) for item in items))
+        return list(enumerate(items))  # read, never changed: no copies
     keys, counts = _SUMMED[name]
     groups: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
     for index, item in enumerate(items):
@@ -232,11 +276,9 @@ def _own_fields(name: str) -> tuple[str, ...]:
 
 def _shaped_item(item: Mapping[str, Any], keep: tuple[str, ...],
                  dates: frozenset[str]) -> dict[str, Any]:
-    fact: dict[str, Any] = {}
-    for key in keep:
-        value = item.get(key)
-        if value is not None:
-            fact[key] = day_number(value) if key in dates else value
+    fact = {key: value for key in keep if (value := item.get(key)) is not None}
+    for key in dates.intersection(fact):
+        fact[key] = day_number(fact[key])
     return fact
 
 
@@ -263,24 +305,27 @@ def map_facts(checklist: Checklist, check_types: Mapping[str, CheckType],
         made = shape.items.get(name) if shape is not None else None
         extra = context if made is None else _cut(context, made.context)
         dates = _DATES[name]
-        seen: dict[str, int] = {}
+        rows = facts.rows[name] = []
+        kept = facts.by_type[name] = []
         for position, (index, item) in enumerate(summed(name, items)):
             own = _item_fact(item, dates) if made is None else _shaped_item(
                 item, made.fields, dates)
-            fact = {"id": f"{name}:{position}", "t": name, **own, **extra}
-            subject = Subject(f"{name}[{index}]", item, _unique(identity(name, item, index), seen))
+            fact_id = f"{name}:{position}"
+            fact = {"id": fact_id, "t": name, **own, **extra}
+            sums = None
             if name == "inspections":
-                sums = _add_defects(facts, item, subject, context, shape)
-                subject = subject._replace(derived=sums)
+                sums = _add_defects(facts, item, fact_id, index, context, shape)
                 fact.update(sums if made is None else {k: sums[k] for k in made.sums
                                                        if k in sums})
             if made is not None or shape is None:
-                facts.by_type.setdefault(name, []).append(fact)
-            facts.subjects[fact["id"]] = subject
+                kept.append(fact)
+            rows.append(_Row(fact_id, index, item, sums))
+        if not kept:
+            del facts.by_type[name]
     return facts
 
 
-def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: Subject,
+def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: str, index: int,
                  context: Mapping[str, Any], shape: Shape | None) -> dict[str, int]:
     """Add a fact per defect of an inspection; return the inspection's defect sums."""
     defects = inspection.get("defects") or []
@@ -291,9 +336,8 @@ def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: Subject,
         cut = _shaped_item(inspection, made.inspection, _DATES["inspections"])
         summary = {"inspection": cut} if cut else {}
         context = _cut(context, made.context)
-    index = parent.path[len("inspections["):-1]
     sums: dict[str, int | None] = {"defects_found": 0, "defects_rectified": 0}
-    seen: dict[str, int] = {}
+    rows = facts.rows.setdefault("defects", [])
     for position, defect in summed("defects", defects):
         for total, count in (("defects_found", "found"), ("defects_rectified", "rectified")):
             # one row of unknown count leaves the inspection's sum unknown, never smaller
@@ -306,8 +350,5 @@ def _add_defects(facts: FactSet, inspection: Mapping[str, Any], parent: Subject,
                 **context}
         if made is not None or shape is None:
             facts.by_type.setdefault("defects", []).append(fact)
-        facts.subjects[fact["id"]] = Subject(
-            f"{parent.path}.defects[{position}]", defect,
-            f"{parent.identity}/{_unique(identity('defects', defect, position), seen)}",
-            inspection)
+        rows.append(_Row(fact["id"], position, defect, None, parent))
     return {k: v for k, v in sums.items() if v is not None} if defects else {}

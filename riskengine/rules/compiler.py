@@ -59,11 +59,12 @@ class RuleKey:
     requirement: int | None = None
     unknown: tuple[str, ...] = ()
     closed: bool = False
+    # whether this key stands for the rule's condition holding (kept, not recomputed: read
+    # several times for every match)
+    decided: bool = field(init=False, compare=False, repr=False)
 
-    @property
-    def decided(self) -> bool:
-        """Whether this key stands for the rule's condition holding."""
-        return self.requirement is None and not self.unknown
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decided", self.requirement is None and not self.unknown)
 
 
 @dataclass(frozen=True)

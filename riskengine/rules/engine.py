@@ -25,10 +25,10 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import durable_rules_engine
+import orjson
 
 from riskengine.errors import EvaluationError
 from riskengine.rules.compiler import END, SENTINEL_KEY, CompiledRuleset, RuleKey
@@ -41,7 +41,9 @@ _ERROR_CODES = {
     "302": "too many properties in one fact", "309": "state not found",
     "311": "a joined field is missing", "314": "a string is too long",
 }
-_MESSAGE_HEAD = re.compile(r'^\{"([^"]+)":\{"m":\{"id": "([^"]+)"')
+# an action's message echoes the facts as they were encoded (compact, by orjson), a join's
+# with the END fact first
+_MESSAGE_HEAD = re.compile(r'^\{"([^"]+)":\{(?:"s":\{[^{}]*\},)?"m":\{"id": ?"([^"]+)"')
 _SID_POOL = 64  # far below durable's 1,024 live states per ruleset
 # Past ~255 flattened properties assert_facts "succeeds" with a garbage state handle and the
 # next call segfaults (measured on 2.0.28; the field notes' error 302 never came), so refuse
@@ -50,8 +52,7 @@ MAX_PROPERTIES = 200
 _MAX_RETIRED = 256
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """One firing: which compiled rule of which ruleset matched which fact."""
 
     ruleset: str
@@ -170,9 +171,12 @@ class Engine:
             for kind in needed:
                 for fact in facts_by_type.get(kind, ()):
                     fact["sid"] = sid
-            # one dumps per fact type (not per fact) halves the encoding time
-            encoded = {t: json.dumps(facts_by_type[t], ensure_ascii=False)[1:-1]
-                       for t in needed if facts_by_type.get(t)}
+            # one dumps per fact type (not per fact) halves the encoding time; orjson is
+            # 7x faster than json on shaped facts, which hold only finite numbers, strings,
+            # booleans and lists of strings (validation vouches for them; orjson would
+            # write NaN as null where json writes the invalid NaN)
+            encode = _fast if shaped else _plain
+            encoded = {t: encode(facts_by_type[t]) for t in needed if facts_by_type.get(t)}
             end = json.dumps({"id": END, "sid": sid, "t": END})
             for handle in handles:
                 parts = [encoded[t] for t in handle.types if t in encoded]
@@ -226,6 +230,14 @@ class Engine:
         if self._retired > _MAX_RETIRED:
             raise EvaluationError("rule engine is unhealthy; restart the worker",
                                   {"engine": ["too many failed evaluations"]})
+
+
+def _fast(facts: Sequence[dict[str, Any]]) -> str:
+    return orjson.dumps(facts).decode()[1:-1]
+
+
+def _plain(facts: Sequence[dict[str, Any]]) -> str:
+    return json.dumps(facts, ensure_ascii=False)[1:-1]
 
 
 def _parse(message: str) -> tuple[str, str]:
