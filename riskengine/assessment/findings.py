@@ -58,6 +58,8 @@ class Finding:
 
     def with_status(self, status: FindingStatus, waiver_expires: dt.date | None = None
                     ) -> Finding:
+        if status is self.status and waiver_expires == self.waiver_expires:
+            return self  # frozen: the same finding (a re-submission's usual case)
         return replace(self, status=status, waiver_expires=waiver_expires)
 
     def waiver_holds(self, today: dt.date) -> bool:
