@@ -330,10 +330,11 @@ class _RuleParts:
                        if not isinstance(p.value, (Mapping, list))}
         self.templates = _templates({"title": rule.title, "message": rule.message,
                                      "action": rule.action})
-        # (path, its keys in the item and the checklist, its keys in a defect's inspection)
+        # (path, its keys in the item and the checklist, its keys in a defect's inspection,
+        # whether it is one key)
         self.evidence = tuple((path, tuple(path.split(".")),
-                               tuple(path.removeprefix("inspection.").split(".")))
-                              for path in rule.evidence)
+                               tuple(path.removeprefix("inspection.").split(".")),
+                               "." not in path) for path in rule.evidence)
         self.nested = _nested([*self.params, *rule.evidence])
 
 
@@ -419,13 +420,20 @@ class FindingBuilder:
         out: dict[str, Any] = {}
         # the counts and sums facts.py computed, never the engine's fact (it carries only
         # what the conditions read)
-        sources = (subject.item, subject.parent, self.checklist, subject.derived)
-        for path, keys, in_parent in parts.evidence:
-            for source in sources:
-                value = _find(source, in_parent if source is subject.parent else keys)
-                if value is not _MISSING:
-                    out[path] = value.isoformat() if isinstance(value, dt.date) else value
-                    break
+        item = subject.item
+        sources = (item, subject.parent, self.checklist, subject.derived)
+        for path, keys, in_parent, single in parts.evidence:
+            if single and type(item) is dict and path in item:
+                value = item[path]  # the usual case: a field of the item itself
+            else:
+                for source in sources:
+                    value = _find(source, in_parent if source is subject.parent else keys)
+                    if value is not _MISSING:
+                        break
+                else:
+                    continue
+            out[path] = value if type(value) in _PLAIN or not isinstance(value, dt.date) \
+                else value.isoformat()
         return out
 
     def due(self, due: Due) -> dt.date:
@@ -459,6 +467,9 @@ class FindingBuilder:
     def label(self, path: str) -> dict[str, str]:
         """Name a fact as a person reads it, by labels and row numbers, in each language."""
         return self.parts.place(self.stage, path)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), list})  # never a date
 
 
 def _find(data: Any, keys: tuple[str, ...]) -> Any:
