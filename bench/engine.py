@@ -147,8 +147,7 @@ _PROFILE_PARTS: dict[str, Callable[[tuple[str, int, str]], bool]] = {
     "facts": lambda k: k[0].endswith("assessment/facts.py") and k[2] == "map_facts",
     "engine": lambda k: k[0].endswith("rules/engine.py") and k[2] == "evaluate",
     "engine: durable assert_facts": lambda k: "assert_facts" in k[2],
-    "engine: json.dumps of facts": lambda k: k[0].endswith("json/__init__.py")
-    and k[2] == "dumps",
+    "engine: encoding the facts (orjson)": lambda k: "orjson.dumps" in k[2],
     "findings": lambda k: k[0].endswith("assessment/findings.py") and k[2] == "build",
     "gate": lambda k: k[0].endswith("assessment/gate.py") and k[2] == "decide_gate",
 }

@@ -128,15 +128,6 @@ def fingerprint(rule_id: str, subject_identity: str) -> str:
     return hashlib.sha256(f"{rule_id}|{subject_identity}".encode()).hexdigest()[:24]
 
 
-def lookup(data: Any, path: str) -> Any:
-    """Return the value at a dotted path of nested mappings, or _MISSING."""
-    for part in path.split("."):
-        if not isinstance(data, Mapping) or part not in data:
-            return _MISSING
-        data = data[part]
-    return data
-
-
 def _owner_of(subject: Subject, path: str) -> tuple[str, str]:
     """Return the path and identity of a missing fact at the part of the checklist owning it:
     a milestone belongs to the checklist, an `inspection.*` field to the defect's inspection,
@@ -473,7 +464,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None), list})  # never a date
 
 
 def _find(data: Any, keys: tuple[str, ...]) -> Any:
-    """`lookup` with the path split beforehand."""
+    """Return the value at a path (split beforehand) of nested mappings, or _MISSING."""
     for key in keys:
         if not (type(data) is dict or isinstance(data, Mapping)) or key not in data:
             return _MISSING
