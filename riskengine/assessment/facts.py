@@ -249,24 +249,19 @@ class Shape:
                 continue
             paths = reads[name]
             own = _own_fields(name)
-            self.items[name] = _ItemShape(
+            made = self.items[name] = _ItemShape(
                 tuple(k for k in own if k in paths),
                 _tree(frozenset(p for p in paths if p == "as_of"
                                 or p.startswith("milestones."))),
                 tuple(p.removeprefix("inspection.") for p in sorted(paths)
                       if p.startswith("inspection.")),
                 tuple(p for p in ("defects_found", "defects_rectified") if p in paths))
-
-    def properties(self) -> int:
-        """The most properties a fact of this shape holds (id, t and the engine's sid too)."""
-        counts = [_leaves(self.root)] + [
-            len(i.fields) + _leaves(i.context) + len(i.inspection) + len(i.sums)
-            for i in self.items.values()]
-        return max(counts) + 3
-
-
-def _leaves(tree: Tree) -> int:
-    return sum(1 if below is None else _leaves(below) for below in tree.values())
+            built = {*made.fields, *made.sums, *(f"inspection.{k}" for k in made.inspection)}
+            # a path read but never built would read as absent: fail at load, not quietly
+            unbuilt = sorted(p for p in paths if p not in built and p != "as_of"
+                             and not p.startswith("milestones."))
+            if unbuilt:
+                raise ValueError(f"rules over {name} read {unbuilt}, which its facts never hold")
 
 
 def _own_fields(name: str) -> tuple[str, ...]:

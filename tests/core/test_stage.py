@@ -120,3 +120,11 @@ def _json(definition: Mapping[str, Any]) -> str:
     import json
 
     return json.dumps(definition)
+
+
+def test_a_path_read_that_facts_never_hold_is_refused_at_load() -> None:
+    from riskengine.assessment.facts import Shape
+
+    with pytest.raises(ValueError, match=r"offsite_factors read \['distance_km'\]"):
+        Shape({"offsite_factors": frozenset({"kind", "distance_km"})})
+    assert Shape({"offsite_factors": frozenset({"kind", "as_of", "milestones.launch_date"})})
