@@ -12,7 +12,8 @@ steps interleaved call by call so a burst of load hits them all alike, and print
 - engine step (facts → matches, durable_rules), on the facts built once;
 - floor: the same rules generated as straight-line Python (bench/floor.py: one loop per fact
   type, one inline test per rule), on the same facts;
-- findings (matches → findings);
+- findings (matches → findings), and answer: findings built and each turned into the
+  contract's object in one language (`Finding.to_dict`, texts rendered then);
 - the whole in-process assessment (validation + facts + engine + findings + gate).
 
 Before timing, it checks the floor finds exactly the matches the engine finds on each input and
@@ -42,11 +43,10 @@ sys.path.insert(0, str(ROOT))
 from bench.floor import Floor, MatchKey, generate  # noqa: E402
 from bench.inputs import inputs  # noqa: E402
 from riskengine.assessment.assessor import Assessor  # noqa: E402
-from riskengine.assessment.facts import map_facts  # noqa: E402
 from riskengine.assessment.findings import FindingBuilder  # noqa: E402
-from riskengine.vocabulary import Stage  # noqa: E402
+from riskengine.vocabulary import Lang, Stage  # noqa: E402
 
-STEPS = ("validation", "facts", "engine", "floor", "findings", "whole")
+STEPS = ("validation", "facts", "engine", "floor", "findings", "answer", "whole")
 
 
 class FloorMismatch(SystemExit):
@@ -78,10 +78,9 @@ def measure_input(assessor: Assessor, floors: dict[Stage, Floor], name: str,
                   raw: dict[str, Any], repeat: int) -> dict[str, Any]:
     checklist = assessor.validate(raw)
     stage = Stage(checklist["stage"])
-    types, floor = assessor.check_types[stage], floors[stage]
-    rulesets = [r.id for r in assessor.catalog.for_stage(stage)]
-    facts = map_facts(checklist, types)
-    matches = assessor.engine.evaluate(rulesets, facts.by_type)
+    floor = floors[stage]
+    facts = assessor.facts(checklist)
+    matches = assessor.evaluate(stage, facts)
     # The floor is two-valued: it is held to the engine on what a rule decides (holds, or a
     # listed required fact is absent); the unknown-operand and closed-set companions, which
     # the engine adds for fail-closed, are its own work and left out of the comparison.
@@ -89,13 +88,18 @@ def measure_input(assessor: Assessor, floors: dict[Stage, Floor], name: str,
                    if not m.key.unknown and not m.key.closed}
     floor_keys = set(floor.run(facts.by_type))
     check_floor(name, engine_keys, floor_keys, set(floor.unsupported))
-    findings = FindingBuilder(assessor.catalog, checklist, facts).build(matches)
+    findings = FindingBuilder(assessor.catalog, checklist, facts, assessor.parts).build(matches)
     steps: dict[str, Callable[[], object]] = {
         "validation": lambda: assessor.validate(raw),
-        "facts": lambda: map_facts(checklist, types),
-        "engine": lambda: assessor.engine.evaluate(rulesets, facts.by_type),
+        "facts": lambda: assessor.facts(checklist),
+        "engine": lambda: assessor.evaluate(stage, facts),
         "floor": lambda: floor.run(facts.by_type),
-        "findings": lambda: FindingBuilder(assessor.catalog, checklist, facts).build(matches),
+        "findings": lambda: FindingBuilder(assessor.catalog, checklist, facts,
+                                           assessor.parts).build(matches),
+        # what an answer needs of them: built, then each as the contract's object in one
+        # language (texts rendered on first use, only in the language asked for)
+        "answer": lambda: [f.to_dict(Lang.ZH) for f in FindingBuilder(
+            assessor.catalog, checklist, facts, assessor.parts).build(matches)],
         "whole": lambda: assessor.assess(raw),
     }
     times: dict[str, list[float]] = {step: [] for step in STEPS}
@@ -114,6 +118,8 @@ def measure_input(assessor: Assessor, floors: dict[Stage, Floor], name: str,
         "facts": sum(map(len, facts.by_type.values())), "matches": len(engine_keys),
         "findings": len(findings), "floor_matched": True, "calls": repeat, "ms": figures,
         "engine_over_floor": figures["engine"]["median_ms"] / figures["floor"]["median_ms"],
+        "us_per_finding": {step: 1000 * figures[step]["median_ms"] / max(1, len(findings))
+                           for step in ("findings", "answer")},
         # medians of the unprofiled calls: the profile below inflates Python-heavy steps
         "share_of_whole_percent": {step: 100 * figures[step]["median_ms"] / whole
                                    for step in ("validation", "facts", "engine", "findings")},
@@ -141,8 +147,7 @@ _PROFILE_PARTS: dict[str, Callable[[tuple[str, int, str]], bool]] = {
     "facts": lambda k: k[0].endswith("assessment/facts.py") and k[2] == "map_facts",
     "engine": lambda k: k[0].endswith("rules/engine.py") and k[2] == "evaluate",
     "engine: durable assert_facts": lambda k: "assert_facts" in k[2],
-    "engine: json.dumps of facts": lambda k: k[0].endswith("json/__init__.py")
-    and k[2] == "dumps",
+    "engine: encoding the facts (orjson)": lambda k: "orjson.dumps" in k[2],
     "findings": lambda k: k[0].endswith("assessment/findings.py") and k[2] == "build",
     "gate": lambda k: k[0].endswith("assessment/gate.py") and k[2] == "decide_gate",
 }

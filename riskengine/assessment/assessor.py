@@ -8,12 +8,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from riskengine.assessment.facts import map_facts
-from riskengine.assessment.findings import Finding, FindingBuilder
+from riskengine.assessment.facts import FactSet, Shape, map_facts
+from riskengine.assessment.findings import Finding, FindingBuilder, FindingParts
 from riskengine.assessment.gate import DEFAULT_POLICY, Gate, as_seen, decide_gate, summarize
 from riskengine.checklist.validation import ChecklistValidator
 from riskengine.rules.catalog import DEFAULT_ROOT, Catalog, load_catalog
-from riskengine.rules.engine import Engine
+from riskengine.rules.engine import Engine, Match
 from riskengine.rules.model import GatePolicy
 from riskengine.vocabulary import Lang, Stage
 
@@ -79,7 +79,10 @@ class Assessor:
         self.validator = ChecklistValidator(catalog)
         self.check_types = {stage: {k: c.type for k, c in catalog.checks(stage).items()}
                             for stage in Stage}
-        self.engine = Engine([catalog.compiled[r.id] for r in catalog.rulesets])
+        # one durable ruleset per stage: each fact is read once per evaluation
+        self.engine = Engine(list(catalog.stages.values()))
+        self.parts = FindingParts(catalog)  # per-rule texts and evidence, prepared once
+        self.shapes = {stage: Shape(compiled.reads) for stage, compiled in catalog.stages.items()}
         self.refs = {stage: tuple(RulesetRef(r.id, r.version, r.content_hash)
                                   for r in catalog.for_stage(stage)) for stage in Stage}
 
@@ -94,13 +97,25 @@ class Assessor:
         """Validate and assess a checklist; raise ChecklistInvalid or EvaluationError."""
         return self.assess_valid(self.validate(raw))
 
+    def facts(self, checklist: Mapping[str, Any]) -> FactSet:
+        """Map a validated checklist to the facts its stage's rules read."""
+        stage = Stage(checklist["stage"])
+        return map_facts(checklist, self.check_types[stage], self.shapes[stage])
+
+    def evaluate(self, stage: Stage, facts: FactSet) -> list[Match]:
+        """Match facts built by `facts` against the stage's rules."""
+        return self.engine.evaluate([stage.value], facts.by_type, shaped=True)
+
+    def match(self, checklist: Mapping[str, Any]) -> tuple[FactSet, list[Match]]:
+        """Return a validated checklist's facts and their matches against its stage's rules."""
+        facts = self.facts(checklist)
+        return facts, self.evaluate(Stage(checklist["stage"]), facts)
+
     def assess_valid(self, checklist: Mapping[str, Any]) -> Assessment:
         """Assess a checklist that already passed validation."""
         stage = Stage(checklist["stage"])
-        facts = map_facts(checklist, self.check_types[stage])
-        rulesets = [r.id for r in self.catalog.for_stage(stage)]
-        matches = self.engine.evaluate(rulesets, facts.by_type)
-        findings = FindingBuilder(self.catalog, checklist, facts).build(matches)
+        facts, matches = self.match(checklist)
+        findings = FindingBuilder(self.catalog, checklist, facts, self.parts).build(matches)
         as_of: dt.date = checklist["as_of"]
         return Assessment(
             project_code=checklist["project"]["code"], stage=stage, as_of=as_of,

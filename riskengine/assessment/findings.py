@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -57,6 +58,8 @@ class Finding:
 
     def with_status(self, status: FindingStatus, waiver_expires: dt.date | None = None
                     ) -> Finding:
+        if status is self.status and waiver_expires == self.waiver_expires:
+            return self  # frozen: the same finding (a re-submission's usual case)
         return replace(self, status=status, waiver_expires=waiver_expires)
 
     def waiver_holds(self, today: dt.date) -> bool:
@@ -75,16 +78,22 @@ class Finding:
     def to_dict(self, lang: Lang = Lang.ZH) -> dict[str, Any]:
         """Return the finding as the contract's JSON object, texts in `lang`."""
         text = self.texts[lang]
-        return {
-            "rule_id": self.rule_id, "ruleset": self.ruleset, "category": self.category.value,
-            "severity": self.severity.value, "blocking": self.blocking,
-            "title": text.title, "message": text.message, "subject": self.subject,
-            "evidence": dict(self.evidence), "owner": self.owner.value,
-            "support": [s.value for s in self.support], "action": text.action,
-            "due_date": self.due_date.isoformat(), "escalation": self.escalation,
-            "source": text.source, "fingerprint": self.fingerprint, "status": self.status.value,
-            **self.extra, **self._in_force(),
+        # `_value_`: the enums' plain strings without the Enum property's cost per access
+        body = {
+            "rule_id": self.rule_id, "ruleset": self.ruleset,
+            "category": self.category._value_, "severity": self.severity._value_,
+            "blocking": self.blocking, "title": text.title, "message": text.message,
+            "subject": self.subject, "evidence": dict(self.evidence),
+            "owner": self.owner._value_, "support": [s._value_ for s in self.support],
+            "action": text.action, "due_date": self.due_date.isoformat(),
+            "escalation": self.escalation, "source": text.source,
+            "fingerprint": self.fingerprint, "status": self.status._value_,
         }
+        if self.extra:
+            body.update(self.extra)
+        if self.effective_on is not None:
+            body.update(self._in_force())
+        return body
 
     def _in_force(self) -> dict[str, Any]:
         if self.effective_on is None:
@@ -117,15 +126,6 @@ def sort_findings(findings: Iterable[Finding], policy: Policy) -> list[Finding]:
 def fingerprint(rule_id: str, subject_identity: str) -> str:
     """Return the stable id of a finding: the same rule on the same subject, whatever the order."""
     return hashlib.sha256(f"{rule_id}|{subject_identity}".encode()).hexdigest()[:24]
-
-
-def lookup(data: Any, path: str) -> Any:
-    """Return the value at a dotted path of nested mappings, or _MISSING."""
-    for part in path.split("."):
-        if not isinstance(data, Mapping) or part not in data:
-            return _MISSING
-        data = data[part]
-    return data
 
 
 def _owner_of(subject: Subject, path: str) -> tuple[str, str]:
@@ -175,18 +175,28 @@ class _Quoted:
         return _Quoted(None, self.policy, self.lang)
 
     def __format__(self, spec: str) -> str:
-        value = self.value
-        if isinstance(value, dict):  # a text given per language
-            value = value.get(self.lang.value)
-        if value is None:
-            return "—"
-        if spec == "label":
-            return self.policy.label("kind", str(value), self.lang)
-        if isinstance(value, bool):
-            return {Lang.ZH: "是" if value else "否", Lang.EN: "yes" if value else "no"}[self.lang]
-        if isinstance(value, list):
-            return ", ".join(self.policy.label("kind", str(v), self.lang) for v in value)
-        return format(value, spec)
+        return quote(self.value, spec, self.policy, self.lang)
+
+
+_YES_NO = {Lang.ZH: ("否", "是"), Lang.EN: ("no", "yes")}
+
+
+def quote(value: Any, spec: str, policy: Policy, lang: Lang) -> str:
+    """Print a value in a text: a text given per language in `lang`, a missing value as "—",
+    `label` as the vocabulary's label, booleans and lists as a person reads them."""
+    if type(value) is str and not spec:
+        return value  # the usual case, first
+    if isinstance(value, dict):  # a text given per language
+        value = value.get(lang.value)
+    if value is None:
+        return "—"
+    if spec == "label":
+        return policy.label("kind", str(value), lang)
+    if value is True or value is False:
+        return _YES_NO[lang][value]
+    if isinstance(value, list):
+        return ", ".join(policy.label("kind", str(v), lang) for v in value)
+    return format(value, spec)
 
 
 class _Values(dict[str, Any]):
@@ -233,27 +243,116 @@ def render(template: str, values: Mapping[str, Any], policy: Policy, lang: Lang)
     return template.format_map(_Values(values, policy, lang))
 
 
+class Template:
+    """A text with `{path}` and `{path:label}` places, parsed once: its literal runs and the
+    values they quote (flat dotted keys), filled as `render` fills them."""
+
+    __slots__ = ("text", "pattern", "places")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.places: tuple[tuple[str, str], ...] = ()
+        self.pattern = ""  # the literal runs with `%s` at each place, for one `%` in C
+        if "{" in text:
+            parsed = list(string.Formatter().parse(text))
+            self.places = tuple((name, spec or "") for _, name, spec, _ in parsed
+                                if name is not None)
+            self.pattern = "".join(literal.replace("%", "%%") + ("%s" if name is not None else "")
+                                   for literal, name, _, _ in parsed)
+
+    def fill(self, values: Mapping[str, Any], policy: Policy, lang: Lang) -> str:
+        if not self.pattern:
+            return self.text
+        return self.pattern % tuple([quote(values.get(name), spec, policy, lang)
+                                     for name, spec in self.places])
+
+
+def _nested(keys: Iterable[str]) -> bool:
+    """Whether one key is a dotted prefix of another: `render` nests such values (a later key
+    replacing an earlier one), so flat lookups would read them differently."""
+    ordered = sorted(keys)
+    return any(b.startswith(a + ".") for a, b in zip(ordered, ordered[1:], strict=False))
+
+
 class _Texts(Mapping[Lang, FindingText]):
     """A finding's texts, rendered per language on first use (most callers need one)."""
 
-    def __init__(self, templates: Mapping[str, Mapping[str, str]], values: Mapping[str, Any],
-                 source: Mapping[str, str], policy: Policy) -> None:
+    def __init__(self, templates: Mapping[str, Mapping[str, Template]],
+                 values: Mapping[str, Any], source: Mapping[str, str], policy: Policy,
+                 nested: bool = False) -> None:
         self.templates, self.quoted, self.source, self.policy = templates, values, source, policy
+        self.nested = nested  # some value key is a dotted prefix of another (`_nested`)
         self.done: dict[Lang, FindingText] = {}
 
     def __getitem__(self, lang: Lang) -> FindingText:
-        if lang not in self.done:
-            values = _Values(self.quoted, self.policy, lang)
-            fill = {k: t[lang].format_map(values) if "{" in t[lang] else t[lang]
-                    for k, t in self.templates.items()}
-            self.done[lang] = FindingText(source=self.source[lang], **fill)
-        return self.done[lang]
+        text = self.done.get(lang)
+        if text is None:
+            values = self.quoted
+            fill: dict[str, str] = {}
+            for key, by_lang in self.templates.items():
+                template = by_lang[lang]
+                fill[key] = template.text if not template.pattern else (
+                    template.text.format_map(_Values(values, self.policy, lang))
+                    if self.nested else template.fill(values, self.policy, lang))
+            text = self.done[lang] = FindingText(fill["title"], fill["message"], fill["action"],
+                                                 self.source[lang])
+        return text
 
     def __iter__(self) -> Iterator[Lang]:
         return iter(Lang)
 
     def __len__(self) -> int:
         return len(Lang)
+
+
+def _templates(texts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, Template]]:
+    return {key: {lang: Template(text[lang]) for lang in Lang} for key, text in texts.items()}
+
+
+class _RuleParts:
+    """What every finding of one rule shares, prepared once per catalogue: its texts parsed,
+    its parameters as values to quote, its evidence paths split."""
+
+    __slots__ = ("rule", "params", "templates", "evidence", "nested")
+
+    def __init__(self, rule: Rule, ruleset: Ruleset) -> None:
+        self.rule = rule
+        self.params = {f"param.{k}": p.value for k, p in ruleset.parameters.items()
+                       if not isinstance(p.value, (Mapping, list))}
+        self.templates = _templates({"title": rule.title, "message": rule.message,
+                                     "action": rule.action})
+        # (path, its keys in the item and the checklist, its keys in a defect's inspection,
+        # whether it is one key)
+        self.evidence = tuple((path, tuple(path.split(".")),
+                               tuple(path.removeprefix("inspection.").split(".")),
+                               "." not in path) for path in rule.evidence)
+        self.nested = _nested([*self.params, *rule.evidence])
+
+
+class FindingParts:
+    """The per-rule parts of findings for one catalogue (build once, share between
+    evaluations): rules and their prepared texts, the closed sets' titles, the places of
+    missing facts as they are named."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.rules: dict[str, _RuleParts] = {
+            rule.id: _RuleParts(rule, ruleset) for ruleset in catalog.rulesets
+            for rule in ruleset.rules}
+        # a closed set's member not listed is judged by the set's title, not the rule's
+        self.sets = {(rule_id, member_path(closed, member)): closed.label
+                     for ruleset in catalog.rulesets for closed in ruleset.closed_sets
+                     for member, rule_id in zip(closed.members, closed.rule_ids, strict=True)}
+        self.incomplete = _templates(catalog.policy.incomplete)
+        self.places: dict[tuple[Stage, str], dict[str, str]] = {}
+
+    def place(self, stage: Stage, path: str) -> dict[str, str]:
+        found = self.places.get((stage, path))
+        if found is None:
+            if len(self.places) > 4096:  # paths name rows: bound what a worker remembers
+                self.places.clear()
+            found = self.places[(stage, path)] = place_of(self.catalog, stage, path)
+        return found
 
 
 def settle(matches: Iterable[Match]) -> list[Match]:
@@ -271,33 +370,36 @@ _ROW = re.compile(r"^([a-z_]+)\[(\d+)\]$")
 class FindingBuilder:
     """Builds the findings of one evaluation of one checklist."""
 
-    def __init__(self, catalog: Catalog, checklist: Mapping[str, Any], facts: FactSet) -> None:
+    def __init__(self, catalog: Catalog, checklist: Mapping[str, Any], facts: FactSet,
+                 parts: FindingParts | None = None) -> None:
         self.catalog, self.checklist, self.facts = catalog, checklist, facts
-        self.rulesets: dict[str, Ruleset] = {r.id: r for r in catalog.rulesets}
-        self.rules: dict[str, Rule] = {r.id: r for r in catalog.rules()}
-        # a closed set's member not listed is judged by the set's title, not the rule's
-        self.sets = {(rule_id, member_path(closed, member)): closed.label
-                     for ruleset in catalog.rulesets for closed in ruleset.closed_sets
-                     for member, rule_id in zip(closed.members, closed.rule_ids, strict=True)}
+        self.parts = parts if parts is not None else FindingParts(catalog)
+        self.stage = Stage(checklist["stage"])
+        self.as_of: dt.date = checklist["as_of"]
+        self.dues: dict[Due, dt.date] = {}
 
     def build(self, matches: Iterable[Match]) -> list[Finding]:
         """Return the findings for the matches, one per missing path, sorted most severe first."""
         findings: list[Finding] = []
-        missing: dict[str, Finding] = {}
-        for match in dict.fromkeys((m.key, m.fact_id) for m in settle(matches)):
-            key, fact_id = match
-            rule = self.rules[key.rule_id]
-            subject = self.facts.subjects[fact_id]
+        # a missing fact is one finding, by the most severe rule needing it: chosen among
+        # the rules first, built once
+        missing: dict[str, tuple[Rule, Subject, str]] = {}
+        rank = self.catalog.policy.rank
+        rules = self.parts.rules
+        for key, fact_id in dict.fromkeys((m.key, m.fact_id) for m in settle(matches)):
+            parts = rules[key.rule_id]
+            rule = parts.rule
+            subject = self.facts.subject(fact_id)
             if key.decided:
-                findings.append(self.finding(rule, subject, fact_id))
+                findings.append(self.finding(parts, subject))
                 continue
-            paths = key.unknown or (rule.requires[key.requirement or 0].path,)
-            for path in paths:
-                found = self.missing(rule, subject, path)
-                kept = missing.get(found.subject)
-                if kept is None or self.outranks(found, kept):
-                    missing[found.subject] = found
-        findings.extend(missing.values())
+            for path in key.unknown or (rule.requires[key.requirement or 0].path,):
+                full = _owner_of(subject, path)[0]
+                kept = missing.get(full)
+                if kept is None or (rank[rule.severity], rule.blocking, kept[0].id) > (
+                        rank[kept[0].severity], kept[0].blocking, rule.id):
+                    missing[full] = (rule, subject, path)
+        findings.extend(self.missing(*chosen) for chosen in missing.values())
         return sort_findings(findings, self.catalog.policy)
 
     def outranks(self, one: Finding, other: Finding) -> bool:
@@ -305,48 +407,69 @@ class FindingBuilder:
         return (rank[one.severity], one.blocking, other.rule_id) > (
             rank[other.severity], other.blocking, one.rule_id)
 
-    def evidence(self, rule: Rule, subject: Subject, fact_id: str) -> dict[str, Any]:
+    def evidence(self, parts: _RuleParts, subject: Subject) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        fact = self.facts.fact(fact_id)
-        for path in rule.evidence:
-            for source in (subject.item, subject.parent, self.checklist, fact):
-                value = lookup(source, path.removeprefix("inspection.")
-                               if source is subject.parent else path)
-                if value is not _MISSING:
-                    out[path] = value.isoformat() if isinstance(value, dt.date) else value
-                    break
+        # the counts and sums facts.py computed, never the engine's fact (it carries only
+        # what the conditions read)
+        item = subject.item
+        sources = (item, subject.parent, self.checklist, subject.derived)
+        for path, keys, in_parent, single in parts.evidence:
+            if single and type(item) is dict and path in item:
+                value = item[path]  # the usual case: a field of the item itself
+            else:
+                for source in sources:
+                    value = _find(source, in_parent if source is subject.parent else keys)
+                    if value is not _MISSING:
+                        break
+                else:
+                    continue
+            out[path] = value if type(value) in _PLAIN or not isinstance(value, dt.date) \
+                else value.isoformat()
         return out
 
-    def finding(self, rule: Rule, subject: Subject, fact_id: str) -> Finding:
-        evidence = self.evidence(rule, subject, fact_id)
-        parameters = self.rulesets[rule.ruleset_id].parameters
-        params = {f"param.{k}": p.value for k, p in parameters.items()
-                  if not isinstance(p.value, (Mapping, list))}
-        values = {**params, **evidence}
+    def due(self, due: Due) -> dt.date:
+        day = self.dues.get(due)
+        if day is None:
+            day = self.dues[due] = due_date(due, self.checklist)
+        return day
+
+    def finding(self, parts: _RuleParts, subject: Subject) -> Finding:
+        rule = parts.rule
+        evidence = self.evidence(parts, subject)
         path = subject.path if subject.path != "checklist" else (
             rule.subject or (rule.evidence[0] if rule.evidence else "checklist"))
-        texts = _Texts({"title": rule.title, "message": rule.message, "action": rule.action},
-                       values, rule.source, self.catalog.policy)
+        texts = _Texts(parts.templates, {**parts.params, **evidence}, rule.source,
+                       self.catalog.policy, parts.nested)
         identity = subject.identity if subject.path != "checklist" else path
         return raise_finding(rule, self.catalog.policy, subject=path, evidence=evidence,
-                             texts=texts, due=due_date(rule.due, self.checklist),
-                             identity=identity, as_of=self.checklist["as_of"])
+                             texts=texts, due=self.due(rule.due), identity=identity,
+                             as_of=self.as_of)
 
     def missing(self, rule: Rule, subject: Subject, path: str) -> Finding:
         full, identity = _owner_of(subject, path)
-        templates = self.catalog.policy.incomplete
-        title = self.sets.get((rule.id, path), rule.title)
+        title = self.parts.sets.get((rule.id, path), rule.title)
         values = {"fact": self.label(full), "rule_title": dict(title)}
-        texts = _Texts({k: templates[k] for k in ("title", "message", "action")}, values,
-                       rule.source, self.catalog.policy)
+        texts = _Texts(self.parts.incomplete, values, rule.source, self.catalog.policy)
         return raise_finding(rule, self.catalog.policy, subject=full, evidence={path: None},
-                             texts=texts, due=due_date(rule.due, self.checklist),
-                             identity=identity, category=Category.INFORMATION,
-                             print_rule="missing", as_of=self.checklist["as_of"])
+                             texts=texts, due=self.due(rule.due), identity=identity,
+                             category=Category.INFORMATION, print_rule="missing",
+                             as_of=self.as_of)
 
     def label(self, path: str) -> dict[str, str]:
         """Name a fact as a person reads it, by labels and row numbers, in each language."""
-        return place_of(self.catalog, Stage(self.checklist["stage"]), path)
+        return self.parts.place(self.stage, path)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), list})  # never a date
+
+
+def _find(data: Any, keys: tuple[str, ...]) -> Any:
+    """Return the value at a path (split beforehand) of nested mappings, or _MISSING."""
+    for key in keys:
+        if not (type(data) is dict or isinstance(data, Mapping)) or key not in data:
+            return _MISSING
+        data = data[key]
+    return data
 
 
 def place_of(catalog: Catalog, stage: Stage, path: str) -> dict[str, str]:

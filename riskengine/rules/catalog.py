@@ -20,6 +20,7 @@ from riskengine.rules.compiler import (
     check_closed_sets,
     check_rule,
     compile_ruleset,
+    compile_stage,
     operands,
 )
 from riskengine.rules.files import StrictSchema, one_of, problem_lines, read_rule_file, texts
@@ -406,6 +407,7 @@ def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
             if ruleset is not None:
                 rulesets.append(ruleset)
     compiled = _compile(Catalog(policy, tuple(rulesets)), problems)
+    stages = _compile_stages(rulesets, compiled, problems)
     _check_declared_checks(rulesets, problems)
     seen: dict[str, str] = {}
     for ruleset in rulesets:
@@ -416,7 +418,7 @@ def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
             seen[rule.id] = str(ruleset.path)
     if problems:
         raise RulesetInvalid(f"{len(problems)} ruleset location(s) have problems", problems)
-    return Catalog(policy, tuple(rulesets), compiled)
+    return Catalog(policy, tuple(rulesets), compiled, stages)
 
 
 def _compile(catalog: Catalog, problems: dict[str, list[str]]) -> dict[str, Any]:
@@ -434,6 +436,22 @@ def _compile(catalog: Catalog, problems: dict[str, list[str]]) -> dict[str, Any]
             for index, problem in check_closed_sets(ruleset, checks):
                 problems.setdefault(f"{ruleset.path}: closed_sets[{index}]", []).append(problem)
     return compiled
+
+
+def _compile_stages(rulesets: list[Ruleset], compiled: Mapping[str, Any],
+                    problems: dict[str, list[str]]) -> dict[Stage, Any]:
+    """Join each stage's compiled rulesets into the one durable ruleset the engine loads,
+    refusing a stage whose rules together overflow the engine's tables."""
+    out: dict[Stage, Any] = {}
+    for stage in Stage:
+        parts = [compiled[r.id] for r in rulesets if r.stage == stage and r.id in compiled]
+        if len(parts) < sum(1 for r in rulesets if r.stage == stage):
+            continue  # a ruleset of the stage did not compile; its problems are listed
+        try:
+            out[stage] = compile_stage(stage.value, parts)
+        except RuleProblem as problem:
+            problems.setdefault(f"rulesets/{stage.value}", []).append(str(problem))
+    return out
 
 
 def _check_declared_checks(rulesets: list[Ruleset], problems: dict[str, list[str]]) -> None:

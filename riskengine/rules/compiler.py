@@ -25,11 +25,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from riskengine.checklist.contract import LISTS, NESTED_LISTS, ListSpec
 from riskengine.rules.model import ClosedSet, Parameter, Rule, Ruleset
+from riskengine.rules.network import NetworkTooLarge, check_network
 from riskengine.vocabulary import MILESTONES, CheckType
 
 CHECKLIST = "checklist"
@@ -58,11 +59,12 @@ class RuleKey:
     requirement: int | None = None
     unknown: tuple[str, ...] = ()
     closed: bool = False
+    # whether this key stands for the rule's condition holding (kept, not recomputed: read
+    # several times for every match)
+    decided: bool = field(init=False, compare=False, repr=False)
 
-    @property
-    def decided(self) -> bool:
-        """Whether this key stands for the rule's condition holding."""
-        return self.requirement is None and not self.unknown
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decided", self.requirement is None and not self.unknown)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class CompiledRuleset:
     definition: dict[str, Any]
     keys: dict[str, RuleKey]
     fact_types: frozenset[str]
+    # per fact type, every path its conditions read (`reads`): a fact needs no other field
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def fact_fields(for_each: str | None, checks: Mapping[str, CheckType]) -> dict[str, CheckType]:
@@ -538,7 +542,63 @@ def compile_ruleset(ruleset: Ruleset, checks: Mapping[str, CheckType]) -> Compil
     fact_types.update(_joined(definition))
     if ruleset.closed_sets:
         fact_types.add(CHECKLIST)
-    return CompiledRuleset(ruleset.id, definition, keys, frozenset(fact_types))
+    return CompiledRuleset(ruleset.id, definition, keys, frozenset(fact_types),
+                           reads(definition))
+
+
+def compile_stage(name: str, rulesets: Sequence[CompiledRuleset]) -> CompiledRuleset:
+    """Join the compiled rulesets of a stage into one durable ruleset with one sentinel: the
+    engine then reads each fact once per evaluation, not once per ruleset. Rule keys are
+    unique across a stage (rule ids are unique in the catalogue; closed sets carry their
+    ruleset's id), so each durable rule keeps its key and its results. Raise RuleProblem
+    when the joined ruleset would not fit the engine's tables (rules/network.py)."""
+    definition: dict[str, Any] = {}
+    keys: dict[str, RuleKey] = {}
+    for compiled in rulesets:
+        for key, body in compiled.definition.items():
+            if key == SENTINEL_KEY:
+                continue
+            if key in definition:
+                raise RuleProblem(f"rule key {key!r} of {compiled.name} is also used by another "
+                                  f"ruleset of stage {name}")
+            definition[key] = body
+            keys[key] = compiled.keys[key]
+    definition[SENTINEL_KEY] = {"all": [{"m": {"t": END}}]}
+    try:
+        check_network(name, definition)
+    except NetworkTooLarge as problem:
+        raise RuleProblem(str(problem)) from problem
+    types = frozenset(t for compiled in rulesets for t in compiled.fact_types)
+    return CompiledRuleset(name, definition, keys, types, reads(definition))
+
+
+def reads(definition: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Return, per fact type, every path the conditions of a definition test or refer to
+    (absence tests included: a fact must carry a field for `$nex` to see it present)."""
+    found: dict[str, set[str]] = {}
+    for body in definition.values():
+        for condition in body["all"]:
+            (test,) = condition.values()
+            parts = test["$and"] if "$and" in test else [test]
+            kind = next(p["t"] for p in parts if "t" in p)
+            found.setdefault(kind, set()).update(
+                p for part in parts for p in _tested(part) if p != "t")
+    return {kind: frozenset(paths) for kind, paths in found.items()}
+
+
+def _tested(test: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key, value in test.items():
+        if key in ("$and", "$or"):
+            out.extend(p for part in value for p in _tested(part))
+        elif key in ("$ex", "$nex"):
+            out.extend(value)
+        elif key.startswith("$"):
+            (path, right), = value.items()
+            out.extend([path, *_references(right)])
+        else:
+            out.extend([key, *_references(value)])
+    return out
 
 
 def _joined(definition: Mapping[str, Any]) -> set[str]:

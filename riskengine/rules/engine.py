@@ -25,10 +25,10 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import durable_rules_engine
+import orjson
 
 from riskengine.errors import EvaluationError
 from riskengine.refusals import refusal
@@ -36,11 +36,15 @@ from riskengine.rules.compiler import END, SENTINEL_KEY, CompiledRuleset, RuleKe
 
 _ERROR_CODES = {
     "101": "out of memory", "102": "unexpected type", "105": "unexpected name",
-    "108": "too many rules on one node", "202": "parse error or unknown operator",
+    "106": "too many tests after one node", "107": "too many absence tests after one node",
+    "108": "too many rules on one node", "113": "too many and/or nodes in one condition",
+    "202": "parse error or unknown operator",
     "302": "too many properties in one fact", "309": "state not found",
     "311": "a joined field is missing", "314": "a string is too long",
 }
-_MESSAGE_HEAD = re.compile(r'^\{"([^"]+)":\{"m":\{"id": "([^"]+)"')
+# an action's message echoes the facts as they were encoded (compact, by orjson), a join's
+# with the END fact first
+_MESSAGE_HEAD = re.compile(r'^\{"([^"]+)":\{(?:"s":\{[^{}]*\},)?"m":\{"id": ?"([^"]+)"')
 _SID_POOL = 64  # far below durable's 1,024 live states per ruleset
 # Past ~255 flattened properties assert_facts "succeeds" with a garbage state handle and the
 # next call segfaults (measured on 2.0.28; the field notes' error 302 never came), so refuse
@@ -49,8 +53,7 @@ MAX_PROPERTIES = 200
 _MAX_RETIRED = 256
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """One firing: which compiled rule of which ruleset matched which fact."""
 
     ruleset: str
@@ -69,6 +72,9 @@ def fnv1a32(text: str) -> int:
 
 def check_collisions(ids: Iterable[str]) -> None:
     """Raise when two distinct ids hash alike: durable would silently merge their facts."""
+    ids = list(ids)
+    if len(set(map(fnv1a32, ids))) == len(set(ids)):
+        return  # the usual case, in one pass of cached hashes; otherwise name the pair
     seen: dict[int, str] = {}
     for fact_id in ids:
         other = seen.setdefault(fnv1a32(fact_id), fact_id)
@@ -109,6 +115,12 @@ class _Handle:
     def __init__(self, compiled: CompiledRuleset, name: str) -> None:
         self.compiled = compiled
         self.types = tuple(sorted(compiled.fact_types))
+        # a fact carrying only what the rules read (`shaped`) holds at most these
+        widest = max(map(len, compiled.reads.values()), default=0) + 3  # id, t, sid
+        if widest > MAX_PROPERTIES:
+            raise EvaluationError(
+                f"ruleset {compiled.name} reads too many fields of one fact for the engine",
+                {compiled.name: [f"{widest} properties; at most {MAX_PROPERTIES}"]})
         try:
             self.handle = durable_rules_engine.create_ruleset(
                 name, json.dumps(compiled.definition, ensure_ascii=False))
@@ -140,14 +152,18 @@ class Engine:
         return [f"s{self._retired}.{n}" for n in range(_SID_POOL)]
 
     def evaluate(self, rulesets: Iterable[str],
-                 facts_by_type: Mapping[str, Sequence[dict[str, Any]]]) -> list[Match]:
+                 facts_by_type: Mapping[str, Sequence[dict[str, Any]]], *,
+                 shaped: bool = False) -> list[Match]:
         """Return every match of the facts against the named rulesets; leave nothing behind.
 
-        Each fact is stamped with the evaluation's state id (`sid`) on the way in.
+        Each fact is stamped with the evaluation's state id (`sid`) on the way in. `shaped`:
+        the facts carry only paths the rulesets read (assessment.facts.Shape), which bounds
+        their properties (checked when the engine was built); other facts are counted.
         """
         handles = [self._handle(name) for name in rulesets]
         check_collisions(f["id"] for facts in facts_by_type.values() for f in facts)
-        check_properties(facts_by_type)
+        if not shaped:
+            check_properties(facts_by_type)
         needed = {t for handle in handles for t in handle.types}
         matches: list[Match] = []
         with self._lock:
@@ -155,9 +171,12 @@ class Engine:
             for kind in needed:
                 for fact in facts_by_type.get(kind, ()):
                     fact["sid"] = sid
-            # one dumps per fact type (not per fact) halves the encoding time
-            encoded = {t: json.dumps(facts_by_type[t], ensure_ascii=False)[1:-1]
-                       for t in needed if facts_by_type.get(t)}
+            # one dumps per fact type (not per fact) halves the encoding time; orjson is
+            # 7x faster than json on shaped facts, which hold only finite numbers, strings,
+            # booleans and lists of strings (validation vouches for them; orjson would
+            # write NaN as null where json writes the invalid NaN)
+            encode = _fast if shaped else _plain
+            encoded = {t: encode(facts_by_type[t]) for t in needed if facts_by_type.get(t)}
             end = json.dumps({"id": END, "sid": sid, "t": END})
             for handle in handles:
                 parts = [encoded[t] for t in handle.types if t in encoded]
@@ -211,6 +230,14 @@ class Engine:
         if self._retired > _MAX_RETIRED:
             raise EvaluationError(refusal("engine_unhealthy"),
                                   {"engine": [refusal("too_many_failures")]})
+
+
+def _fast(facts: Sequence[dict[str, Any]]) -> str:
+    return orjson.dumps(facts).decode()[1:-1]
+
+
+def _plain(facts: Sequence[dict[str, Any]]) -> str:
+    return json.dumps(facts, ensure_ascii=False)[1:-1]
 
 
 def _parse(message: str) -> tuple[str, str]:

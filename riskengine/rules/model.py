@@ -170,6 +170,8 @@ class Catalog:
     policy: Policy
     rulesets: tuple[Ruleset, ...]
     compiled: Mapping[str, Any] = field(default_factory=dict)  # ruleset id -> CompiledRuleset
+    # stage -> one CompiledRuleset of all the stage's rulesets (what the engine loads)
+    stages: Mapping[Stage, Any] = field(default_factory=dict)
 
     def for_stage(self, stage: Stage) -> tuple[Ruleset, ...]:
         return tuple(r for r in self.rulesets if r.stage == stage)

@@ -23,7 +23,8 @@ def finding_record(finding: Finding) -> dict[str, Any]:
         "support": [s.value for s in finding.support], "due_date": finding.due_date.isoformat(),
         "escalation": finding.escalation, "fingerprint": finding.fingerprint,
         "texts": {lang.value: {"title": t.title, "message": t.message, "action": t.action,
-                               "source": t.source} for lang, t in finding.texts.items()},
+                               "source": t.source}
+                  for lang in finding.texts for t in (finding.texts[lang],)},
         "extra": dict(finding.extra),
         **({"effective_on": finding.effective_on.isoformat(), "in_force": finding.in_force}
            if finding.effective_on else {}),

@@ -42,9 +42,10 @@ def test_engine_bench_floor_matches_the_engine_and_reports_every_step() -> None:
     for name, figures in summary["inputs"].items():
         assert figures["floor_matched"] is True, name
         assert set(figures["ms"]) == {"validation", "facts", "engine", "floor", "findings",
-                                      "whole"}
+                                      "answer", "whole"}
         assert all(positive(step["median_ms"]) for step in figures["ms"].values()), name
         assert positive(figures["engine_over_floor"])
+        assert all(positive(v) for v in figures["us_per_finding"].values()), name
         assert figures["matches"] > 0 and figures["findings"] > 0
     assert summary["inputs"]["large-sales"]["facts"] > 300
     for stage, floor in summary["floor"].items():

@@ -1,0 +1,112 @@
+"""What durable_rules builds from a compiled definition, checked against its fixed limits.
+
+durable_rules 2.0.28 (src/rules/rete.c) turns every condition into a chain of alpha nodes, one
+per test, shared between rules wherever a chain starts alike (same property, operator and
+value), and ends each chain at its rule's beta node. Each alpha node holds its children in
+fixed tables: 512 slots for ordinary tests (the search for a free slot loops forever once they
+are full: "513 single-condition rules hang register_rulesets"), 128 for `$nex` tests and `$or`
+joins (error 107), 256 for the rules ending there (error 108). A ruleset that overflows one of
+them fails at load, or hangs it, with no word about which rule: so the compiler counts the
+children of every node here, before durable sees the definition, and refuses clearly.
+
+The model errs on the side of counting too much: a value that is an expression (a reference
+to another field, arithmetic) or an `$iany` test is never shared, as durable never shares it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Kept well under the C tables (512, 128, 256): the tables are the engine's, the margin ours.
+MAX_TESTS = 400
+MAX_ABSENCES = 100
+MAX_RULES_AT_NODE = 200
+_ABSENCE_OPS = ("$nex",)
+_OPERATORS = ("$lt", "$lte", "$gt", "$gte", "$eq", "$neq", "$ex", "$nex", "$mt", "$imt")
+
+
+@dataclass
+class _Node:
+    """One alpha node: its shared children by test, its unshared ones, the rules ending here."""
+
+    label: str
+    tests: dict[tuple[str, str, str], _Node] = field(default_factory=dict)
+    unshared: list[_Node] = field(default_factory=list)
+    absences: dict[tuple[str, str, str], _Node] = field(default_factory=dict)
+    joins: int = 0  # `$or` nodes this node's test leads into (they sit in its `$nex` table)
+    forwards: list[_Node] = field(default_factory=list)  # those `$or` nodes, to walk on
+    rules: list[str] = field(default_factory=list)
+
+
+class NetworkTooLarge(ValueError):
+    """A definition that would overflow a table of durable's alpha network."""
+
+
+def check_network(name: str, definition: Mapping[str, Any]) -> None:
+    """Raise NetworkTooLarge naming the node, the table, its size and the rules behind it
+    when `definition` would overflow one of durable's per-node tables."""
+    root = _Node("the root")
+    for rule, body in definition.items():
+        for condition in body["all"]:
+            (test,) = condition.values()
+            _chain(root, test, rule).rules.append(rule)
+    problems = list(_overflows(root))
+    if problems:
+        raise NetworkTooLarge(f"ruleset {name} does not fit the rule engine: " + "; ".join(
+            problems[:5]) + " (split the stage's rules across fewer shared tests, or fewer "
+            "rules)")
+
+
+def _chain(parent: _Node, test: Mapping[str, Any], rule: str) -> _Node:
+    """Return the node a test ends at, adding its nodes under `parent` as durable would."""
+    (key, value), = test.items()
+    if key == "$and":
+        node = parent
+        for part in value:
+            node = _chain(node, part, rule)
+        return node
+    if key == "$or":
+        forward = _Node(f"an `$or` of {rule}")  # never shared: a new node per `$or`
+        parent.forwards.append(forward)
+        for part in value:
+            _chain(parent, part, rule).joins += 1
+        return forward
+    if key in ("$iany", "$iall"):
+        return _unshared(parent, f"{key} of {rule}")
+    if key in _OPERATORS:
+        (path, right), = value.items()
+    else:
+        key, path, right = "$eq", key, value
+    if isinstance(right, Mapping):  # an expression: durable never shares its node
+        return _unshared(parent, f"{path} {key} (expression) of {rule}")
+    table = parent.absences if key in _ABSENCE_OPS else parent.tests
+    found = table.get((path, key, repr(right)))
+    if found is None:
+        found = table[(path, key, repr(right))] = _Node(f"{path} {key} {right!r}")
+    return found
+
+
+def _unshared(parent: _Node, label: str) -> _Node:
+    node = _Node(label)
+    parent.unshared.append(node)
+    return node
+
+
+def _overflows(node: _Node, trail: Sequence[str] = ()) -> list[str]:
+    where = " → ".join(trail) or "the root"
+    out = []
+    tests = len(node.tests) + len(node.unshared)
+    if tests > MAX_TESTS:
+        out.append(f"{tests} tests follow {where} (at most {MAX_TESTS})")
+    if len(node.absences) + node.joins > MAX_ABSENCES:
+        out.append(f"{len(node.absences) + node.joins} absence tests and `$or` branches follow "
+                   f"{where} (at most {MAX_ABSENCES})")
+    if len(node.rules) > MAX_RULES_AT_NODE:
+        out.append(f"{len(node.rules)} rules end at {where} (at most {MAX_RULES_AT_NODE}; "
+                   f"first {sorted(node.rules)[:3]})")
+    for child in (*node.tests.values(), *node.unshared, *node.absences.values(),
+                  *node.forwards):
+        out.extend(_overflows(child, (*trail, child.label)))
+    return out
