@@ -302,7 +302,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "file_empty": ("文件为空", "the file is empty"),
     "file_empty_hint": ("上传的文件没有内容", "the uploaded file has no content"),
     "file_too_large": ("文件过大", "the file is too large"),
-    "file_too_large_hint": ("文件最大 {mb} MB（{limit} 字节）", "at most {limit} bytes"),
+    "file_too_large_hint": ("文件最大 {mb} MB（{limit} 字节）", "at most {mb} MB ({limit} bytes)"),
     "file_type": ("文件类型不受支持", "the file's type is not accepted"),
     "file_type_hint": ("只接受 JPEG、PNG、WebP 照片或 PDF（按文件内容判断，不看文件名）",
                        "only JPEG, PNG, WebP photos or PDF (judged by the content, not the name)"),
