@@ -276,6 +276,8 @@ WORDS: dict[str, tuple[str, str]] = {
                             "the service is unavailable; retry shortly"),
     # --- the rule engine (a failed evaluation, a 500) --------------------------------------
     "facts_collide": ("两个事实在规则引擎中冲突", "two facts would collide inside the engine"),
+    "ruleset_too_wide": ("规则集 {name} 读取同一事实的字段过多，规则引擎无法承载",
+                         "ruleset {name} reads too many fields of one fact for the engine"),
     "too_many_properties": ("某个事实的属性过多，规则引擎无法处理",
                             "a fact has too many properties for the rule engine"),
     "properties_at_most": ("{count} 个属性；最多 {limit} 个",

@@ -118,9 +118,9 @@ class _Handle:
         # a fact carrying only what the rules read (`shaped`) holds at most these
         widest = max(map(len, compiled.reads.values()), default=0) + 3  # id, t, sid
         if widest > MAX_PROPERTIES:
-            raise EvaluationError(
-                f"ruleset {compiled.name} reads too many fields of one fact for the engine",
-                {compiled.name: [f"{widest} properties; at most {MAX_PROPERTIES}"]})
+            raise EvaluationError(refusal("ruleset_too_wide", name=compiled.name), {
+                compiled.name: [refusal("properties_at_most", count=widest,
+                                        limit=MAX_PROPERTIES)]})
         try:
             self.handle = durable_rules_engine.create_ruleset(
                 name, json.dumps(compiled.definition, ensure_ascii=False))
