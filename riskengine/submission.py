@@ -26,6 +26,7 @@ from riskengine.assessment.findings import sort_findings
 from riskengine.assessment.gate import Gate, decide_gate, gate_changes_on
 from riskengine.assessment.ledger import Ledger, load_ledger, promise_lines
 from riskengine.assessment.mentions import Mention
+from riskengine.attachments.references import check_references
 from riskengine.checklist.tables import Reading, validated
 from riskengine.errors import DatabaseUnavailable, Invalid, RulesetInvalid
 from riskengine.output.workbook import read_workbook
@@ -50,6 +51,7 @@ class Received:
 
     text: str
     checklist: Mapping[str, Any]
+    reading: Reading | None = None  # read from tables: where each path was (cells, inputs)
 
     @property
     def project_code(self) -> str:
@@ -118,7 +120,7 @@ class Submissions:
         """Take a checklist read from tables (a workbook, a form), validated once: its problems
         are located at their cells or inputs (WorkbookInvalid)."""
         valid = validated(reading, self.assessor.validator)
-        return Received(json.dumps(reading.checklist, ensure_ascii=False), valid)
+        return Received(json.dumps(reading.checklist, ensure_ascii=False), valid, reading)
 
     def judge(self, received: Received, earlier: Sequence[Mention] = ()) -> Assessment:
         """Assess a received checklist; a delivery checklist is also judged by the promise
@@ -139,6 +141,9 @@ class Submissions:
         if project_code is not None and received.project_code != project_code:
             raise Invalid("the checklist is for another project",
                           {"project.code": [f"must be {project_code}, the project in the path"]})
+        # The evidence files items name are this project's live attachments (one query).
+        check_references(session, received.checklist, self.assessor.validator.wording,
+                         received.reading)
         earlier = (sales_mentions(session, received.project_code)
                    if received.checklist["stage"] == Stage.DELIVERY.value else ())
         assessment = self.judge(received, earlier)
