@@ -74,7 +74,9 @@ def _refusal(problems: list[tuple[str, tuple[str, str]]], wording: Wording,
         for path, said in problems:
             where = reading.locate(path) if reading is not None else path
             text = said[0] if lang is Lang.ZH else said[1]
-            details.setdefault(where, []).append(wording.line(where, path, text, lang))
+            # Named by its field, not "row 2" of it: the text names the id.
+            field = path.rsplit(".", 1)[0]
+            details.setdefault(where, []).append(wording.line(where, field, text, lang))
         worded[lang.value] = (wording.summary(summary, lang), details)
     message, details = worded[Lang.ZH.value]
     error: RiskEngineError = WorkbookInvalid(message, details) if reading is not None \
@@ -97,3 +99,16 @@ def item_references(session: Session, project_id: int, stage: str, item: str
         if isinstance(each, dict) and identity(name, each, index) == item:
             out += [str(i) for i in each.get(FIELD) or [] if isinstance(i, str)]
     return list(dict.fromkeys(out))
+
+
+def item_files(session: Session, project_id: int, stage: str, item: str,
+               removed: bool = False) -> list[stored.Held]:
+    """An item's evidence files: those uploaded to it, then those its latest checklist names
+    (the project's own; removed ones only when asked), each once."""
+    files = stored.of_items(session, project_id, stage, item, removed)
+    seen = {h.row.id for h in files}
+    named = [i for i in item_references(session, project_id, stage, item) if i not in seen]
+    found = stored.by_ids(session, named)
+    files += [found[i] for i in named if i in found and found[i].row.project_id == project_id
+              and (removed or found[i].removal is None)]
+    return files
