@@ -50,14 +50,14 @@ def check_references(session: Session, checklist: Mapping[str, Any], wording: Wo
     if not named:
         return
     code = str(checklist["project"]["code"])
-    found = stored.by_ids(session, sorted({i for _, i in named if len(i) <= MAX_ID}))
+    found = stored.named(session, sorted({i for _, i in named if len(i) <= MAX_ID}))
     problems: list[tuple[str, tuple[str, str]]] = []
     for path, given in named:
         held = found.get(given)
         if held is None or held.code != code:
             problems.append((path, (_UNKNOWN[0].format(id=given), _UNKNOWN[1].format(id=given))))
-        elif held.removal is not None:
-            who = held.removal.removed_by
+        elif held.removed_by is not None:
+            who = held.removed_by
             problems.append((path, (_REMOVED[0].format(id=given, who=who),
                                     _REMOVED[1].format(id=given, who=who))))
     if problems:
