@@ -6,6 +6,7 @@ needs no row of its own and a removal (an event) takes the file out wherever it 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from riskengine.checklist.tables import Reading
 from riskengine.checklist.wording import Wording
 from riskengine.errors import ChecklistInvalid, RiskEngineError, WorkbookInvalid
 from riskengine.store import attachments as stored
+from riskengine.store import models as m
+from riskengine.store.findings import findings_by_id
 from riskengine.vocabulary import Lang
 
 FIELD = "attachments"
@@ -112,3 +115,70 @@ def item_files(session: Session, project_id: int, stage: str, item: str,
     files += [found[i] for i in named if i in found and found[i].row.project_id == project_id
               and (removed or found[i].removal is None)]
     return files
+
+
+_ROW = re.compile(r"(\w+)\[(\d+)\]\Z")
+
+
+def item_in(subject: str, checklist: Mapping[str, Any]) -> str | None:
+    """The checklist item a finding's subject names, as item attachments name it (None: the
+    checklist as a whole, a `checks` key or a milestone)."""
+    if "/" in subject and subject.split("/", 1)[0] in LISTS:
+        return subject  # a closed-set member named by its identity already
+    found = _ROW.match(subject)
+    if found is None or found.group(1) not in LISTS:
+        return None
+    items = checklist.get(found.group(1)) or []
+    index = int(found.group(2))
+    if index >= len(items) or not isinstance(items[index], dict):
+        return None
+    return identity(found.group(1), items[index], index)
+
+
+def files_on_items(session: Session, finding_ids: set[str]) -> dict[str, list[stored.Held]]:
+    """For each finding raised on a checklist item, that item's live files (uploaded to it or
+    named by the latest checklist), read per project and stage, not per finding."""
+    rows = findings_by_id(session, finding_ids)
+    groups: dict[tuple[int, str], list[m.Finding]] = {}
+    for row in rows.values():
+        groups.setdefault((row.project_id, row.stage), []).append(row)
+    out: dict[str, list[stored.Held]] = {}
+    for (project_id, stage), findings in groups.items():
+        latest = stored.latest_checklist(session, project_id, stage)
+        data: dict[str, Any] = json.loads(latest.raw_text) if latest else {}
+        on: dict[str, str] = {}
+        for row in findings:
+            item = item_in(str((row.record or {}).get("subject", "")), data)
+            if item is not None:
+                on[row.id] = item
+        if not on:
+            continue
+        by_item: dict[str, list[stored.Held]] = {}
+        for held in stored.of_items(session, project_id, stage, None):
+            by_item.setdefault(str(held.row.item), []).append(held)
+        named = _named_by_items(data, set(on.values()))
+        found = stored.by_ids(session, sorted({i for ids in named.values() for i in ids}))
+        for item, ids in named.items():
+            seen = {h.row.id for h in by_item.get(item, [])}
+            by_item.setdefault(item, []).extend(
+                found[i] for i in ids if i in found and i not in seen
+                and found[i].row.project_id == project_id and found[i].removal is None)
+        for finding_id, item in on.items():
+            if by_item.get(item):
+                out[finding_id] = by_item[item]
+    return out
+
+
+def _named_by_items(checklist: Mapping[str, Any], items: set[str]) -> dict[str, list[str]]:
+    named: dict[str, list[str]] = {}
+    for name, spec in LISTS.items():
+        if FIELD not in spec.fields:
+            continue
+        for index, each in enumerate(checklist.get(name) or []):
+            if not isinstance(each, dict):
+                continue
+            item = identity(name, each, index)
+            if item in items:
+                ids = named.setdefault(item, [])
+                ids += [i for i in each.get(FIELD) or [] if isinstance(i, str) and i not in ids]
+    return named
