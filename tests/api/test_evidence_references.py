@@ -262,3 +262,14 @@ def test_evaluate_takes_ids_as_text_it_cannot_verify(admin: Caller) -> None:
         f["fingerprint"] for f in plain.get_json()["findings"]]
     wrong = admin.post("/api/v1/evaluate", naming(data, [7]))
     assert wrong.status_code == 422
+
+
+def test_the_openapi_document_declares_the_field(admin: Caller) -> None:
+    schemas = admin.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for name in EVIDENCE_LISTS:
+        field = schemas["Checklist"]["properties"][name]["items"]["properties"]["attachments"]
+        assert field["type"] == "array" and field["items"] == {"type": "string",
+                                                               "maxLength": 4000}
+        assert "evidence files" in field["description"]
+    sales = schemas["Checklist"]["properties"]["sales_materials"]["items"]["properties"]
+    assert "attachments" not in sales and sales["mentions"]["items"]["enum"]
