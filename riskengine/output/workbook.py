@@ -220,10 +220,14 @@ class _Writer:
                 "不在允许的取值内 / not an allowed value", "riskengine", True)
             sheet.add_data_validation(rule)
             rule.add(cells)
-        if spec.type == CheckType.DATE:
+        # Dates as dates; free text lists (file ids) as text, so Excel never reads one as a
+        # number (`12e45…`).
+        shown = _DATE_FORMAT if spec.type == CheckType.DATE else "@" \
+            if spec.type == "list" and not spec.choices else None
+        if shown is not None:
             for row in sheet[cells] if ":" in cells else ((sheet[cells],),):
                 for cell in row:
-                    cell.number_format = _DATE_FORMAT
+                    cell.number_format = shown
 
     def vocabulary(self, choices: tuple[str, ...]) -> str:
         """Return a reference to the choices on the hidden vocabulary sheet (no length limit)."""

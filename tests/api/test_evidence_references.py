@@ -233,6 +233,7 @@ def test_the_template_has_the_column_its_label_and_hint() -> None:
             assert prompts and prompts[0].startswith("先上传照片或 PDF（网页或 API）")
             assert "paste the attachment ids" in prompts[0]
             assert "附件编号粘贴" in sheet[f"{letter}2"].comment.text
+            assert sheet[f"{letter}4"].number_format == "@"  # text: never read as a number
     readme = [c.value for c in book["readme"]["A"]]
     assert any(str(line).startswith("证据附件编号（证照、销售承诺、验收、内部模拟验收）")
                for line in readme)
