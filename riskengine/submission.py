@@ -141,11 +141,11 @@ class Submissions:
         if project_code is not None and received.project_code != project_code:
             raise Invalid("the checklist is for another project",
                           {"project.code": [f"must be {project_code}, the project in the path"]})
+        earlier = (sales_mentions(session, received.project_code)
+                   if received.checklist["stage"] == Stage.DELIVERY.value else ())
         # The evidence files items name are this project's live attachments (one query).
         check_references(session, received.checklist, self.assessor.validator.wording,
                          received.reading)
-        earlier = (sales_mentions(session, received.project_code)
-                   if received.checklist["stage"] == Stage.DELIVERY.value else ())
         assessment = self.judge(received, earlier)
         self.keep_releases(session)
         workflow = self.policy.workflow
