@@ -78,8 +78,9 @@ SUBMISSION_BODY = {
 
 def _field(spec: ItemField, nullable: bool = True) -> dict[str, Any]:
     if spec.type == "list":
-        schema: dict[str, Any] = {"type": "array", "items": {"type": "string",
-                                                             "enum": list(spec.choices)}}
+        each: dict[str, Any] = {"type": "string", "enum": list(spec.choices)} \
+            if spec.choices else {"type": "string", "maxLength": 4000}  # free text: file ids
+        schema: dict[str, Any] = {"type": "array", "items": each}
     elif spec.choices:
         schema = {"type": "string", "enum": list(spec.choices)}
     else:
@@ -120,6 +121,11 @@ def checklist_schema(catalog: Catalog) -> dict[str, Any]:
     }
     for name, spec in LISTS.items():
         properties[name] = {"type": "array", "items": _item(spec), "maxItems": 2000}
+        if "attachments" in spec.fields:
+            properties[name]["items"]["properties"]["attachments"]["description"] = (
+                "ids of the project's evidence files backing the item (the `id` the upload "
+                "routes answer); a stored submission refuses (422) an id that is not a live "
+                "file of its project; `POST /evaluate` does not verify them")
     return {"type": "object", "additionalProperties": False, "properties": properties,
             "required": ["project", "stage", "as_of"]}
 

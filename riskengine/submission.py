@@ -26,6 +26,7 @@ from riskengine.assessment.findings import sort_findings
 from riskengine.assessment.gate import Gate, decide_gate, gate_changes_on
 from riskengine.assessment.ledger import Ledger, load_ledger, promise_lines
 from riskengine.assessment.mentions import Mention
+from riskengine.attachments.references import check_references
 from riskengine.checklist.tables import Reading, validated
 from riskengine.errors import DatabaseUnavailable, Invalid, RulesetInvalid
 from riskengine.output.workbook import read_workbook
@@ -51,6 +52,7 @@ class Received:
 
     text: str
     checklist: Mapping[str, Any]
+    reading: Reading | None = None  # read from tables: where each path was (cells, inputs)
 
     @property
     def project_code(self) -> str:
@@ -119,7 +121,7 @@ class Submissions:
         """Take a checklist read from tables (a workbook, a form), validated once: its problems
         are located at their cells or inputs (WorkbookInvalid)."""
         valid = validated(reading, self.assessor.validator)
-        return Received(json.dumps(reading.checklist, ensure_ascii=False), valid)
+        return Received(json.dumps(reading.checklist, ensure_ascii=False), valid, reading)
 
     def judge(self, received: Received, earlier: Sequence[Mention] = ()) -> Assessment:
         """Assess a received checklist; a delivery checklist is also judged by the promise
@@ -142,6 +144,9 @@ class Submissions:
                           {"project.code": [refusal("must_be_project", code=project_code)]})
         earlier = (sales_mentions(session, received.project_code)
                    if received.checklist["stage"] == Stage.DELIVERY.value else ())
+        # The evidence files items name are this project's live attachments (one query).
+        check_references(session, received.checklist, self.assessor.validator.wording,
+                         received.reading)
         assessment = self.judge(received, earlier)
         self.keep_releases(session)
         workflow = self.policy.workflow

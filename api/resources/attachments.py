@@ -27,6 +27,7 @@ from api.state import service
 from api.uploads import read_upload
 from riskengine.attachments import evidence
 from riskengine.attachments.content import ACCEPTED
+from riskengine.attachments.references import item_files
 from riskengine.attachments.refusals import invalid
 from riskengine.store import attachments as stored
 from riskengine.store import models as m
@@ -124,12 +125,16 @@ class ItemAttachments(MethodView):
     @blp.response(200, AttachmentListOut)
     @errors(blp, 404, 422)
     def get(self, query: dict[str, Any], code: str) -> Response:
-        """Evidence files on a project's checklist items (of one stage and item if given)."""
+        """Evidence files on a project's checklist items (of one stage and item if given; with
+        both, the files the latest checklist names on that item too)."""
         principal = current()
         with service().database.read() as session:
             project = project_or_404(session, code, principal)
-            items = [attachment_body(h) for h in stored.of_items(
-                session, project.id, query.get("stage"), query.get("item"), query["removed"])]
+            stage, item = query.get("stage"), query.get("item")
+            held = item_files(session, project.id, stage, item, query["removed"]) \
+                if stage and item else stored.of_items(session, project.id, stage, item,
+                                                       query["removed"])
+            items = [attachment_body(h) for h in held]
         return answer(AttachmentListOut, {"items": items}, 200)
 
     @blp.doc(requestBody=ITEM_UPLOAD_BODY, description=UPLOAD_NOTE)

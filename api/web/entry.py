@@ -23,7 +23,7 @@ from api.web.blueprint import lang, page, t
 from api.web.forms import Form, blank, from_checklist, from_request, input_kind, received_of
 from riskengine.checklist.contract import LISTS, ItemField
 from riskengine.checklist.tables import TABLES, Table, project_rows
-from riskengine.errors import RiskEngineError
+from riskengine.errors import RiskEngineError, WorkbookInvalid
 from riskengine.idempotency import run_once
 from riskengine.output.workbook import MEDIA_TYPE, write_template
 from riskengine.refusals import refusal
@@ -164,6 +164,9 @@ def submit_form() -> ResponseBase | tuple[str, int]:
         return _form_page(form, 422, key=key)
     try:
         assessment_id = store(received, key)
+    except WorkbookInvalid as error:  # found at the form's inputs (evidence files it names)
+        form.errors = _details(error)
+        return _form_page(form, _status(error), key=key)
     except RiskEngineError as error:
         return _form_page(form, _status(error), _details(error), key)
     return redirect(url_for("web.assessment", assessment_id=assessment_id))

@@ -18,6 +18,7 @@ from api.uploads import read_upload
 from api.web.blueprint import lang, t
 from api.web.messages import MESSAGES
 from riskengine.attachments import evidence
+from riskengine.attachments.references import item_files
 from riskengine.errors import RiskEngineError
 from riskengine.store import attachments as stored
 from riskengine.store import models as m
@@ -55,13 +56,17 @@ def attachment_views(db: Session, row: m.Finding) -> list[dict[str, Any]]:
     """A finding's attachments (not removed) as the page shows them, then those of the
     checklist item it is raised on (`on_item`)."""
     item = evidence.item_of(db, row)
-    on_item = stored.of_items(db, row.project_id, row.stage, item) if item else []
+    own = stored.of_finding(db, row.id)
+    mine = {h.row.id for h in own}  # a finding's file its item names too is shown once
+    on_item = [h for h in item_files(db, row.project_id, row.stage, item)
+               if h.row.id not in mine] if item else []
     return [{"id": h.row.id, "file_name": h.row.file_name or h.row.id[:8],
              "image": h.row.thumbnail_id is not None, "pages": h.row.pages,
              "captured_at": h.row.captured_at, "uploaded_by": h.row.uploaded_by,
              "uploaded_at": h.row.uploaded_at, "size_kb": max(1, h.row.size // 1024),
-             "width": h.row.width, "height": h.row.height, "on_item": h.row.item}
-            for h in [*stored.of_finding(db, row.id), *on_item]]
+             "width": h.row.width, "height": h.row.height, "on_item": shown_on}
+            for h, shown_on in [*((h, None) for h in own),
+                                *((h, item) for h in on_item)]]
 
 
 def attachment_abilities(principal: Principal, row: m.Finding) -> dict[str, Any]:

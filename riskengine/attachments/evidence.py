@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from riskengine.assessment.facts import identity
 from riskengine.attachments.content import prepare
 from riskengine.attachments.objects import IN_DATABASE, IN_S3, ObjectStore, unavailable
+from riskengine.attachments.references import files_on_items, item_in
 from riskengine.attachments.refusals import invalid, worded
 from riskengine.checklist.contract import LISTS
 from riskengine.errors import Refused
@@ -103,24 +103,14 @@ def checklist_items(session: Session, project: m.Project, stage: Stage) -> list[
             for index, item in enumerate(data.get(name) or []) if isinstance(item, dict)]
 
 
-_ROW = re.compile(r"(\w+)\[(\d+)\]\Z")
-
-
 def item_of(session: Session, row: m.Finding) -> str | None:
     """The checklist item a finding is raised on, as item attachments name it (None: the
     finding is about the checklist as a whole, a `checks` key or a milestone)."""
     subject = str((row.record or {}).get("subject", ""))
-    if "/" in subject and subject.split("/", 1)[0] in LISTS:
-        return subject  # a closed-set member named by its identity already
-    found = _ROW.match(subject)
-    if found is None or found.group(1) not in LISTS:
-        return None
+    if "/" in subject:
+        return item_in(subject, {})
     latest = stored.latest_checklist(session, row.project_id, row.stage)
-    items = (json.loads(latest.raw_text).get(found.group(1)) or []) if latest else []
-    index = int(found.group(2))
-    if index >= len(items) or not isinstance(items[index], dict):
-        return None
-    return identity(found.group(1), items[index], index)
+    return item_in(subject, json.loads(latest.raw_text) if latest else {})
 
 
 def attach_to_item(session: Session, project: m.Project, stage: Stage, item: str,
@@ -201,10 +191,15 @@ def check_evidence(session: Session, row: m.Finding, change: Change) -> None:
 
 def report_files(session: Session, storage: Storage, finding_ids: set[str], base_url: str
                  ) -> dict[str, list[EvidenceFile]]:
-    """Each finding's evidence files as a report shows them: photos with their thumbnails,
-    every file with its download address under `base_url` (the service as users reach it)."""
+    """Each finding's evidence files as a report shows them (its own, then those of the
+    checklist item it is raised on): photos with their thumbnails, every file with its
+    download address under `base_url` (the service as users reach it)."""
     shown: dict[str, list[EvidenceFile]] = {}
-    for finding_id, held in stored.of_findings(session, finding_ids).items():
+    own = stored.of_findings(session, finding_ids)
+    for finding_id, on_item in files_on_items(session, finding_ids).items():
+        mine = {h.row.id for h in own.get(finding_id, [])}  # a file on both is shown once
+        own.setdefault(finding_id, []).extend(h for h in on_item if h.row.id not in mine)
+    for finding_id, held in own.items():
         files = shown.setdefault(finding_id, [])
         for item in held:
             found = content(session, storage, item.row, thumbnail=True)

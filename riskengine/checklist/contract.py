@@ -38,7 +38,8 @@ DEFECT_KINDS = ("structural_crack", "crack", "hollow_plaster", "leak", "colour_d
 class ItemField:
     """One field of a list item: its type, its closed vocabulary, whether it must be given."""
 
-    type: CheckType | str  # CheckType, or "list" for a list of vocabulary values
+    type: CheckType | str  # CheckType, or "list" for a list of vocabulary values (of text
+    # when `choices` is empty)
     choices: tuple[str, ...] = ()
     required: bool = False
     # Physical bounds: a distance is never negative, an area is more than zero.
@@ -124,6 +125,10 @@ LISTS: dict[str, ListSpec] = {
         fields={"topic": _f(TEXT, (), True), "open_count": _f(INT)},
         identity=("topic",), summed=True),
 }
+# Items a document or a photo backs: `attachments` names uploaded evidence files by their ids.
+EVIDENCE_LISTS = ("permits", "promises", "acceptances", "inspections")
+for _name in EVIDENCE_LISTS:
+    LISTS[_name].fields["attachments"] = _f("list")
 
 # `checks` keys (declared by the rulesets) whose dates record the past: never after `as_of`.
 PAST_CHECKS = frozenset({"offsite_survey_date"})

@@ -120,7 +120,7 @@ def _text(**kwargs: Any) -> Text:
 def _typed(kind: CheckType | str, choices: tuple[str, ...] = (),
            **kwargs: Any) -> fields.Field[Any]:
     if kind == "list":
-        return fields.List(Choice(choices), **kwargs)
+        return fields.List(Choice(choices) if choices else Text(), **kwargs)
     if choices:
         return Choice(choices, **kwargs)
     field_classes: dict[CheckType, type[fields.Field[Any]]] = {

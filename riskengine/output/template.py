@@ -11,7 +11,8 @@ from riskengine.vocabulary import MILESTONES, Lang, Stage
 
 
 def _describe(spec: ItemField) -> str:
-    kind = "list of" if spec.type == "list" else str(spec.type)
+    kind = ("list of" if spec.choices else "list of string") if spec.type == "list" \
+        else str(spec.type)
     choices = f": {' | '.join(spec.choices)}" if spec.choices else ""
     return f"{kind}{choices}{' (required)' if spec.required else ''}"
 

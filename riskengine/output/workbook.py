@@ -23,7 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from riskengine.checklist.contract import ItemField
+from riskengine.checklist.contract import EVIDENCE_LISTS, ItemField
 from riskengine.checklist.tables import (
     CHECKS,
     EMPTY_LIST,
@@ -103,6 +103,7 @@ class _Writer:
             ("多选字段（如 mentions）用逗号或顿号分隔；明确为空时填写“无”。", False),
             ("Multi-value fields (such as mentions) take comma-separated values; write "
              f"{EMPTY_LIST} when there are none.", False),
+            *self.evidence_lines(),
             ("defects 工作表的每行通过 phase 列归属于 inspections 工作表中同一阶段的检查。", False),
             ("Each row of the defects sheet belongs to the inspection of the same phase.", False),
         ]
@@ -110,6 +111,16 @@ class _Writer:
             cell = sheet.cell(row=row, column=1, value=text)
             cell.font = Font(bold=bold, size=12 if bold else 11)
         sheet.column_dimensions["A"].width = 110
+
+    def evidence_lines(self) -> list[tuple[str, bool]]:
+        """The readme's words on the evidence file ids column of the lists that have one."""
+        policy = self.catalog.policy
+        sheets = {lang: ("、" if lang is Lang.ZH else ", ").join(
+            policy.label("section", name, lang) for name in EVIDENCE_LISTS) for lang in Lang}
+        return [(f"{self.label('attachments', Lang.ZH)}（{sheets[Lang.ZH]}）："
+                 f"{policy.label('hint', 'attachments', Lang.ZH)}。", False),
+                (f"{self.label('attachments', Lang.EN)} ({sheets[Lang.EN]}): "
+                 f"{policy.label('hint', 'attachments', Lang.EN)}.", False)]
 
     def heads(self, sheet: Worksheet, keys: list[str], zh: list[str], en: list[str],
               widths: list[int]) -> None:
@@ -147,6 +158,7 @@ class _Writer:
             letter = get_column_letter(column)
             last = FIRST_ROW + TEMPLATE_ROWS
             self.validate(sheet, col.spec, f"{letter}{FIRST_ROW}:{letter}{last}")
+            self.hint(sheet, col.key, f"{letter}{FIRST_ROW}:{letter}{last}")
             if col.spec.choices:
                 sheet.cell(row=1, column=column).comment = Comment(
                     "\n".join(f"{c} = {self.catalog.policy.label('kind', c, Lang.ZH)}"
@@ -155,6 +167,21 @@ class _Writer:
             for column, col in enumerate(spec.columns, start=1):
                 put(sheet.cell(row=row, column=column),
                     self.cells.value(item.get(col.key), col.spec))
+
+    def hint(self, sheet: Worksheet, key: str, cells: str) -> None:
+        """What to type into a field (policy.yaml `labels.hint`), shown when a cell of its
+        column is selected and as a note on its headers."""
+        zh, en = (self.catalog.policy.label("hint", key, lang) for lang in (Lang.ZH, Lang.EN))
+        if zh == key:
+            return
+        rule = DataValidation(allow_blank=True, showInputMessage=True,
+                              promptTitle=self.label(key, Lang.ZH)[:32],
+                              prompt=f"{zh}\n{en}"[:255])
+        sheet.add_data_validation(rule)
+        rule.add(cells)
+        column = cells.split(":", 1)[0].rstrip("0123456789")
+        for row, text in ((2, zh), (3, en)):
+            sheet[f"{column}{row}"].comment = Comment(text, "riskengine", width=300, height=120)
 
     def checks(self, values: Mapping[str, Any]) -> None:
         sheet = self.book.create_sheet(CHECKS)
@@ -193,10 +220,14 @@ class _Writer:
                 "不在允许的取值内 / not an allowed value", "riskengine", True)
             sheet.add_data_validation(rule)
             rule.add(cells)
-        if spec.type == CheckType.DATE:
+        # Dates as dates; free text lists (file ids) as text, so Excel never reads one as a
+        # number (`12e45…`).
+        shown = _DATE_FORMAT if spec.type == CheckType.DATE else "@" \
+            if spec.type == "list" and not spec.choices else None
+        if shown is not None:
             for row in sheet[cells] if ":" in cells else ((sheet[cells],),):
                 for cell in row:
-                    cell.number_format = _DATE_FORMAT
+                    cell.number_format = shown
 
     def vocabulary(self, choices: tuple[str, ...]) -> str:
         """Return a reference to the choices on the hidden vocabulary sheet (no length limit)."""

@@ -135,6 +135,27 @@ def by_ids(session: Session, ids: list[str]) -> dict[str, Held]:
     return {h.row.id: h for h in _held(session, [(a, c) for a, c in rows], True)}
 
 
+@dataclass(frozen=True)
+class Named:
+    """What a checklist's reference to an attachment needs: its project, who removed it."""
+
+    project_id: int
+    code: str
+    removed_by: str | None
+
+
+def named(session: Session, ids: list[str]) -> dict[str, Named]:
+    """Attachments by id, whatever their project, in one statement (the caller judges them)."""
+    if not ids:
+        return {}
+    query = select(m.Attachment.id, m.Attachment.project_id, m.Project.code,
+                   m.AttachmentRemoval.removed_by).join(
+        m.Project, m.Project.id == m.Attachment.project_id).outerjoin(
+        m.AttachmentRemoval, m.AttachmentRemoval.attachment_id == m.Attachment.id).where(
+        m.Attachment.id.in_(ids))
+    return {row[0]: Named(row[1], row[2], row[3]) for row in session.execute(query)}
+
+
 def remove_attachment(session: Session, row: m.Attachment, reason: str, actor: Actor
                       ) -> m.AttachmentRemoval:
     removal = m.AttachmentRemoval(id=new_id(), attachment_id=row.id, removed_by=actor.name,

@@ -96,3 +96,24 @@ def test_the_count_does_not_grow_with_the_findings(app: Flask, admin: Caller) ->
     again = statements(app, admin, body)
     assert {verb: again.count(verb) for verb in set(again)} == AGAIN_KINDS
     assert len(shared_assessor().assess(body).findings) > 100
+
+
+# Naming evidence files costs one SELECT (the ids, their projects and removals at once),
+# however many items name however many files.
+NAMING_FILES = 1
+
+
+def test_naming_files_costs_one_statement_for_them_all(app: Flask, admin: Caller) -> None:
+    from tests.api.support import photo, send_file
+    body = checklist("sales-risky", unique_code())
+    assert admin.submit(body).status_code == 201
+    code = body["project"]["code"]  # type: ignore[index]
+    ids = []
+    for colour in ("red", "green", "blue"):
+        sent = send_file(admin, f"/api/v1/projects/{code}/items/attachments", photo(colour=colour),
+                         stage="sales", item="permits/presale_permit")
+        assert sent.status_code == 201
+        ids.append(sent.get_json()["id"])
+    permits = [dict(p, attachments=ids) for p in body["permits"]]  # type: ignore[attr-defined]
+    named = statements(app, admin, {**body, "permits": permits})
+    assert len(named) == AGAIN["sales"] + NAMING_FILES, named

@@ -122,7 +122,8 @@ def _outcome(validator: ChecklistValidator, raw: Any, *, fast: bool) -> Any:
 
 def _fitting(field: ItemField) -> st.SearchStrategy[Any]:
     if field.type == "list":
-        return st.lists(st.sampled_from(field.choices), max_size=3)
+        each = st.sampled_from(field.choices or tuple(FITS["string"]))  # no choices: text
+        return st.lists(each, max_size=3)
     if field.choices:
         return st.sampled_from(field.choices)
     return st.sampled_from(FITS[str(field.type)])
