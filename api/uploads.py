@@ -11,7 +11,8 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from riskengine.attachments.evidence import Upload
-from riskengine.attachments.refusals import Invalid, refused
+from riskengine.errors import Invalid
+from riskengine.refusals import refused
 
 MULTIPART = "multipart/form-data"
 FORM_ROOM = 64 * 1024  # the boundary, the part headers and the small fields beside the file

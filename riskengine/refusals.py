@@ -12,9 +12,9 @@ of rulesets/policy.yaml. Checklist and workbook problems have their own wording
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from riskengine.errors import Words
+from riskengine.errors import RiskEngineError, Words
 from riskengine.rules.catalog import bundled_policy
 from riskengine.vocabulary import Lang
 
@@ -350,6 +350,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "no_file_sent": ("缺少文件", "no file was sent"),
     "no_file_sent_hint": ("表单字段 file 放要上传的照片或 PDF",
                           "put the photo or PDF in the form field file"),
+    "unknown_item": ("清单中没有这一项", "the checklist has no such item"),
+    "unknown_item_hint": ("{item}：可附证据的条目为 {items}",
+                          "{item}: the items evidence can be attached to are {items}"),
+    "no_checklist_of_stage": ("（该阶段尚无清单）", "(no checklist of this stage yet)"),
+    "already_removed": ("附件已被移除", "the attachment was removed already"),
+    "already_removed_hint": ("{name} 已于 {when} 移除", "removed by {name} at {when} UTC"),
+    "removal_reason": ("请说明移除原因", "say why it is removed"),
+    "removal_reason_hint": ("移除附件需要写明原因", "a removal needs a reason"),
+    "unknown_attachment": ("证据附件不存在", "no such evidence attachment"),
+    "unknown_attachment_hint": ("{id}：不是本发现或本项目清单条目的附件，请先上传",
+                                "{id}: not an attachment of this finding or of its project's "
+                                "checklist items; upload it first"),
+    "removed_attachment": ("证据附件已被移除", "the evidence attachment was removed"),
+    "removed_attachment_hint": ("{id}：已被 {name} 移除", "{id}: removed by {name}"),
+    "named_file_unknown": ("本项目没有编号为“{id}”的附件；"
+                           "请先上传（页面或 API），再填写返回的附件编号",
+                           "this project has no file “{id}”; upload it first (page or API), then "
+                           "give the attachment id it answers"),
+    "named_file_removed": ("附件“{id}”已被 {name} 移除，不能作为证据",
+                           "file “{id}” was removed by {name} and cannot back an item"),
     # --- the command line ------------------------------------------------------------------
     "json_unreadable": ("无法读取 JSON：第 {line} 行第 {column} 列{what}",
                         "cannot read the JSON: line {line}, column {column}{what}"),
@@ -399,6 +419,14 @@ class Refusal:
 
     def __str__(self) -> str:
         return self.say(Lang.ZH)
+
+
+E = TypeVar("E", bound=RiskEngineError)
+
+
+def refused(error: type[E], field: str, key: str, code: str | None = None, **params: Any) -> E:
+    """An error said by the refusal `key`, its detail at `field` by `key`_hint."""
+    return error(refusal(key, **params), {field: [refusal(f"{key}_hint", **params)]}, code)
 
 
 def refusal(key: str, **params: Any) -> Refusal:

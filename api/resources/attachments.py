@@ -28,7 +28,8 @@ from api.uploads import read_upload
 from riskengine.attachments import evidence
 from riskengine.attachments.content import ACCEPTED
 from riskengine.attachments.references import item_files
-from riskengine.attachments.refusals import invalid
+from riskengine.errors import Invalid
+from riskengine.refusals import refusal, refused
 from riskengine.store import attachments as stored
 from riskengine.store import models as m
 from riskengine.store.findings import get_finding
@@ -81,9 +82,8 @@ def _created(held: stored.Held, new: bool) -> Response:
 
 def _refuse_auditors(principal: Principal, owner: str | None) -> None:
     if not may_attach(principal, owner, service().assessor.catalog.policy.workflow):
-        raise Forbidden("this role may not attach evidence here", {"role": [
-            "needs one of: admin, reviewer, submitter, an owner of the finding's department "
-            "or of a verifier department" if owner else "needs any role but auditor"]})
+        raise Forbidden(refusal("may_not_attach"), {"role": [refusal(
+            "may_not_attach_finding_hint" if owner else "may_not_attach_item_hint")]})
 
 
 @blp.route("/findings/<finding_id>/attachments")
@@ -96,7 +96,7 @@ class FindingAttachments(MethodView):
         principal = current()
         with service().database.read() as session:
             if get_finding(session, finding_id, principal.projects) is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             items = [attachment_body(h)
                      for h in stored.of_finding(session, finding_id, query["removed"])]
         return answer(AttachmentListOut, {"items": items}, 200)
@@ -110,7 +110,7 @@ class FindingAttachments(MethodView):
         with state.database.write() as session:
             found = get_finding(session, finding_id, principal.projects, lock=True)
             if found is None:  # scope first: another project's finding is simply not found
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             row, code = found
             _refuse_auditors(principal, row.owner)
             attachment, new = evidence.attach_to_finding(session, row, read_upload(),
@@ -157,11 +157,9 @@ class ItemAttachments(MethodView):
 def _item_form() -> tuple[Stage, str]:
     stage, item = request.form.get("stage", ""), request.form.get("item", "").strip()
     if stage not in set(Stage):
-        raise invalid("stage", ("阶段无效", "stage 为 sales（销售阶段）或 delivery（交付阶段）"),
-                      ("the stage is invalid", "stage is sales or delivery"))
+        raise refused(Invalid, "stage", "attachment_stage")
     if not item or len(item) > 400:
-        raise invalid("item", ("缺少清单条目", "item 为清单条目，如 promises/P-2"),
-                      ("no checklist item", "item names a checklist item, e.g. promises/P-2"))
+        raise refused(Invalid, "item", "attachment_item")
     return Stage(stage), item
 
 
@@ -169,7 +167,7 @@ def _visible(session: Any, attachment_id: str, principal: Principal,
              lock: bool = False) -> stored.Held:
     held = stored.get_attachment(session, attachment_id, principal.projects, lock)
     if held is None:
-        raise NotFound(f"attachment {attachment_id} not found")
+        raise NotFound(refusal("attachment_not_found", id=attachment_id))
     return held
 
 
@@ -180,8 +178,7 @@ def _bytes(attachment_id: str, thumbnail: bool) -> Response:
         found = evidence.content(session, state.storage, held.row, thumbnail)
         name = held.row.file_name
     if found is None:
-        raise NotFound(f"attachment {attachment_id} has no thumbnail",
-                       {"thumbnail": ["only photos have one"]})
+        raise refused(NotFound, "thumbnail", "no_thumbnail", id=attachment_id)
     data, media_type = found
     quoted = "".join(c if c.isascii() and c.isalnum() or c in "._-" else "_" for c in name)
     return Response(data, mimetype=media_type, headers={
@@ -206,8 +203,7 @@ class AttachmentView(MethodView):
         with service().database.write() as session:
             held = _visible(session, attachment_id, principal, lock=True)
             if not may_remove_attachment(principal, held.row.uploaded_by):
-                raise Forbidden("an attachment is removed by its uploader, a reviewer or an "
-                                "admin", {"role": ["needs one of: admin, reviewer, uploader"]})
+                raise refused(Forbidden, "role", "may_not_remove_attachment")
             finding = session.get(m.Finding, held.row.finding_id) if held.row.finding_id \
                 else None
             removal = evidence.remove(session, held, query["reason"], principal.actor, finding)

@@ -20,6 +20,7 @@ from api.web.messages import MESSAGES
 from riskengine.attachments import evidence
 from riskengine.attachments.references import item_files
 from riskengine.errors import RiskEngineError
+from riskengine.refusals import refusal
 from riskengine.store import attachments as stored
 from riskengine.store import models as m
 from riskengine.store.findings import get_finding
@@ -82,7 +83,7 @@ def attach(finding_id: str) -> Response:
         with state.database.write() as db:
             found = get_finding(db, finding_id, principal.projects, lock=True)
             if found is None:
-                raise NotFound(f"finding {finding_id} not found")
+                raise NotFound(refusal("finding_not_found", id=finding_id))
             if not may_attach(principal, found[0].owner, state.assessor.catalog.policy.workflow):
                 abort(403)
             _, created = evidence.attach_to_finding(db, found[0], read_upload(), state.storage,
@@ -99,7 +100,7 @@ def attach(finding_id: str) -> Response:
 def _held(db: Session, attachment_id: str, lock: bool = False) -> stored.Held:
     held = stored.get_attachment(db, attachment_id, current().projects, lock)
     if held is None:
-        raise NotFound(f"attachment {attachment_id} not found")
+        raise NotFound(refusal("attachment_not_found", id=attachment_id))
     return held
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pypdf
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from riskengine.attachments.refusals import Invalid, TooLarge, refused
+from riskengine.errors import Invalid, TooLarge
+from riskengine.refusals import refused
 
 try:  # HEIC (iPhones' default) when pillow-heif reads it here; re-encoded as JPEG below
     import pillow_heif

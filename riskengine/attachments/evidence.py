@@ -14,10 +14,10 @@ from riskengine.assessment.facts import identity
 from riskengine.attachments.content import prepare
 from riskengine.attachments.objects import IN_DATABASE, IN_S3, ObjectStore, unavailable
 from riskengine.attachments.references import files_on_items, item_in
-from riskengine.attachments.refusals import invalid, worded
 from riskengine.checklist.contract import LISTS
-from riskengine.errors import Refused
+from riskengine.errors import Invalid, Refused
 from riskengine.output.evidence import EvidenceFile
+from riskengine.refusals import refusal, refused
 from riskengine.store import Actor, new_id, utcnow
 from riskengine.store import attachments as stored
 from riskengine.store import models as m
@@ -119,12 +119,8 @@ def attach_to_item(session: Session, project: m.Project, stage: Stage, item: str
     project); an item that checklist does not list is refused."""
     items = checklist_items(session, project, stage)
     if item not in items:
-        shown = "、".join(items[:20]) or "（该阶段尚无清单）"
-        shown_en = ", ".join(items[:20]) or "(no checklist of this stage yet)"
-        raise invalid("item", ("清单中没有这一项", f"{item}：可附证据的条目为 {shown}"),
-                      ("the checklist has no such item",
-                       f"{item}: the items evidence can be attached to are {shown_en}"),
-                      code="unknown_item")
+        raise refused(Invalid, "item", "unknown_item", code="unknown_item", item=item,
+                      items=items[:20] or refusal("no_checklist_of_stage"))
     return _attach(session, project.id, upload, storage, actor, stage=stage.value, item=item)
 
 
@@ -133,15 +129,11 @@ def remove(session: Session, held: stored.Held, reason: str, actor: Actor,
     """Take an attachment out of the listings (who, when, why); its bytes and row stay, and a
     finding's history records it."""
     if held.removal is not None:
-        raise worded(Refused("the attachment was removed already", code="already_removed"),
-                     "attachment", ("附件已被移除", f"{held.removal.removed_by} 已于 "
-                                    f"{held.removal.removed_at:%Y-%m-%d %H:%M} 移除"),
-                     ("the attachment was removed already",
-                      f"removed by {held.removal.removed_by} at "
-                      f"{held.removal.removed_at:%Y-%m-%d %H:%M} UTC"))
+        raise refused(Refused, "attachment", "already_removed", code="already_removed",
+                      name=held.removal.removed_by,
+                      when=f"{held.removal.removed_at:%Y-%m-%d %H:%M}")
     if not reason.strip():
-        raise invalid("reason", ("请说明移除原因", "移除附件需要写明原因"),
-                      ("say why it is removed", "a removal needs a reason"))
+        raise refused(Invalid, "reason", "removal_reason")
     removal = stored.remove_attachment(session, held.row, reason.strip(), actor)
     if finding is not None:
         record_event(session, finding, "attachment_removed", actor, reason.strip(),
@@ -176,17 +168,12 @@ def check_evidence(session: Session, row: m.Finding, change: Change) -> None:
         held = found.get(attachment_id)
         if held is None or held.row.project_id != row.project_id or (
                 held.row.finding_id not in (None, row.id)):
-            raise invalid("evidence.attachments", (
-                "证据附件不存在", f"{attachment_id}：不是本发现或本项目清单条目的附件，请先上传"),
-                ("no such evidence attachment", f"{attachment_id}: not an attachment of this "
-                 "finding or of its project's checklist items; upload it first"),
-                code="unknown_attachment")
+            raise refused(Invalid, "evidence.attachments", "unknown_attachment",
+                          code="unknown_attachment", id=attachment_id)
         if held.removal is not None:
-            raise invalid("evidence.attachments", (
-                "证据附件已被移除", f"{attachment_id}：已被 {held.removal.removed_by} 移除"),
-                ("the evidence attachment was removed",
-                 f"{attachment_id}: removed by {held.removal.removed_by}"),
-                code="removed_attachment")
+            raise refused(Invalid, "evidence.attachments", "removed_attachment",
+                          code="removed_attachment", id=attachment_id,
+                          name=held.removal.removed_by)
 
 
 def report_files(session: Session, storage: Storage, finding_ids: set[str], base_url: str

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from riskengine.attachments.refusals import StorageUnavailable, refused
+from riskengine.errors import StorageUnavailable
+from riskengine.refusals import refused
 
 IN_DATABASE, IN_S3 = "db", "s3"
 

@@ -17,6 +17,7 @@ from riskengine.checklist.contract import LISTS
 from riskengine.checklist.tables import Reading
 from riskengine.checklist.wording import Wording
 from riskengine.errors import ChecklistInvalid, RiskEngineError, WorkbookInvalid
+from riskengine.refusals import Refusal, refusal
 from riskengine.store import attachments as stored
 from riskengine.store import models as m
 from riskengine.store.findings import findings_by_id
@@ -27,11 +28,6 @@ MAX_ID = 32  # attachment ids are 32 characters: a longer text names no file
 
 # The problems, worded here: an unknown id and another project's read alike, so a refusal never
 # tells whether an id exists elsewhere.
-_UNKNOWN = ("本项目没有编号为“{id}”的附件；请先上传（页面或 API），再填写返回的附件编号",
-            "this project has no file “{id}”; upload it first (page or API), then give the "
-            "attachment id it answers")
-_REMOVED = ("附件“{id}”已被 {who} 移除，不能作为证据", "file “{id}” was removed by {who} and "
-            "cannot back an item")
 
 
 def references(checklist: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -54,20 +50,18 @@ def check_references(session: Session, checklist: Mapping[str, Any], wording: Wo
         return
     code = str(checklist["project"]["code"])
     found = stored.named(session, sorted({i for _, i in named if len(i) <= MAX_ID}))
-    problems: list[tuple[str, tuple[str, str]]] = []
+    problems: list[tuple[str, Refusal]] = []
     for path, given in named:
         held = found.get(given)
         if held is None or held.code != code:
-            problems.append((path, (_UNKNOWN[0].format(id=given), _UNKNOWN[1].format(id=given))))
+            problems.append((path, refusal("named_file_unknown", id=given)))
         elif held.removed_by is not None:
-            who = held.removed_by
-            problems.append((path, (_REMOVED[0].format(id=given, who=who),
-                                    _REMOVED[1].format(id=given, who=who))))
+            problems.append((path, refusal("named_file_removed", id=given, name=held.removed_by)))
     if problems:
         raise _refusal(problems, wording, reading)
 
 
-def _refusal(problems: list[tuple[str, tuple[str, str]]], wording: Wording,
+def _refusal(problems: list[tuple[str, Refusal]], wording: Wording,
              reading: Reading | None) -> RiskEngineError:
     worded: dict[str, tuple[str, dict[str, list[str]]]] = {}
     summary = "the workbook has invalid values" if reading is not None \
@@ -76,7 +70,7 @@ def _refusal(problems: list[tuple[str, tuple[str, str]]], wording: Wording,
         details: dict[str, list[str]] = {}
         for path, said in problems:
             where = reading.locate(path) if reading is not None else path
-            text = said[0] if lang is Lang.ZH else said[1]
+            text = said.say(lang)
             # Named by its field, not "row 2" of it: the text names the id.
             field = path.rsplit(".", 1)[0]
             details.setdefault(where, []).append(wording.line(where, field, text, lang))

@@ -256,4 +256,4 @@ def test_the_pages_are_registered_by_the_app_not_by_importing_their_modules(
         assert {"web.login", "web.portfolio", "web.work", "web.entry"} <= endpoints
         assert sum(r.endpoint == "web.login" for r in app.url_map.iter_rules()) == 1
         assert app.test_client().get("/login").status_code == 200
-    assert len(web.VIEWS) == 8
+    assert len(web.VIEWS) == 9
