@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
 
+from riskengine.rules.catalog import Catalog
 from tests.api.support import BACKENDS, Caller, database_url, make_app, new_token
 
 
@@ -53,3 +56,18 @@ def today(app: Flask) -> Iterator[Callable[[dt.date], None]]:
         service.pinned_today = day
     yield pin
     service.pinned_today = saved
+
+
+@pytest.fixture
+def evidence_required(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Rules named in the set ask for evidence before their findings are resolved."""
+    wanted: set[str] = set()
+    original = Catalog.rule
+
+    def rule(self: Catalog, rule_id: str) -> Any:
+        found = original(self, rule_id)
+        if found is not None and rule_id in wanted:
+            return dataclasses.replace(found, closure_evidence=True)
+        return found
+    monkeypatch.setattr(Catalog, "rule", rule)
+    return wanted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import io
 import json
 import os
 import signal
@@ -22,14 +23,16 @@ from typing import Any, NoReturn
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy import Connection
 from werkzeug.test import TestResponse
 
 from riskengine.assessment.assessor import Assessor
-from riskengine.output.workbook import MEDIA_TYPE
+from riskengine.output.workbook import MEDIA_TYPE, write_template
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.store.database import Database, upgrade
 from riskengine.store.tokens import create_token
+from riskengine.vocabulary import Stage
 from tests.shared import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,4 +276,18 @@ def photo(size: tuple[int, int] = (64, 48), colour: str = "red", kind: str = "JP
     from PIL import Image
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, kind, **save)
+    return out.getvalue()
+
+
+def workbook(data: dict[str, Any], **cells: Any) -> bytes:
+    """The stage's template filled with `data`; `cells` (`sheet__C4=value`) overwrite cells."""
+    content = write_template(shared_assessor().catalog, Stage(data["stage"]), data)
+    if not cells:
+        return content
+    book = load_workbook(io.BytesIO(content))
+    for where, value in cells.items():
+        sheet, cell = where.split("__")
+        book[sheet][cell] = value
+    out = io.BytesIO()
+    book.save(out)
     return out.getvalue()

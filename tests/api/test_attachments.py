@@ -17,7 +17,6 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from riskengine.attachments.evidence import Storage
-from riskengine.rules.model import Catalog
 from riskengine.store import models as m
 from tests.api.support import Caller, checklist, photo, send_file, unique_code
 
@@ -380,21 +379,6 @@ def test_a_resolution_names_attachments_that_exist_are_its_own_and_stay(
 def _an_item(project: dict[str, Any]) -> str:
     kind = checklist("sales-risky", project["project_code"])["permits"][0]["kind"]
     return f"permits/{kind}"
-
-
-@pytest.fixture
-def evidence_required(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    """Rules named in the set ask for evidence before their findings are resolved."""
-    wanted: set[str] = set()
-    original = Catalog.rule
-
-    def rule(self: Catalog, rule_id: str) -> Any:
-        found = original(self, rule_id)
-        if found is not None and rule_id in wanted:
-            return dataclasses.replace(found, closure_evidence=True)
-        return found
-    monkeypatch.setattr(Catalog, "rule", rule)
-    return wanted
 
 
 def test_the_full_loop_a_phone_photo_verified_by_another_turns_the_gate(

@@ -18,7 +18,15 @@ from openpyxl import load_workbook
 from riskengine.checklist.contract import EVIDENCE_LISTS, LISTS
 from riskengine.output.workbook import write_template
 from riskengine.vocabulary import Lang, Stage
-from tests.api.support import Caller, checklist, photo, send_file, shared_assessor, unique_code
+from tests.api.support import (
+    Caller,
+    checklist,
+    photo,
+    send_file,
+    shared_assessor,
+    unique_code,
+    workbook,
+)
 
 TODAY = dt.date(2026, 11, 23)
 LATER = {"launch_date": "2027-06-01", "subscription_start": "2027-05-01",
@@ -65,17 +73,6 @@ def item_files(admin: Caller, code: str, item: str = ITEM) -> list[str]:
                        query_string={"stage": "sales", "item": item})
     assert listed.status_code == 200, listed.get_json()
     return [a["id"] for a in listed.get_json()["items"]]
-
-
-def workbook(data: dict[str, Any], **cells: Any) -> bytes:
-    content = write_template(shared_assessor().catalog, Stage(data["stage"]), data)
-    book = load_workbook(io.BytesIO(content))
-    for where, value in cells.items():
-        sheet, cell = where.split("__")
-        book[sheet][cell] = value
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def column(sheet: str) -> str:

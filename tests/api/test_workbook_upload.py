@@ -5,27 +5,10 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 from openpyxl import load_workbook
 
-from riskengine.output.workbook import write_template
-from riskengine.vocabulary import Stage
-from tests.api.support import Caller, checklist, shared_assessor, unique_code
-
-
-def workbook(data: dict[str, Any], **cells: Any) -> bytes:
-    """The stage's template filled with `data`; `cells` (`sheet__C4=value`) overwrite cells."""
-    content = write_template(shared_assessor().catalog, Stage(data["stage"]), data)
-    if not cells:
-        return content
-    book = load_workbook(io.BytesIO(content))
-    for where, value in cells.items():
-        sheet, cell = where.split("__")
-        book[sheet][cell] = value
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+from tests.api.support import Caller, checklist, unique_code, workbook
 
 
 def test_an_uploaded_template_is_assessed_like_its_json(admin: Caller) -> None:

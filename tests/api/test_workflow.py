@@ -3,11 +3,10 @@ and approved (reminders, lapses), comments with mentions, bulk actions. SQLite a
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from riskengine.audits import outbox
 from riskengine.audits.models import AuditOutbox
 from riskengine.audits.notice_text import _default_labels, render_email_notice
 from riskengine.cli import main
-from riskengine.rules.model import Catalog
 from riskengine.store import utcnow
 from riskengine.waivers import sweep
 from tests.api.support import Caller, checklist, unique_code
@@ -115,21 +113,6 @@ def test_a_rejection_needs_a_reason_and_goes_back_to_in_progress(
     assert answer.status_code == 200 and body["status"] == "in_progress"
     assert body["events"][-1]["action"] == "rejected"
     assert body["events"][-1]["reason"] == "the permit copy is unsigned"
-
-
-@pytest.fixture
-def evidence_required(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
-    """Rules named in the set ask for evidence before their findings are resolved."""
-    wanted: set[str] = set()
-    original = Catalog.rule
-
-    def rule(self: Catalog, rule_id: str) -> Any:
-        found = original(self, rule_id)
-        if found is not None and rule_id in wanted:
-            return dataclasses.replace(found, closure_evidence=True)
-        return found
-    monkeypatch.setattr(Catalog, "rule", rule)
-    yield wanted
 
 
 def test_a_rule_can_require_evidence_to_resolve(
