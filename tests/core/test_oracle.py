@@ -36,8 +36,8 @@ def _date(past: bool = False) -> st.SearchStrategy[str]:
 
 
 def _value(kind: CheckType | str, choices: tuple[str, ...]) -> st.SearchStrategy[Any]:
-    if kind == "list":
-        return st.lists(st.sampled_from(choices), max_size=3, unique=True)
+    if kind == "list":  # a closed vocabulary, or free text (evidence file ids)
+        return st.lists(st.sampled_from(choices or TEXT), max_size=3, unique=True)
     if choices:
         return st.sampled_from(choices)
     return {
