@@ -274,7 +274,7 @@ def load_draft(root: Path) -> Submissions:
     except RulesetInvalid as error:
         prefix = f"{root}/"
         raise Invalid(refusal("draft_does_not_load"), {
-            key.replace(prefix, ""): problems for key, problems in error.details.items()}
+            key.replace(prefix, ""): problems for key, problems in error.said_details.items()}
         ) from error
 
 

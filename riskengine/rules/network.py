@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskengine.errors import Words
+from riskengine.refusals import Semicolons, refusal
+
 # Kept well under the C tables (512, 128, 256): the tables are the engine's, the margin ours.
 MAX_TESTS = 400
 MAX_ABSENCES = 100
@@ -41,7 +44,11 @@ class _Node:
 
 
 class NetworkTooLarge(ValueError):
-    """A definition that would overflow a table of durable's alpha network."""
+    """A definition that would overflow a table of durable's alpha network (`said`)."""
+
+    def __init__(self, said: Words) -> None:
+        super().__init__(str(said))
+        self.said = said
 
 
 def check_network(name: str, definition: Mapping[str, Any]) -> None:
@@ -54,9 +61,8 @@ def check_network(name: str, definition: Mapping[str, Any]) -> None:
             _chain(root, test, rule).rules.append(rule)
     problems = list(_overflows(root))
     if problems:
-        raise NetworkTooLarge(f"ruleset {name} does not fit the rule engine: " + "; ".join(
-            problems[:5]) + " (split the stage's rules across fewer shared tests, or fewer "
-            "rules)")
+        raise NetworkTooLarge(refusal("network_too_large", name=name,
+                                      problems=Semicolons(tuple(problems[:5]))))
 
 
 def _chain(parent: _Node, test: Mapping[str, Any], rule: str) -> _Node:
@@ -94,18 +100,18 @@ def _unshared(parent: _Node, label: str) -> _Node:
     return node
 
 
-def _overflows(node: _Node, trail: Sequence[str] = ()) -> list[str]:
-    where = " → ".join(trail) or "the root"
-    out = []
+def _overflows(node: _Node, trail: Sequence[str] = ()) -> list[Words]:
+    where = " → ".join(trail) or refusal("network_root")
+    out: list[Words] = []
     tests = len(node.tests) + len(node.unshared)
     if tests > MAX_TESTS:
-        out.append(f"{tests} tests follow {where} (at most {MAX_TESTS})")
+        out.append(refusal("tests_follow", count=tests, where=where, limit=MAX_TESTS))
     if len(node.absences) + node.joins > MAX_ABSENCES:
-        out.append(f"{len(node.absences) + node.joins} absence tests and `$or` branches follow "
-                   f"{where} (at most {MAX_ABSENCES})")
+        out.append(refusal("absences_follow", count=len(node.absences) + node.joins,
+                           where=where, limit=MAX_ABSENCES))
     if len(node.rules) > MAX_RULES_AT_NODE:
-        out.append(f"{len(node.rules)} rules end at {where} (at most {MAX_RULES_AT_NODE}; "
-                   f"first {sorted(node.rules)[:3]})")
+        out.append(refusal("rules_end_at", count=len(node.rules), where=where,
+                           limit=MAX_RULES_AT_NODE, first=str(sorted(node.rules)[:3])))
     for child in (*node.tests.values(), *node.unshared, *node.absences.values(),
                   *node.forwards):
         out.extend(_overflows(child, (*trail, child.label)))
