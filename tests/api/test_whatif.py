@@ -164,3 +164,24 @@ def test_a_draft_over_a_limit_of_the_engine_is_refused_in_both_languages(
     english = reviewer.post("/api/v1/rules/whatif?lang=en", {"files": files}).get_json()["error"]
     assert "超出规则引擎的容量" in " ".join(chinese["details"]["rulesets/sales"])
     assert "does not fit the rule engine" in " ".join(english["details"]["rulesets/sales"])
+
+
+def test_the_cli_says_a_bad_rule_in_lang_or_in_both(tmp_path: Path) -> None:
+    root = write_draft(DEFAULT_ROOT, {"sales/parking.yaml": PARKING.replace(
+        "eq: false}", "equals: false}", 1)}, tmp_path / "rules")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "riskengine", "rules", *args,
+                               "--rulesets", str(root)], capture_output=True, text=True,
+                              env=env, timeout=120)
+
+    english = run("list", "--lang", "en")
+    assert english.returncode == 3
+    assert "error: 1 ruleset location(s) have problems" in english.stderr
+    assert "a leaf needs `field` or `ratio`" in english.stderr and "条件" not in english.stderr
+    both = run("test")  # no --lang: Chinese, then English
+    assert both.returncode == 3
+    assert "错误：规则集中有 1 处问题 / error: 1 ruleset location(s) have problems" in both.stderr
+    assert "SALES-PARKING-001: 条件须有 `field` 或 `ratio`" in both.stderr
+    assert "/ a leaf needs `field` or `ratio`" in both.stderr
