@@ -377,7 +377,9 @@ WORDS: dict[str, tuple[str, str]] = {
                            "{count} ruleset location(s) have problems"),
     "file_unreadable": ("无法读取 {name}", "{name} is unreadable"),
     "file_not_yaml": ("{name} 不是有效的 YAML", "{name} is not valid YAML"),
-    "not_valid_yaml": ("不是有效的 YAML：{error}", "not valid YAML: {error}"),
+    "not_valid_yaml": ("不是有效的 YAML{error}", "not valid YAML{error}"),
+    "yaml_at": ("第 {line} 行第 {column} 列不是有效的 YAML{what}",
+                "not valid YAML at line {line}, column {column}{what}"),
     "condition_not_mapping": ("条件须为映射，收到的是 {value}",
                               "a condition must be a mapping, got {value}"),
     "needs_conditions": ("{op}：须为非空的条件列表", "{op}: needs a non-empty list of conditions"),
@@ -625,6 +627,26 @@ class AtPath:
 
     def __str__(self) -> str:
         return self.say(Lang.ZH)
+
+
+def yaml_problem(error: Exception) -> Words:
+    """A YAML syntax error at its place; yaml's own words only in English (it has many)."""
+    mark = getattr(error, "problem_mark", None)
+    if mark is None:
+        return refusal("not_valid_yaml", error=_English(f": {error}"))
+    what = getattr(error, "problem", None) or ""
+    return refusal("yaml_at", line=mark.line + 1, column=mark.column + 1,
+                   what=_English(f": {what}" if what else ""))
+
+
+@dataclass(frozen=True)
+class _English:
+    """A library's own English words: said in English, left out of the Chinese."""
+
+    text: str
+
+    def say(self, lang: str) -> str:
+        return self.text if lang == Lang.EN.value else ""
 
 
 def json_problem(what: str, line: int, column: int) -> Refusal:

@@ -14,7 +14,7 @@ from marshmallow import ValidationError, fields, validate
 
 from riskengine.checklist.contract import LISTS
 from riskengine.errors import RulesetInvalid, Words
-from riskengine.refusals import refusal
+from riskengine.refusals import refusal, yaml_problem
 from riskengine.rules.compiler import (
     RuleProblem,
     check_closed_sets,
@@ -210,7 +210,7 @@ def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[Words]]) -
         raw = yaml.safe_load(content)
         data = _RulesetSchema().load(raw if isinstance(raw, Mapping) else {})
     except yaml.YAMLError as error:
-        problems.setdefault(where, []).append(refusal("not_valid_yaml", error=str(error)))
+        problems.setdefault(where, []).append(yaml_problem(error))
         return None
     except ValidationError as error:
         problems.setdefault(where, []).extend(_flatten(error.messages))

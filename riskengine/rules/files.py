@@ -13,7 +13,7 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from riskengine.errors import RiskEngineError, RulesetInvalid, Words
-from riskengine.refusals import AtPath, Marshmallow, refusal
+from riskengine.refusals import AtPath, Marshmallow, refusal, yaml_problem
 from riskengine.vocabulary import Lang
 
 
@@ -64,7 +64,7 @@ def read_rule_file(path: Path, schema: Schema,
                     {str(path): [str(failure)]}) from failure
     except yaml.YAMLError as failure:
         raise error(refusal("file_not_yaml", name=path.name),
-                    {str(path): [str(failure)]}) from failure
+                    {str(path): [yaml_problem(failure)]}) from failure
     except ValidationError as failure:
         raise error(refusal("rule_file_invalid", name=path.name),
                     {str(path): list(problem_lines(failure.messages))}) from failure
