@@ -442,6 +442,9 @@ WORDS: dict[str, tuple[str, str]] = {
                           "ruleset {name} does not fit the rule engine: {problems} (split the "
                           "stage's rules across fewer shared tests, or fewer rules)"),
     "network_root": ("根节点", "the root"),
+    "node_or": ("{rule} 的 `$or`", "an `$or` of {rule}"),
+    "node_of": ("{rule} 的 {test}", "{test} of {rule}"),
+    "node_expression": ("{rule} 的 {test}（表达式）", "{test} (expression) of {rule}"),
     "tests_follow": ("{where} 之后有 {count} 个测试（最多 {limit} 个）",
                      "{count} tests follow {where} (at most {limit})"),
     "absences_follow": ("{where} 之后有 {count} 个缺失测试和 `$or` 分支（最多 {limit} 个）",
@@ -611,6 +614,16 @@ class Semicolons:
     def say(self, lang: str) -> str:
         language = Lang(lang) if lang in set(Lang) else Lang.ZH
         return ("；" if language is Lang.ZH else "; ").join(i.say(language) for i in self.items)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A path through the rule engine's network, node by node (each a test or words)."""
+
+    nodes: tuple[str | Words, ...]
+
+    def say(self, lang: str) -> str:
+        return " → ".join(n.say(lang) if isinstance(n, Words) else n for n in self.nodes)
 
 
 @dataclass(frozen=True)
