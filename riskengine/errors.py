@@ -50,6 +50,11 @@ class RiskEngineError(Exception):
         return self.message, self.details
 
     @property
+    def said_details(self) -> dict[str, Any]:
+        """The details as given (`Words` unsaid): to pass on to another error, re-keyed."""
+        return dict(self._details)
+
+    @property
     def refused(self) -> bool:
         """Whether the message is a refusal of the words table (worded in every language)."""
         return isinstance(self.said, Words)

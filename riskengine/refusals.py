@@ -11,11 +11,12 @@ of rulesets/policy.yaml. Checklist and workbook problems have their own wording
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from riskengine.errors import RiskEngineError, Words
-from riskengine.rules.catalog import bundled_policy
+from riskengine.rules.labels import bundled_labels
 from riskengine.vocabulary import Lang
 
 # key -> (Chinese, English); `{name}` is a parameter, the same names in both.
@@ -370,6 +371,125 @@ WORDS: dict[str, tuple[str, str]] = {
                            "give the attachment id it answers"),
     "named_file_removed": ("附件“{id}”已被 {name} 移除，不能作为证据",
                            "file “{id}” was removed by {name} and cannot back an item"),
+    # --- rule files (riskengine.rules, the ledger, the audit policy): for their authors; ids,
+    # file names and field paths are the author's own and stay as written -----------------
+    "rule_files_invalid": ("规则集中有 {count} 处问题",
+                           "{count} ruleset location(s) have problems"),
+    "file_unreadable": ("无法读取 {name}", "{name} is unreadable"),
+    "file_not_yaml": ("{name} 不是有效的 YAML", "{name} is not valid YAML"),
+    "not_valid_yaml": ("不是有效的 YAML{error}", "not valid YAML{error}"),
+    "yaml_at": ("第 {line} 行第 {column} 列不是有效的 YAML{what}",
+                "not valid YAML at line {line}, column {column}{what}"),
+    "condition_not_mapping": ("条件须为映射，收到的是 {value}",
+                              "a condition must be a mapping, got {value}"),
+    "needs_conditions": ("{op}：须为非空的条件列表", "{op}: needs a non-empty list of conditions"),
+    "leaf_shape": ("条件须有 `field` 或 `ratio`，并恰好有以下之一：{ops}；实际的键：{keys}",
+                   "a leaf needs `field` or `ratio` and exactly one of {ops}; got keys {keys}"),
+    "exists_takes_bool": ("exists：只能为 true 或 false，收到的是 {value}",
+                          "exists: takes true or false, got {value}"),
+    "list_leaf_shape": ("列表条件须有 list、where 和 exists（true 或 false）；实际的键：{keys}",
+                        "a list leaf takes list, where and exists (true or false); got keys "
+                        "{keys}"),
+    "not_a_checklist_list": ("list：{name} 不是清单中的列表；可用的列表：{lists}",
+                             "list: {name} is not a list of the checklist; lists: {lists}"),
+    "where_one_conjunction": ("list：`where` 须为一个合取条件（不能用 `any`）",
+                              "list: `where` must be one conjunction (no `any`)"),
+    "field_not_a_fact": ("字段 {path} 不是此规则可读取的事实（{scope}）",
+                         "field {path} is not a fact this rule can read ({scope})"),
+    "scope_for_each": ("for_each {name} 的条目", "for_each {name}"),
+    "scope_checklist": ("整份清单", "checklist"),
+    "compares_numbers": ("{op}：只能比较数字或日期，{path} 收到的是 {value}",
+                         "{op}: compares numbers or dates, got {value} for {path}"),
+    "ratio_shape": ("ratio：须为 [分子, 分母]，并配合 lt、lte、gt、gte 之一",
+                    "ratio: takes [NUMERATOR, DENOMINATOR] and one of lt lte gt gte"),
+    "by_keys": ("{{param, by}} 只能有这两个键", "{{param, by}} takes exactly those two keys"),
+    "by_needs_map": ("参数 {name} 须为映射，才能与 `by` 一起使用",
+                     "param {name} must be a map to be used with `by`"),
+    "param_unknown": ("参数 {name} 不是此规则集的参数（已定义：{names}）",
+                      "param {name} is not a parameter of this ruleset (defined: {names})"),
+    "expected_number": ("此处须为数字或数值参数，收到的是 {value}",
+                        "expected a number or a numeric parameter, got {value}"),
+    "param_value_keys": ("参数值只能有 param、times、plus；实际的键：{keys}",
+                         "a parameter value takes param, times, plus; got {keys}"),
+    "param_not_number": ("参数 {name} 不是数字；times/plus 需要数字",
+                         "param {name} is not a number; times/plus need one"),
+    "in_takes_list": ("in/not_in 须为非空列表或列表参数，收到的是 {value}",
+                      "in/not_in take a non-empty list or a list parameter, got {value}"),
+    "reference_shape": ("字段引用须有 field，以及 offset_days、times 之一：{value}",
+                        "a field reference takes field and one of offset_days, times: {value}"),
+    "offset_days_dates": ("offset_days 只能比较日期；{left} 或 {ref} 不是日期",
+                          "offset_days compares dates; {left} or {ref} is not a date"),
+    "date_not_iso": ("date：{value} 不是 YYYY-MM-DD 格式的日期", "date: {value} is not YYYY-MM-DD"),
+    "expected_scalar": ("此处须为布尔值、数字或文字，收到的是 {value}",
+                        "expected a bool, number or string, got {value}"),
+    "too_many_nodes": ("一个合取条件需要 {nodes} 个 and/or 节点；规则引擎最多接受 {limit} 个"
+                       "（请在同一分支中少用 `in` 列表）",
+                       "a conjunction needs {nodes} and/or nodes; the engine takes {limit} (use "
+                       "fewer `in` lists in one branch)"),
+    "too_many_alternatives": ("条件展开后有 {count} 种情形；最多 {limit} 种（请拆分规则）",
+                              "the condition expands to {count} alternatives; at most {limit} "
+                              "(split the rule)"),
+    "too_many_unknowns": ("条件无法判定的情形超过 {limit} 种（请拆分规则）",
+                          "the condition has more than {limit} ways to be unknown (split the "
+                          "rule)"),
+    "for_each_not_a_list": ("for_each：{name} 不是列表；可用的列表：{lists}",
+                            "for_each: {name} is not a list; lists: {lists}"),
+    "rule_key_reused": ("{ruleset} 的规则键 {rule_key} 也被“{stage}”阶段的另一个规则集使用",
+                        "rule key {rule_key} of {ruleset} is also used by another ruleset of stage "
+                        "{stage}"),
+    "network_too_large": ("规则集 {name} 超出规则引擎的容量：{problems}"
+                          "（请让该阶段的规则少共用一些测试，或减少规则）",
+                          "ruleset {name} does not fit the rule engine: {problems} (split the "
+                          "stage's rules across fewer shared tests, or fewer rules)"),
+    "network_root": ("根节点", "the root"),
+    "node_or": ("{rule} 的 `$or`", "an `$or` of {rule}"),
+    "node_of": ("{rule} 的 {test}", "{test} of {rule}"),
+    "node_expression": ("{rule} 的 {test}（表达式）", "{test} (expression) of {rule}"),
+    "tests_follow": ("{where} 之后有 {count} 个测试（最多 {limit} 个）",
+                     "{count} tests follow {where} (at most {limit})"),
+    "absences_follow": ("{where} 之后有 {count} 个缺失测试和 `$or` 分支（最多 {limit} 个）",
+                        "{count} absence tests and `$or` branches follow {where} (at most "
+                        "{limit})"),
+    "rules_end_at": ("有 {count} 条规则止于 {where}（最多 {limit} 条；前几条：{first}）",
+                     "{count} rules end at {where} (at most {limit}; first {first})"),
+    "must_be_iso_date": ("须为日期（YYYY-MM-DD）", "must be a date, YYYY-MM-DD"),
+    "requires_shape": ("requires：{value} 既不是字段路径，也不是 {{field: 路径, when: 条件}}",
+                       "requires: {value} is neither a path nor {{field: PATH, when: condition}}"),
+    "milestone_unknown": ("due.milestone：没有里程碑 {unknown}；可用：{allowed}",
+                          "due.milestone: unknown milestone(s) {unknown}; allowed: {allowed}"),
+    "subject_checklist_only": ("subject：只有针对整份清单的规则才写 subject；"
+                               "for_each 规则以条目为对象",
+                               "subject: only a checklist rule names its subject; for_each rules "
+                               "use the item"),
+    "critical_blocking": ("blocking：severity 为 critical 的规则都须为 blocking",
+                          "blocking: every critical rule must be blocking"),
+    "ruleset_path_mismatch": ("ruleset：编号 {id} 和阶段 {stage_value} 须与文件路径一致"
+                              "（应为 rulesets/{stage_value}/ 下的 {expected}）",
+                              "ruleset: id {id} and stage {stage_value} must match the path "
+                              "(expected {expected} under rulesets/{stage_value}/)"),
+    "closed_set_no_rule": ("此规则集没有关于该集合或其成员的规则（未列出的成员的严重度和负责部门"
+                           "取自其中最严重的一条）",
+                           "no rule of this ruleset is about the set or one of its members (the "
+                           "severity and owner of a member not listed come from the most severe "
+                           "one)"),
+    "closed_set_name": ("请写 `list: NAME` 或 `checks: true` 之一",
+                        "name either `list: NAME` or `checks: true`"),
+    "closed_set_list": ("list：{name} 不是带类别的列表；可用的列表：{lists}",
+                        "list: {name} is not a list with a kind; lists: {lists}"),
+    "closed_set_members": ("members：{wrong} 不在 {allowed} 之中",
+                           "members: {wrong} not among {allowed}"),
+    "missing_entries": ("缺少条目：{missing}", "missing entries: {missing}"),
+    "labels_missing": ("缺少标签：{missing}", "labels missing for: {missing}"),
+    "duplicate_rule_id": ("id：规则编号重复（{path} 中也有）",
+                          "id: duplicate rule id (also in {path})"),
+    "check_declared": ("checks.{check}：已在 {path} 中声明",
+                       "checks.{check}: already declared in {path}"),
+    "unknown_placeholder": ("rule.message.{lang}：没有占位符 {error}；可用：{allowed}",
+                            "rule.message.{lang}: unknown placeholder {error}; allowed: {allowed}"),
+    "unknown_time_zone": ("没有时区 {name}", "unknown time zone {name}"),
+    "beyond_max_offset": ("超出 max_offset_days", "beyond max_offset_days"),
+    "critical_finding_blocking": ("severity 为 critical 的审计发现都须为 blocking",
+                                  "every critical finding must be blocking"),
     # --- the command line ------------------------------------------------------------------
     "json_unreadable": ("无法读取 JSON：第 {line} 行第 {column} 列{what}",
                         "cannot read the JSON: line {line}, column {column}{what}"),
@@ -399,6 +519,36 @@ JSON_PROBLEMS: dict[str, tuple[str, str]] = {
     "Unterminated string starting at": ("字符串没有结束引号", "a string has no closing quote"),
     "Invalid control character at": ("字符串中有控制字符", "a control character in a string"),
 }
+# marshmallow's own messages (request schemas, rule files) in words: (pattern, Chinese,
+# English); riskengine.checklist.wording says them too, with labels for the choices.
+MARSHMALLOW: tuple[tuple[str, str, str], ...] = (
+    (r"Missing data for required field\.", "必填", "is required"),
+    (r"Unknown field\.", "没有这个字段", "unknown field"),
+    (r"Must be one of: (?P<choices>.*)\.", "须为以下之一：{choices}", "must be one of: {choices}"),
+    (r"Must be greater than or equal to (?P<low>\S+) and less than or equal to (?P<high>\S+)\.",
+     "须在 {low} 与 {high} 之间", "must be between {low} and {high}"),
+    (r"Must be greater than or equal to (?P<n>\S+)\.", "不得小于 {n}", "must be at least {n}"),
+    (r"Must be less than or equal to (?P<n>\S+)\.", "不得大于 {n}", "must be at most {n}"),
+    (r"Not a valid integer\.", "须为整数", "must be a whole number"),
+    (r"Not a valid number\.", "须为数字", "must be a number"),
+    (r"Not a valid boolean\.", "须为是或否", "must be yes or no"),
+    (r"Not a valid date\.", "须为日期（YYYY-MM-DD）", "must be a date YYYY-MM-DD"),
+    (r"Not a valid datetime\.", "须为日期时间（ISO 8601）", "must be a date-time (ISO 8601)"),
+    (r"Not a valid list\.", "须为列表", "must be a list"),
+    (r"Length must be between (?P<low>\d+) and (?P<high>\d+)\.",
+     "须有 {low} 至 {high} 项（或字符）", "must have {low} to {high} items (or characters)"),
+    (r"Shorter than minimum length (?P<n>\d+)\.", "不得少于 {n} 项（或字符）",
+     "must have at least {n} items (or characters)"),
+    (r"Longer than maximum length (?P<n>\d+)\.", "最多 {n} 项（或字符）",
+     "must have at most {n} items (or characters)"),
+    (r"Not a valid mapping type\.", "须为对象", "must be an object"),
+    (r"Not a valid string\.", "须为文字", "must be a string"),
+    (r"Field may not be null\.", "必填，不得为空", "is required, not null"),
+    (r"String does not match expected pattern\.", "格式不符合要求",
+     "does not match the expected pattern"),
+    (r"Invalid value\.", "取值无效", "invalid value"),
+)
+_MARSHMALLOW = tuple((re.compile(p + r"\Z"), zh, en) for p, zh, en in MARSHMALLOW)
 _AND = {Lang.ZH: "、", Lang.EN: ", "}
 _NONE = {Lang.ZH: "无", Lang.EN: "none"}
 _COLON = {Lang.ZH: "：", Lang.EN: ": "}
@@ -436,6 +586,82 @@ def refusal(key: str, **params: Any) -> Refusal:
     return Refusal(key, tuple(params.items()))
 
 
+@dataclass(frozen=True)
+class Marshmallow:
+    """A message of marshmallow's in words (the choices as written); one it has no words for
+    is shown as it is."""
+
+    message: str
+
+    def say(self, lang: str) -> str:
+        language = Lang(lang) if lang in set(Lang) else Lang.ZH
+        for pattern, zh, en in _MARSHMALLOW:
+            found = pattern.match(self.message)
+            if found:
+                return (zh if language is Lang.ZH else en).format(**found.groupdict())
+        return self.message
+
+    def __str__(self) -> str:
+        return self.say(Lang.ZH)
+
+
+@dataclass(frozen=True)
+class Semicolons:
+    """Several problems said as one text, each in the language, between semicolons."""
+
+    items: tuple[Words, ...]
+
+    def say(self, lang: str) -> str:
+        language = Lang(lang) if lang in set(Lang) else Lang.ZH
+        return ("；" if language is Lang.ZH else "; ").join(i.say(language) for i in self.items)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A path through the rule engine's network, node by node (each a test or words)."""
+
+    nodes: tuple[str | Words, ...]
+
+    def say(self, lang: str) -> str:
+        return " → ".join(n.say(lang) if isinstance(n, Words) else n for n in self.nodes)
+
+
+@dataclass(frozen=True)
+class AtPath:
+    """A problem at a path of a file (`rules[0].severity: …`): the path as written."""
+
+    path: str
+    problem: Words
+
+    def say(self, lang: str) -> str:
+        language = Lang(lang) if lang in set(Lang) else Lang.ZH
+        said = self.problem.say(language)
+        return f"{self.path}{_COLON[language]}{said}" if self.path else said
+
+    def __str__(self) -> str:
+        return self.say(Lang.ZH)
+
+
+def yaml_problem(error: Exception) -> Words:
+    """A YAML syntax error at its place; yaml's own words only in English (it has many)."""
+    mark = getattr(error, "problem_mark", None)
+    if mark is None:
+        return refusal("not_valid_yaml", error=_English(f": {error}"))
+    what = getattr(error, "problem", None) or ""
+    return refusal("yaml_at", line=mark.line + 1, column=mark.column + 1,
+                   what=_English(f": {what}" if what else ""))
+
+
+@dataclass(frozen=True)
+class _English:
+    """A library's own English words: said in English, left out of the Chinese."""
+
+    text: str
+
+    def say(self, lang: str) -> str:
+        return self.text if lang == Lang.EN.value else ""
+
+
 def json_problem(what: str, line: int, column: int) -> Refusal:
     """A JSON syntax error at its place, in words rather than json's own."""
     return refusal("json_unreadable", line=line, column=column, what=_JsonWhat(what))
@@ -471,4 +697,5 @@ def shown(name: str, value: Any, lang: Lang) -> str:
 
 def label(group: str, code: str, lang: Lang) -> str:
     """The label of a code of a closed set (rulesets/policy.yaml `labels`)."""
-    return bundled_policy().label("choice" if group == "stage" else group, code, lang)
+    text = bundled_labels().get("choice" if group == "stage" else group, {}).get(code)
+    return str(text[lang.value]) if isinstance(text, dict) and lang.value in text else code

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from riskengine.assessment.assessor import Assessor
 from riskengine.assessment.findings import Finding
 from riskengine.assessment.mentions import Mention
-from riskengine.errors import Invalid, RiskEngineError, RulesetInvalid
+from riskengine.errors import Invalid, RiskEngineError, RulesetInvalid, Words
 from riskengine.refusals import refusal
 from riskengine.releases import unforced
 from riskengine.store.releases import all_releases
@@ -274,8 +274,20 @@ def load_draft(root: Path) -> Submissions:
     except RulesetInvalid as error:
         prefix = f"{root}/"
         raise Invalid(refusal("draft_does_not_load"), {
-            key.replace(prefix, ""): problems for key, problems in error.details.items()}
-        ) from error
+            key.replace(prefix, ""): [_Unrooted(p, prefix) for p in problems]
+            for key, problems in error.said_details.items()}) from error
+
+
+@dataclass(frozen=True)
+class _Unrooted:
+    """A draft's problem said without the draft's temporary directory (its own file names)."""
+
+    problem: Any
+    prefix: str
+
+    def say(self, lang: str) -> str:
+        said = self.problem.say(lang) if isinstance(self.problem, Words) else str(self.problem)
+        return said.replace(self.prefix, "")
 
 
 def refuse_unforcing(session: Session, draft: Submissions) -> None:

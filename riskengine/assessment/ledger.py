@@ -142,8 +142,8 @@ def load_ledger(catalog: Catalog, root: Path = DEFAULT_ROOT) -> Ledger:
         try:
             rule.message[lang].format_map(dict.fromkeys(rule.evidence, ""))
         except (KeyError, ValueError, IndexError) as error:
-            problems.append(f"rule.message.{lang.value}: unknown placeholder {error}; "
-                            f"allowed: {', '.join(rule.evidence)}")
+            problems.append(refusal("unknown_placeholder", lang=lang.value, error=str(error),
+                                    allowed=", ".join(rule.evidence)))
     if problems:
         raise RulesetInvalid(refusal("ledger_invalid"), {str(path): problems})
     ref = RulesetRef(data["ruleset"], data["version"], hashlib.sha256(content).hexdigest()[:16])

@@ -162,8 +162,8 @@ def _zone(name: str) -> dt.tzinfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise ValidationError({"schedule": {"timezone": [f"unknown time zone {name!r}"]}}
-                              ) from error
+        raise ValidationError({"schedule": {"timezone": [
+            refusal("unknown_time_zone", name=repr(name))]}}) from error
 
 
 def _build(data: Mapping[str, Any], content: bytes, contacts: Mapping[Severity, str]
@@ -171,10 +171,11 @@ def _build(data: Mapping[str, Any], content: bytes, contacts: Mapping[Severity, 
     schedule, delivery = data["schedule"], data["delivery"]
     offsets = tuple(schedule["default_offsets_days"])
     if any(abs(o) > schedule["max_offset_days"] for o in offsets):
-        raise ValidationError({"schedule": {"default_offsets_days": ["beyond max_offset_days"]}})
+        raise ValidationError({"schedule": {"default_offsets_days": [
+            refusal("beyond_max_offset")]}})
     specs = {kind: _spec(spec) for kind, spec in data["findings"].items()}
     if any(s.severity is Severity.CRITICAL and not s.blocking for s in specs.values()):
-        raise ValidationError({"findings": ["every critical finding must be blocking"]})
+        raise ValidationError({"findings": [refusal("critical_finding_blocking")]})
     return AuditPolicy(
         ruleset=data["ruleset"], version=data["version"],
         content_hash=hashlib.sha256(content).hexdigest()[:16],

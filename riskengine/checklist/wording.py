@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from riskengine.checklist.contract import LISTS, NESTED_LISTS
 from riskengine.errors import RiskEngineError
-from riskengine.refusals import json_words
+from riskengine.refusals import MARSHMALLOW, json_words
 from riskengine.rules.catalog import Catalog, CheckSpec, Policy
 from riskengine.vocabulary import Lang, Stage
 
@@ -99,26 +99,7 @@ SAYINGS = (
           "not valid JSON at line {line}, column {column}{what}"),
     _said(r"must not contain NUL characters", "不得包含 NUL 字符"),
     # marshmallow's own words, as the API's request schemas say them
-    _said(r"Missing data for required field\.", "必填", "is required"),
-    _said(r"Unknown field\.", "没有这个字段", "unknown field"),
-    _said(r"Must be one of: (?P<choices>.*)\.", "须为以下之一：{choices}",
-          "must be one of: {choices}"),
-    _said(r"Must be greater than or equal to (?P<low>\S+) and less than or equal to "
-          r"(?P<high>\S+)\.", "须在 {low} 与 {high} 之间", "must be between {low} and {high}"),
-    _said(r"Must be greater than or equal to (?P<n>\S+)\.", "不得小于 {n}", "must be at least {n}"),
-    _said(r"Must be less than or equal to (?P<n>\S+)\.", "不得大于 {n}", "must be at most {n}"),
-    _said(r"Not a valid integer\.", "须为整数", "must be a whole number"),
-    _said(r"Not a valid number\.", "须为数字", "must be a number"),
-    _said(r"Not a valid boolean\.", "须为是或否", "must be yes or no"),
-    _said(r"Not a valid date\.", "须为日期（YYYY-MM-DD）", "must be a date YYYY-MM-DD"),
-    _said(r"Not a valid datetime\.", "须为日期时间（ISO 8601）", "must be a date-time (ISO 8601)"),
-    _said(r"Not a valid list\.", "须为列表", "must be a list"),
-    _said(r"Length must be between (?P<low>\d+) and (?P<high>\d+)\.",
-          "须有 {low} 至 {high} 项（或字符）", "must have {low} to {high} items (or characters)"),
-    _said(r"Shorter than minimum length (?P<n>\d+)\.", "不得少于 {n} 项（或字符）",
-          "must have at least {n} items (or characters)"),
-    _said(r"Longer than maximum length (?P<n>\d+)\.", "最多 {n} 项（或字符）",
-          "must have at most {n} items (or characters)"),
+    *(_said(pattern, zh, en) for pattern, zh, en in MARSHMALLOW),
     _said(r"must be valid Unicode text", "须为有效的 Unicode 文字"),
 )
 

@@ -19,12 +19,13 @@ from riskengine.vocabulary import GateDecision, Lang
 EXIT_PASS, EXIT_FAIL, EXIT_INVALID, EXIT_ERROR = 0, 1, 2, 3
 
 
-def load_assessor(rulesets: Path | None) -> Assessor:
-    """Load the catalogue, or exit 3 listing every problem of the rule files."""
+def load_assessor(rulesets: Path | None, lang: Lang | None = None) -> Assessor:
+    """Load the catalogue, or exit 3 listing every problem of the rule files (in `lang`, or
+    Chinese then English)."""
     try:
         return Assessor.from_path(rulesets) if rulesets else Assessor.from_path()
     except RiskEngineError as error:
-        echo_error(error)
+        echo_error(error, lang)
         sys.exit(EXIT_ERROR)
 
 
@@ -43,7 +44,7 @@ def assess(checklist: BinaryIO, fmt: str, lang: str, rulesets: Path | None) -> N
     (every problem listed on stderr), 3 the rules or the engine failed.
     """
     language = Lang(lang)
-    assessor = load_assessor(rulesets)
+    assessor = load_assessor(rulesets, language)
     try:
         result = assessor.assess(read_checklist(checklist.read()))
     except (ChecklistInvalid, ChecklistUnreadable) as error:

@@ -11,15 +11,21 @@ from riskengine.vocabulary import Lang
 
 
 def echo_error(error: RiskEngineError, lang: Lang | None = None) -> None:
-    """Print the error's message, then each detail as `  path: problem`."""
+    """Print the error's message, then each detail as `  path: problem` (without a language,
+    a detail worded in both is followed by its English, `/`-separated)."""
     message, details = error.in_lang(lang or Lang.ZH)
     line = refusal("error_line", message=message).say(lang or Lang.ZH)
+    english = error.in_lang(Lang.EN)[1] if lang is None else details
     if lang is None:
         line += " / " + refusal("error_line", message=error.in_lang(Lang.EN)[0]).say(Lang.EN)
     click.echo(line, err=True)
     for path, problems in sorted(details.items()):
-        for problem in problems if isinstance(problems, list) else [problems]:
-            click.echo(f"  {path}: {problem}", err=True)
+        listed = problems if isinstance(problems, list) else [problems]
+        said = english.get(path, listed)
+        for index, problem in enumerate(listed):
+            other = said[index] if isinstance(said, list) and index < len(said) else problem
+            click.echo(f"  {path}: {problem}" + (f" / {other}" if other != problem else ""),
+                       err=True)
 
 
 def echo_refusal(key: str, lang: Lang | None = None) -> None:

@@ -42,7 +42,7 @@ def rules() -> None:
 @_RULESETS
 def list_rules(stage: str | None, lang: str, rulesets: Path | None) -> None:
     """List every rule: id, severity, owner, blocking, title."""
-    catalog = load_assessor(rulesets).catalog
+    catalog = load_assessor(rulesets, Lang(lang)).catalog
     for ruleset in catalog.rulesets:
         if stage and ruleset.stage.value != stage:
             continue
@@ -85,7 +85,7 @@ def test_rules(stage: str | None, verbose: bool, rulesets: Path | None) -> None:
 @_RULESETS
 def template_command(stage: str, fmt: str, lang: str, rulesets: Path | None) -> None:
     """Print an empty checklist for STAGE listing every field and `checks` key."""
-    catalog = load_assessor(rulesets).catalog
+    catalog = load_assessor(rulesets, Lang(lang)).catalog
     if fmt == "json":
         click.echo(template.render_json(catalog, Stage(stage)))
     else:
@@ -107,11 +107,12 @@ def whatif_command(draft: Path, rulesets: Path | None, fmt: str, xlsx: Path | No
     """Judge every project's latest checklists by the DRAFT rulesets beside the current ones
     (DATABASE_URL); print what would change. Stores nothing. Exit 1 if a gate gets worse."""
     current = rulesets or DEFAULT_ROOT
-    policy = load_assessor(draft).catalog.policy  # a bad draft stops here, every problem listed
+    # a bad draft stops here, every problem listed
+    policy = load_assessor(draft, Lang(lang)).catalog.policy
     database = open_database()
     with database.read() as session:
         try:
-            refuse_unforcing(session, Submissions.of(load_assessor(draft), draft))
+            refuse_unforcing(session, Submissions.of(load_assessor(draft, Lang(lang)), draft))
         except RiskEngineError as error:
             echo_error(error, Lang(lang))
             sys.exit(EXIT_INVALID)

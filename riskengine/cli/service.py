@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from riskengine.checklist.contract import PROJECT_CODE
 from riskengine.cli import main
+from riskengine.cli.assess import load_assessor
 from riskengine.cli.errors import echo_refusal
 from riskengine.store.database import Database, default_url, pending, upgrade
 from riskengine.store.tokens import create_token, list_tokens, revoke_token
@@ -174,6 +175,7 @@ def serve(host: str | None, port: int, workers: int | None, threads: int, dev: b
     except RuntimeError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_ERROR)
+    load_assessor(None)  # bad rulesets: every problem listed, exit 3, before gunicorn starts
     database = _database()
     if dev:
         upgrade(database.engine)

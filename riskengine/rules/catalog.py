@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ import yaml
 from marshmallow import ValidationError, fields, validate
 
 from riskengine.checklist.contract import LISTS
-from riskengine.errors import RulesetInvalid
+from riskengine.errors import RulesetInvalid, Words
+from riskengine.refusals import refusal, yaml_problem
 from riskengine.rules.compiler import (
     RuleProblem,
     check_closed_sets,
@@ -24,6 +24,7 @@ from riskengine.rules.compiler import (
     operands,
 )
 from riskengine.rules.files import StrictSchema, one_of, problem_lines, read_rule_file, texts
+from riskengine.rules.labels import DEFAULT_ROOT
 from riskengine.rules.model import (
     Catalog,
     CheckSpec,
@@ -54,9 +55,6 @@ from riskengine.vocabulary import (
 
 __all__ = ["DEFAULT_ROOT", "Catalog", "CheckSpec", "Due", "Parameter", "Policy", "Requirement",
            "Rule", "Ruleset", "StagePolicy", "Text", "load_catalog", "load_policy"]
-# An installed package has no rulesets beside it: deployments point RISKENGINE_RULESETS at them.
-DEFAULT_ROOT = Path(os.environ.get("RISKENGINE_RULESETS")
-                    or Path(__file__).resolve().parents[2] / "rulesets")
 _RULE_ID = r"^(SALES|DELIVERY)-[A-Z0-9]+(-[A-Z0-9]+)*-\d{3}$"
 
 
@@ -73,7 +71,7 @@ def _a_date(value: Any) -> None:
     try:
         dt.date.fromisoformat(str(value))
     except ValueError as error:
-        raise ValidationError("must be a date, YYYY-MM-DD") from error
+        raise ValidationError([refusal("must_be_iso_date")]) from error
 
 
 class _DueSchema(_StrictSchema):
@@ -157,7 +155,7 @@ def _requirement(raw: Any) -> Requirement:
     if isinstance(raw, Mapping) and set(raw) <= {"field", "when"} and isinstance(
             raw.get("field"), str):
         return Requirement(raw["field"], raw.get("when"))
-    raise ValueError(f"requires: {raw!r} is neither a path nor {{field: PATH, when: condition}}")
+    raise RuleProblem(refusal("requires_shape", value=repr(raw)))
 
 
 def _build_rule(data: Mapping[str, Any], ruleset_id: str, stage: StagePolicy) -> Rule:
@@ -165,7 +163,8 @@ def _build_rule(data: Mapping[str, Any], ruleset_id: str, stage: StagePolicy) ->
     milestones = _as_tuple(due["milestone"]) if due else stage.due_milestones
     unknown = [m for m in milestones if m not in MILESTONES]
     if unknown:
-        raise ValueError(f"due.milestone: unknown milestone(s) {unknown}; allowed: {MILESTONES}")
+        raise RuleProblem(refusal("milestone_unknown", unknown=str(unknown),
+                                  allowed=str(MILESTONES)))
     lead = due["lead_days"] if due and due["lead_days"] is not None else stage.default_lead_days
     return Rule(
         id=data["id"], ruleset_id=ruleset_id, title=data["title"],
@@ -181,7 +180,7 @@ def _build_rule(data: Mapping[str, Any], ruleset_id: str, stage: StagePolicy) ->
 
 
 def _load_rules(raw_rules: list[Any], ruleset_id: str, stage: StagePolicy,
-                problems: dict[str, list[str]], where: str) -> list[Rule]:
+                problems: dict[str, list[Words]], where: str) -> list[Rule]:
     rules: list[Rule] = []
     for index, raw in enumerate(raw_rules):
         rule_id = raw.get("id") if isinstance(raw, Mapping) else None
@@ -192,19 +191,18 @@ def _load_rules(raw_rules: list[Any], ruleset_id: str, stage: StagePolicy,
         except ValidationError as error:
             problems.setdefault(key, []).extend(_flatten(error.messages))
             continue
-        except ValueError as error:
-            problems.setdefault(key, []).append(str(error))
+        except RuleProblem as error:
+            problems.setdefault(key, []).append(error.said)
             continue
         if rule.subject is not None and rule.for_each is not None:
-            problems.setdefault(key, []).append(
-                "subject: only a checklist rule names its subject; for_each rules use the item")
+            problems.setdefault(key, []).append(refusal("subject_checklist_only"))
         if rule.severity is Severity.CRITICAL and not rule.blocking:
-            problems.setdefault(key, []).append("blocking: every critical rule must be blocking")
+            problems.setdefault(key, []).append(refusal("critical_blocking"))
         rules.append(rule)
     return rules
 
 
-def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[str]]) -> Ruleset | None:
+def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[Words]]) -> Ruleset | None:
     """Load one ruleset file, adding every problem found to `problems` keyed by file and rule."""
     where = str(path)
     content = path.read_bytes()
@@ -212,7 +210,7 @@ def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[str]]) -> 
         raw = yaml.safe_load(content)
         data = _RulesetSchema().load(raw if isinstance(raw, Mapping) else {})
     except yaml.YAMLError as error:
-        problems.setdefault(where, []).append(f"not valid YAML: {error}")
+        problems.setdefault(where, []).append(yaml_problem(error))
         return None
     except ValidationError as error:
         problems.setdefault(where, []).extend(_flatten(error.messages))
@@ -220,9 +218,9 @@ def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[str]]) -> 
     stage = Stage(data["stage"])
     expected = f"{path.parent.name}.{path.stem}"
     if data["ruleset"] != expected or path.parent.name != stage.value:
-        problems.setdefault(where, []).append(
-            f"ruleset: id {data['ruleset']!r} and stage {stage.value!r} must match the path "
-            f"(expected {expected!r} under rulesets/{stage.value}/)")
+        problems.setdefault(where, []).append(refusal(
+            "ruleset_path_mismatch", id=repr(data["ruleset"]), stage_value=repr(stage.value),
+            expected=repr(expected)))
     rules = _load_rules(data["rules"], data["ruleset"], policy.stages[stage], problems, where)
     closed = tuple(c for index, raw in enumerate(data["closed_sets"])
                    if (c := _closed_set(raw, index, rules, data["checks"], policy,
@@ -237,7 +235,7 @@ def load_ruleset(path: Path, policy: Policy, problems: dict[str, list[str]]) -> 
 
 
 def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
-                checks: Mapping[str, Any], policy: Policy, problems: dict[str, list[str]],
+                checks: Mapping[str, Any], policy: Policy, problems: dict[str, list[Words]],
                 where: str) -> ClosedSet | None:
     """Build a closed set; each member's severity comes from the most severe rule about it."""
     key = f"{where}: closed_sets[{index}]"
@@ -245,8 +243,7 @@ def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
     found = _set_problems(name, members, raw["checks"], checks)
     chosen = [] if found else _rules_about(name, members, rules, policy)
     if not found and None in chosen:
-        found = ["no rule of this ruleset is about the set or one of its members (the "
-                 "severity and owner of a member not listed come from the most severe one)"]
+        found = [refusal("closed_set_no_rule")]
     if found:
         problems.setdefault(key, []).extend(found)
         return None
@@ -254,19 +251,20 @@ def _closed_set(raw: Mapping[str, Any], index: int, rules: list[Rule],
 
 
 def _set_problems(name: str | None, members: tuple[str, ...], of_checks: bool,
-                  checks: Mapping[str, Any]) -> list[str]:
+                  checks: Mapping[str, Any]) -> list[Words]:
     if (name is None) != of_checks:
-        return ["name either `list: NAME` or `checks: true`"]
+        return [refusal("closed_set_name")]
     if name is None:
         allowed: tuple[str, ...] = tuple(checks)
     else:
         spec = LISTS.get(name)
         if spec is None or spec.kind_field is None:
-            return [f"list: {name!r} is not a list with a kind; lists: "
-                    f"{sorted(n for n, s in LISTS.items() if s.kind_field)}"]
+            return [refusal("closed_set_list", name=repr(name),
+                            lists=str(sorted(n for n, s in LISTS.items() if s.kind_field)))]
         allowed = spec.fields[spec.kind_field].choices
     wrong = [m for m in members if m not in allowed]
-    return [f"members: {wrong} not among {sorted(allowed)}"] if wrong else []
+    return [refusal("closed_set_members", wrong=str(wrong), allowed=str(sorted(allowed)))
+            ] if wrong else []
 
 
 def _rules_about(name: str | None, members: tuple[str, ...], rules: list[Rule],
@@ -335,7 +333,7 @@ def _every(enum: Any) -> Any:
     def check(value: Mapping[str, Any]) -> None:
         missing = [e.value for e in enum if e.value not in value]
         if missing:
-            raise ValidationError(f"missing entries: {missing}")
+            raise ValidationError([refusal("missing_entries", missing=str(missing))])
     return check
 
 
@@ -348,7 +346,7 @@ def _labelled(value: Mapping[str, Any]) -> None:
                for group, enum in _LABELLED.items()}
     missing = {group: values for group, values in missing.items() if values}
     if missing:
-        raise ValidationError(f"labels missing for: {missing}")
+        raise ValidationError([refusal("labels_missing", missing=str(missing))])
 
 
 class _PolicySchema(_StrictSchema):
@@ -397,7 +395,7 @@ def bundled_policy() -> Policy:
 def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
     """Load every ruleset under `root`; raise RulesetInvalid listing every problem of every file."""
     policy = load_policy(root / "policy.yaml")
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Words]] = {}
     rulesets: list[Ruleset] = []
     for stage in Stage:
         for path in sorted((root / stage.value).glob("*.yaml")):
@@ -414,14 +412,14 @@ def load_catalog(root: Path = DEFAULT_ROOT) -> Catalog:
         for rule in ruleset.rules:
             if rule.id in seen:
                 problems.setdefault(f"{ruleset.path}: {rule.id}", []).append(
-                    f"id: duplicate rule id (also in {seen[rule.id]})")
+                    refusal("duplicate_rule_id", path=seen[rule.id]))
             seen[rule.id] = str(ruleset.path)
     if problems:
-        raise RulesetInvalid(f"{len(problems)} ruleset location(s) have problems", problems)
+        raise RulesetInvalid(refusal("rule_files_invalid", count=len(problems)), problems)
     return Catalog(policy, tuple(rulesets), compiled, stages)
 
 
-def _compile(catalog: Catalog, problems: dict[str, list[str]]) -> dict[str, Any]:
+def _compile(catalog: Catalog, problems: dict[str, list[Words]]) -> dict[str, Any]:
     """Compile each ruleset once; a ruleset that does not compile is compiled rule by rule,
     to name every rule that does not fit the language."""
     compiled: dict[str, Any] = {}
@@ -439,7 +437,7 @@ def _compile(catalog: Catalog, problems: dict[str, list[str]]) -> dict[str, Any]
 
 
 def _compile_stages(rulesets: list[Ruleset], compiled: Mapping[str, Any],
-                    problems: dict[str, list[str]]) -> dict[Stage, Any]:
+                    problems: dict[str, list[Words]]) -> dict[Stage, Any]:
     """Join each stage's compiled rulesets into the one durable ruleset the engine loads,
     refusing a stage whose rules together overflow the engine's tables."""
     out: dict[Stage, Any] = {}
@@ -450,11 +448,11 @@ def _compile_stages(rulesets: list[Ruleset], compiled: Mapping[str, Any],
         try:
             out[stage] = compile_stage(stage.value, parts)
         except RuleProblem as problem:
-            problems.setdefault(f"rulesets/{stage.value}", []).append(str(problem))
+            problems.setdefault(f"rulesets/{stage.value}", []).append(problem.said)
     return out
 
 
-def _check_declared_checks(rulesets: list[Ruleset], problems: dict[str, list[str]]) -> None:
+def _check_declared_checks(rulesets: list[Ruleset], problems: dict[str, list[Words]]) -> None:
     """A `checks` key is declared once per stage, so its type and meaning are unambiguous."""
     declared: dict[tuple[Stage, str], str] = {}
     for ruleset in rulesets:
@@ -462,4 +460,4 @@ def _check_declared_checks(rulesets: list[Ruleset], problems: dict[str, list[str
             other = declared.setdefault((ruleset.stage, key), str(ruleset.path))
             if other != str(ruleset.path):
                 problems.setdefault(str(ruleset.path), []).append(
-                    f"checks.{key}: already declared in {other}")
+                    refusal("check_declared", check=key, path=other))

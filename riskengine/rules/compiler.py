@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskengine.checklist.contract import LISTS, NESTED_LISTS, ListSpec
+from riskengine.errors import Words
+from riskengine.refusals import refusal
 from riskengine.rules.model import ClosedSet, Parameter, Rule, Ruleset
 from riskengine.rules.network import NetworkTooLarge, check_network
 from riskengine.vocabulary import MILESTONES, CheckType
@@ -46,7 +48,11 @@ _NUDGE = {"gt": 1e-9, "lte": 1e-9, "lt": -1e-9, "gte": -1e-9}
 
 
 class RuleProblem(ValueError):
-    """A condition that does not fit the ruleset language."""
+    """A condition that does not fit the ruleset language, said by a refusal (`said`)."""
+
+    def __init__(self, said: Words) -> None:
+        super().__init__(str(said))
+        self.said = said
 
 
 @dataclass(frozen=True)
@@ -150,11 +156,11 @@ class _Compiler:
     def condition(self, node: Any) -> list[Conjunction]:
         """Return the condition as a list of conjunctions of compiled leaves."""
         if not isinstance(node, Mapping) or not node:
-            raise RuleProblem(f"a condition must be a mapping, got {node!r}")
+            raise RuleProblem(refusal("condition_not_mapping", value=repr(node)))
         if set(node) == {"all"} or set(node) == {"any"}:
             (op, items), = node.items()
             if not isinstance(items, list) or not items:
-                raise RuleProblem(f"{op}: needs a non-empty list of conditions")
+                raise RuleProblem(refusal("needs_conditions", op=op))
             parts = [self.condition(item) for item in items]
             if op == "any":
                 return [conj for part in parts for conj in part]
@@ -174,8 +180,8 @@ class _Compiler:
         ops = [k for k in node if k in LEAF_OPS]
         extra = set(node) - set(LEAF_OPS) - {"field", "ratio"}
         if len(ops) != 1 or extra or ("field" in node) == ("ratio" in node):
-            raise RuleProblem(f"a leaf needs `field` or `ratio` and exactly one of {LEAF_OPS}; "
-                              f"got keys {sorted(node)}")
+            raise RuleProblem(refusal("leaf_shape", ops=str(LEAF_OPS),
+                                      keys=str(sorted(node))))
         op = ops[0]
         if "ratio" in node:
             return [[self.ratio(node["ratio"], op, node[op])]]
@@ -183,7 +189,7 @@ class _Compiler:
         value = node[op]
         if op == "exists":
             if not isinstance(value, bool):
-                raise RuleProblem(f"exists: takes true or false, got {value!r}")
+                raise RuleProblem(refusal("exists_takes_bool", value=repr(value)))
             return [[Atom(({"$ex" if value else "$nex": {path: 1}},))]]
         if isinstance(value, Mapping) and "by" in value:
             return [[atom] for atom in self.by_key(path, op, value)]
@@ -203,22 +209,22 @@ class _Compiler:
         """`{list: NAME, where: condition, exists: bool}`: whether an item of another list of
         the checklist matches `where` (two-valued: an item lacking a field does not match)."""
         if set(node) != {"list", "where", "exists"} or not isinstance(node["exists"], bool):
-            raise RuleProblem("a list leaf takes list, where and exists (true or false); "
-                              f"got keys {sorted(node)}")
+            raise RuleProblem(refusal("list_leaf_shape", keys=str(sorted(node))))
         name = node["list"]
         if name not in self.lists:
-            raise RuleProblem(f"list: {name!r} is not a list of the checklist; "
-                              f"lists: {sorted(self.lists)}")
+            raise RuleProblem(refusal("not_a_checklist_list", name=repr(name),
+                                      lists=str(sorted(self.lists))))
         inner = _Compiler(self.rule, self.params, self.lists[name])
         conjunctions = inner.tests(node["where"])
         if len(conjunctions) != 1:
-            raise RuleProblem("list: `where` must be one conjunction (no `any`)")
+            raise RuleProblem(refusal("where_one_conjunction"))
         return Atom((), join=Join(name, tuple(conjunctions[0]), node["exists"]))
 
     def path(self, path: Any) -> str:
         if not isinstance(path, str) or path not in self.paths:
-            scope = f"for_each {self.rule.for_each}" if self.rule.for_each else "checklist"
-            raise RuleProblem(f"field {path!r} is not a fact this rule can read ({scope})")
+            scope = refusal("scope_for_each", name=self.rule.for_each) if self.rule.for_each \
+                else refusal("scope_checklist")
+            raise RuleProblem(refusal("field_not_a_fact", path=repr(path), scope=scope))
         return path
 
     def compare(self, path: str, op: str, value: Any) -> list[dict[str, Any]]:
@@ -232,12 +238,12 @@ class _Compiler:
         self.op = op
         right = self.scalar(value, path)
         if op in ORDERED and isinstance(right, (bool, str)) and self.paths[path] != CheckType.DATE:
-            raise RuleProblem(f"{op}: compares numbers or dates, got {value!r} for {path}")
+            raise RuleProblem(refusal("compares_numbers", op=op, value=repr(value), path=path))
         return [{path: right} if op == "eq" else {COMPARE[op]: {path: right}}]
 
     def ratio(self, pair: Any, op: str, value: Any) -> Atom:
         if op not in ORDERED or not isinstance(pair, list) or len(pair) != 2:
-            raise RuleProblem("ratio: takes [NUMERATOR, DENOMINATOR] and one of lt lte gt gte")
+            raise RuleProblem(refusal("ratio_shape"))
         num, den = self.path(pair[0]), self.path(pair[1])
         factor = self.number(value)
         scaled = {"$mul": {"$l": {"$m": den}, "$r": _nudged(factor, op)}}
@@ -248,11 +254,11 @@ class _Compiler:
 
     def by_key(self, path: str, op: str, value: Mapping[str, Any]) -> list[Atom]:
         if set(value) != {"param", "by"}:
-            raise RuleProblem("{param, by} takes exactly those two keys")
+            raise RuleProblem(refusal("by_keys"))
         table = self.param(value["param"])
         key_field = self.path(value["by"])
         if not isinstance(table, Mapping) or not table:
-            raise RuleProblem(f"param {value['param']!r} must be a map to be used with `by`")
+            raise RuleProblem(refusal("by_needs_map", name=repr(value["param"])))
         # the field's absence is one alternative for every key of the map (deduplicated
         # across the branches), not one per key: the engine holds a few hundred rules at most
         keys = [{key_field: key} for key in table]
@@ -274,31 +280,31 @@ class _Compiler:
 
     def param(self, name: Any) -> Any:
         if name not in self.params:
-            raise RuleProblem(f"param {name!r} is not a parameter of this ruleset "
-                              f"(defined: {sorted(self.params)})")
+            raise RuleProblem(refusal("param_unknown", name=repr(name),
+                                      names=str(sorted(self.params))))
         return self.params[name].value
 
     def number(self, value: Any) -> float | int:
         folded = self.fold(value) if isinstance(value, Mapping) else value
         if isinstance(folded, bool) or not isinstance(folded, (int, float)):
-            raise RuleProblem(f"expected a number or a numeric parameter, got {value!r}")
+            raise RuleProblem(refusal("expected_number", value=repr(value)))
         return folded
 
     def fold(self, value: Mapping[str, Any]) -> Any:
         if set(value) - {"param", "times", "plus"} or "param" not in value:
-            raise RuleProblem(f"a parameter value takes param, times, plus; got {sorted(value)}")
+            raise RuleProblem(refusal("param_value_keys", keys=str(sorted(value))))
         base = self.param(value["param"])
         if "times" not in value and "plus" not in value:
             return base
         if isinstance(base, bool) or not isinstance(base, (int, float)):
-            raise RuleProblem(f"param {value['param']!r} is not a number; times/plus need one")
+            raise RuleProblem(refusal("param_not_number", name=repr(value["param"])))
         result = base * self.number(value.get("times", 1)) + self.number(value.get("plus", 0))
         return round(result, 10)
 
     def value_list(self, value: Any) -> list[Any]:
         values = self.fold(value) if isinstance(value, Mapping) else value
         if not isinstance(values, list) or not values:
-            raise RuleProblem(f"in/not_in take a non-empty list or a list parameter, got {value!r}")
+            raise RuleProblem(refusal("in_takes_list", value=repr(value)))
         return [self.literal(v) for v in values]
 
     def scalar(self, value: Any, path: str) -> Any:
@@ -310,13 +316,12 @@ class _Compiler:
 
     def reference(self, value: Mapping[str, Any], left: str) -> Any:
         if set(value) - {"field", "offset_days", "times"} or len(value) > 2:
-            raise RuleProblem(f"a field reference takes field and one of offset_days, times: "
-                              f"{dict(value)}")
+            raise RuleProblem(refusal("reference_shape", value=str(dict(value))))
         ref = self.path(value["field"])
         node: Any = {"$m": ref}
         if "offset_days" in value:
             if self.paths[ref] != CheckType.DATE or self.paths[left] != CheckType.DATE:
-                raise RuleProblem(f"offset_days compares dates; {left} or {ref} is not a date")
+                raise RuleProblem(refusal("offset_days_dates", left=left, ref=ref))
             days = int(self.number(value["offset_days"]))
             if days:
                 node = {"$add" if days > 0 else "$sub": {"$l": node, "$r": abs(days)}}
@@ -330,9 +335,9 @@ class _Compiler:
             try:
                 return dt.date.fromisoformat(str(value["date"])).toordinal()
             except ValueError as error:
-                raise RuleProblem(f"date: {value['date']!r} is not YYYY-MM-DD") from error
+                raise RuleProblem(refusal("date_not_iso", value=repr(value["date"]))) from error
         if value is None or isinstance(value, (Mapping, list)):
-            raise RuleProblem(f"expected a bool, number or string, got {value!r}")
+            raise RuleProblem(refusal("expected_scalar", value=repr(value)))
         return value
 
 
@@ -402,8 +407,7 @@ def _body(typed: dict[str, Any], tests: Sequence[dict[str, Any]],
         return None  # an operand both present and absent: never matches
     nodes = 1 + sum(1 for t in tests if "$or" in t)
     if nodes > MAX_NODES:
-        raise RuleProblem(f"a conjunction needs {nodes} and/or nodes; the engine takes "
-                          f"{MAX_NODES} (use fewer `in` lists in one branch)")
+        raise RuleProblem(refusal("too_many_nodes", nodes=nodes, limit=MAX_NODES))
     head = {"m": {"$and": [typed, *tests]}}
     if not joins:
         return {"all": [head]}
@@ -427,8 +431,8 @@ def _rules(key: str, rule_key: RuleKey, typed: dict[str, Any],
            conjunctions: list[Conjunction], *, unknowns: bool = False
            ) -> dict[str, tuple[dict[str, Any], RuleKey]]:
     if len(conjunctions) > MAX_CONJUNCTIONS:
-        raise RuleProblem(f"the condition expands to {len(conjunctions)} alternatives; at most "
-                          f"{MAX_CONJUNCTIONS} (split the rule)")
+        raise RuleProblem(refusal("too_many_alternatives", count=len(conjunctions),
+                                  limit=MAX_CONJUNCTIONS))
     out: dict[str, tuple[dict[str, Any], RuleKey]] = {}
     seen: set[str] = set()
 
@@ -448,15 +452,14 @@ def _rules(key: str, rule_key: RuleKey, typed: dict[str, Any],
             add(f"{key}|{index}#unknown:{number}", _body(typed, tests, joins),
                 RuleKey(rule_key.rule_id, unknown=tuple(sorted(names))))
     if sum(1 for _, k in out.values() if k.unknown) > MAX_UNKNOWN:
-        raise RuleProblem(f"the condition has more than {MAX_CONJUNCTIONS} ways to be unknown "
-                          "(split the rule)")
+        raise RuleProblem(refusal("too_many_unknowns", limit=MAX_CONJUNCTIONS))
     return out
 
 
 def _compiler(rule: Rule, ruleset: Ruleset, checks: Mapping[str, CheckType]) -> _Compiler:
     if rule.for_each is not None and rule.for_each not in _all_lists():
-        raise RuleProblem(f"for_each: {rule.for_each!r} is not a list; "
-                          f"lists: {sorted(_all_lists())}")
+        raise RuleProblem(refusal("for_each_not_a_list", name=repr(rule.for_each),
+                                  lists=str(sorted(_all_lists()))))
     paths = fact_fields(rule.for_each, checks)
     lists = {name: fact_fields(name, checks) for name in _all_lists()}
     return _Compiler(rule, ruleset.parameters, paths, always_present(rule.for_each, paths), lists)
@@ -507,24 +510,24 @@ def compile_closed_set(closed: ClosedSet, index: int, ruleset: Ruleset,
     return out
 
 
-def check_rule(rule: Rule, ruleset: Ruleset, checks: Mapping[str, CheckType]) -> list[str]:
+def check_rule(rule: Rule, ruleset: Ruleset, checks: Mapping[str, CheckType]) -> list[Words]:
     """Return every problem compiling `rule` meets (empty when it compiles)."""
     try:
         compile_rule(rule, ruleset, checks)
     except RuleProblem as problem:
-        return [str(problem)]
+        return [problem.said]
     return []
 
 
 def check_closed_sets(ruleset: Ruleset, checks: Mapping[str, CheckType]
-                      ) -> list[tuple[int, str]]:
+                      ) -> list[tuple[int, Words]]:
     """Return (index, problem) for every closed set of a ruleset that does not compile."""
     out = []
     for index, closed in enumerate(ruleset.closed_sets):
         try:
             compile_closed_set(closed, index, ruleset, checks)
         except RuleProblem as problem:
-            out.append((index, str(problem)))
+            out.append((index, problem.said))
     return out
 
 
@@ -559,15 +562,15 @@ def compile_stage(name: str, rulesets: Sequence[CompiledRuleset]) -> CompiledRul
             if key == SENTINEL_KEY:
                 continue
             if key in definition:
-                raise RuleProblem(f"rule key {key!r} of {compiled.name} is also used by another "
-                                  f"ruleset of stage {name}")
+                raise RuleProblem(refusal("rule_key_reused", rule_key=repr(key),
+                                          ruleset=compiled.name, stage=name))
             definition[key] = body
             keys[key] = compiled.keys[key]
     definition[SENTINEL_KEY] = {"all": [{"m": {"t": END}}]}
     try:
         check_network(name, definition)
     except NetworkTooLarge as problem:
-        raise RuleProblem(str(problem)) from problem
+        raise RuleProblem(problem.said) from problem
     types = frozenset(t for compiled in rulesets for t in compiled.fact_types)
     return CompiledRuleset(name, definition, keys, types, reads(definition))
 

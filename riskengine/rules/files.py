@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from riskengine.errors import RiskEngineError, RulesetInvalid
+from riskengine.errors import RiskEngineError, RulesetInvalid, Words
+from riskengine.refusals import AtPath, Marshmallow, refusal, yaml_problem
 from riskengine.vocabulary import Lang
 
 
@@ -34,21 +35,20 @@ def one_of(values: type[Enum]) -> validate.OneOf:
     return validate.OneOf([v.value for v in values])
 
 
-def problem_lines(messages: Any, prefix: str = "") -> Iterator[str]:
-    """Yield marshmallow's nested messages as `path: message` lines (a Dict field's `value`
-    level is dropped: the path names the key)."""
+def problem_lines(messages: Any, prefix: str = "") -> Iterator[Words]:
+    """Yield marshmallow's nested messages as `path: message` lines in words (a Dict field's
+    `value` level is dropped: the path names the key)."""
     if isinstance(messages, Mapping):
         for key, value in messages.items():
             name = prefix if key == "value" and prefix else (
                 f"{prefix}.{key}" if prefix else str(key))
             yield from problem_lines(value, name)
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        yield from (f"{prefix}: {m}" if prefix else m for m in messages)
     elif isinstance(messages, list):
         for item in messages:
             yield from problem_lines(item, prefix)
     else:
-        yield f"{prefix}: {messages}" if prefix else str(messages)
+        said = messages if isinstance(messages, Words) else Marshmallow(str(messages))
+        yield AtPath(prefix, said)
 
 
 def read_rule_file(path: Path, schema: Schema,
@@ -60,10 +60,12 @@ def read_rule_file(path: Path, schema: Schema,
         raw = yaml.safe_load(content)
         data: dict[str, Any] = schema.load(raw if isinstance(raw, Mapping) else {})
     except OSError as failure:
-        raise error(f"{path.name} is unreadable", {str(path): [str(failure)]}) from failure
+        raise error(refusal("file_unreadable", name=path.name),
+                    {str(path): [str(failure)]}) from failure
     except yaml.YAMLError as failure:
-        raise error(f"{path.name} is not valid YAML", {str(path): [str(failure)]}) from failure
+        raise error(refusal("file_not_yaml", name=path.name),
+                    {str(path): [yaml_problem(failure)]}) from failure
     except ValidationError as failure:
-        raise error(f"{path.name} is invalid",
+        raise error(refusal("rule_file_invalid", name=path.name),
                     {str(path): list(problem_lines(failure.messages))}) from failure
     return data, content

@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskengine.errors import Words
+from riskengine.refusals import Semicolons, Trail, refusal
+
 # Kept well under the C tables (512, 128, 256): the tables are the engine's, the margin ours.
 MAX_TESTS = 400
 MAX_ABSENCES = 100
@@ -31,7 +34,7 @@ _OPERATORS = ("$lt", "$lte", "$gt", "$gte", "$eq", "$neq", "$ex", "$nex", "$mt",
 class _Node:
     """One alpha node: its shared children by test, its unshared ones, the rules ending here."""
 
-    label: str
+    label: str | Words
     tests: dict[tuple[str, str, str], _Node] = field(default_factory=dict)
     unshared: list[_Node] = field(default_factory=list)
     absences: dict[tuple[str, str, str], _Node] = field(default_factory=dict)
@@ -41,22 +44,25 @@ class _Node:
 
 
 class NetworkTooLarge(ValueError):
-    """A definition that would overflow a table of durable's alpha network."""
+    """A definition that would overflow a table of durable's alpha network (`said`)."""
+
+    def __init__(self, said: Words) -> None:
+        super().__init__(str(said))
+        self.said = said
 
 
 def check_network(name: str, definition: Mapping[str, Any]) -> None:
     """Raise NetworkTooLarge naming the node, the table, its size and the rules behind it
     when `definition` would overflow one of durable's per-node tables."""
-    root = _Node("the root")
+    root = _Node(refusal("network_root"))
     for rule, body in definition.items():
         for condition in body["all"]:
             (test,) = condition.values()
             _chain(root, test, rule).rules.append(rule)
     problems = list(_overflows(root))
     if problems:
-        raise NetworkTooLarge(f"ruleset {name} does not fit the rule engine: " + "; ".join(
-            problems[:5]) + " (split the stage's rules across fewer shared tests, or fewer "
-            "rules)")
+        raise NetworkTooLarge(refusal("network_too_large", name=name,
+                                      problems=Semicolons(tuple(problems[:5]))))
 
 
 def _chain(parent: _Node, test: Mapping[str, Any], rule: str) -> _Node:
@@ -68,19 +74,19 @@ def _chain(parent: _Node, test: Mapping[str, Any], rule: str) -> _Node:
             node = _chain(node, part, rule)
         return node
     if key == "$or":
-        forward = _Node(f"an `$or` of {rule}")  # never shared: a new node per `$or`
+        forward = _Node(refusal("node_or", rule=rule))  # never shared: a new node per `$or`
         parent.forwards.append(forward)
         for part in value:
             _chain(parent, part, rule).joins += 1
         return forward
     if key in ("$iany", "$iall"):
-        return _unshared(parent, f"{key} of {rule}")
+        return _unshared(parent, refusal("node_of", test=key, rule=rule))
     if key in _OPERATORS:
         (path, right), = value.items()
     else:
         key, path, right = "$eq", key, value
     if isinstance(right, Mapping):  # an expression: durable never shares its node
-        return _unshared(parent, f"{path} {key} (expression) of {rule}")
+        return _unshared(parent, refusal("node_expression", test=f"{path} {key}", rule=rule))
     table = parent.absences if key in _ABSENCE_OPS else parent.tests
     found = table.get((path, key, repr(right)))
     if found is None:
@@ -88,24 +94,24 @@ def _chain(parent: _Node, test: Mapping[str, Any], rule: str) -> _Node:
     return found
 
 
-def _unshared(parent: _Node, label: str) -> _Node:
+def _unshared(parent: _Node, label: str | Words) -> _Node:
     node = _Node(label)
     parent.unshared.append(node)
     return node
 
 
-def _overflows(node: _Node, trail: Sequence[str] = ()) -> list[str]:
-    where = " → ".join(trail) or "the root"
-    out = []
+def _overflows(node: _Node, trail: Sequence[str | Words] = ()) -> list[Words]:
+    where = Trail(tuple(trail)) if trail else refusal("network_root")
+    out: list[Words] = []
     tests = len(node.tests) + len(node.unshared)
     if tests > MAX_TESTS:
-        out.append(f"{tests} tests follow {where} (at most {MAX_TESTS})")
+        out.append(refusal("tests_follow", count=tests, where=where, limit=MAX_TESTS))
     if len(node.absences) + node.joins > MAX_ABSENCES:
-        out.append(f"{len(node.absences) + node.joins} absence tests and `$or` branches follow "
-                   f"{where} (at most {MAX_ABSENCES})")
+        out.append(refusal("absences_follow", count=len(node.absences) + node.joins,
+                           where=where, limit=MAX_ABSENCES))
     if len(node.rules) > MAX_RULES_AT_NODE:
-        out.append(f"{len(node.rules)} rules end at {where} (at most {MAX_RULES_AT_NODE}; "
-                   f"first {sorted(node.rules)[:3]})")
+        out.append(refusal("rules_end_at", count=len(node.rules), where=where,
+                           limit=MAX_RULES_AT_NODE, first=str(sorted(node.rules)[:3])))
     for child in (*node.tests.values(), *node.unshared, *node.absences.values(),
                   *node.forwards):
         out.extend(_overflows(child, (*trail, child.label)))

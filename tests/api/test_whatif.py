@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from riskengine.rules import network
 from riskengine.rules.catalog import DEFAULT_ROOT
 from riskengine.whatif import write_draft
 from tests.api.support import Caller, unique_code
@@ -120,3 +121,67 @@ def test_the_service_will_not_start_with_rules_that_date_a_rule_in_force(
         create_app({"ENV": "testing", "DATABASE_URL": db_url, "RULESETS_DIR": str(root),
                     "LOG_REQUESTS": False, "AUDIT_SCHEDULER": False})
     assert "sales/parking.yaml: SALES-PARKING-001" in refused.value.details
+
+
+BAD_DRAFTS = {  # a bad rule of each kind: where its problem is keyed, Chinese, English
+    "unknown-operator": ({"sales/parking.yaml": PARKING.replace(
+        "eq: false}", "equals: false}", 1)}, "sales/parking.yaml: SALES-PARKING-001",
+        "条件须有 `field` 或 `ratio`", "a leaf needs `field` or `ratio`"),
+    "missing-field": ({"sales/parking.yaml": PARKING.replace("    category: parking\n", "", 1)},
+                      "sales/parking.yaml: SALES-PARKING-001", "category：必填",
+                      "category: is required"),
+    "duplicate-id": ({"sales/copy.yaml": PARKING.replace(
+        "ruleset: sales.parking", "ruleset: sales.copy", 1)},
+        "sales/parking.yaml: SALES-PARKING-001", "id：规则编号重复（sales/copy.yaml 中也有）",
+        "id: duplicate rule id (also in sales/copy.yaml)"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_DRAFTS))
+def test_a_bad_rule_is_refused_in_the_readers_language(caller: Callable[..., Caller],
+                                                       kind: str) -> None:
+    files, where, zh, en = BAD_DRAFTS[kind]
+    reviewer = caller("reviewer")
+    chinese = reviewer.post("/api/v1/rules/whatif", {"files": files})
+    english = reviewer.post("/api/v1/rules/whatif?lang=en", {"files": files})
+    assert chinese.status_code == english.status_code == 422
+    said = {lang: answer.get_json()["error"] for lang, answer in (("zh", chinese),
+                                                                  ("en", english))}
+    assert said["zh"]["message"] == "草稿规则集无法加载"
+    assert said["en"]["message"] == "the draft rulesets do not load"
+    assert set(said["zh"]["details"]) == set(said["en"]["details"])  # keys stay machine paths
+    assert any(zh in line for line in said["zh"]["details"][where]), said["zh"]["details"]
+    assert any(en in line for line in said["en"]["details"][where]), said["en"]["details"]
+    assert not any(en in line for lines in said["zh"]["details"].values() for line in lines)
+
+
+def test_a_draft_over_a_limit_of_the_engine_is_refused_in_both_languages(
+        caller: Callable[..., Caller], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "MAX_RULES_AT_NODE", 1)
+    reviewer = caller("reviewer")
+    files = {"sales/parking.yaml": STRICTER}
+    chinese = reviewer.post("/api/v1/rules/whatif", {"files": files}).get_json()["error"]
+    english = reviewer.post("/api/v1/rules/whatif?lang=en", {"files": files}).get_json()["error"]
+    assert "超出规则引擎的容量" in " ".join(chinese["details"]["rulesets/sales"])
+    assert "does not fit the rule engine" in " ".join(english["details"]["rulesets/sales"])
+
+
+def test_the_cli_says_a_bad_rule_in_lang_or_in_both(tmp_path: Path) -> None:
+    root = write_draft(DEFAULT_ROOT, {"sales/parking.yaml": PARKING.replace(
+        "eq: false}", "equals: false}", 1)}, tmp_path / "rules")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "riskengine", "rules", *args,
+                               "--rulesets", str(root)], capture_output=True, text=True,
+                              env=env, timeout=120)
+
+    english = run("list", "--lang", "en")
+    assert english.returncode == 3
+    assert "error: 1 ruleset location(s) have problems" in english.stderr
+    assert "a leaf needs `field` or `ratio`" in english.stderr and "条件" not in english.stderr
+    both = run("test")  # no --lang: Chinese, then English
+    assert both.returncode == 3
+    assert "错误：规则集中有 1 处问题 / error: 1 ruleset location(s) have problems" in both.stderr
+    assert "SALES-PARKING-001: 条件须有 `field` 或 `ratio`" in both.stderr
+    assert "/ a leaf needs `field` or `ratio`" in both.stderr

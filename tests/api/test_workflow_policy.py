@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from riskengine.errors import RulesetInvalid
+from riskengine.errors import RulesetInvalid, Words
 from riskengine.rules.catalog import load_policy, load_ruleset
 from riskengine.vocabulary import Owner, Severity
 from tests.api.support import RULESETS
@@ -32,10 +32,10 @@ def closure(root: Path, value: str) -> None:
                     encoding="utf-8")
 
 
-def permits(root: Path) -> tuple[dict[str, bool], dict[str, list[str]]]:
+def permits(root: Path) -> tuple[dict[str, bool], dict[str, list[Words]]]:
     """The permits ruleset's rules, read (not compiled: the engine keeps what it compiles),
     each with whether it asks for evidence; and the problems found."""
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Words]] = {}
     ruleset = load_ruleset(root / "sales" / "permits.yaml", load_policy(root / "policy.yaml"),
                            problems)
     rules = {r.id: r.closure_evidence for r in ruleset.rules} if ruleset else {}
@@ -53,8 +53,9 @@ def test_a_rule_asks_for_evidence_to_close(rulesets: Path) -> None:
 def test_a_closure_of_nonsense_is_refused(rulesets: Path) -> None:
     closure(rulesets, "sometimes")
     _, problems = permits(rulesets)
-    text = "\n".join(p for ps in problems.values() for p in ps)
+    text = "\n".join(p.say("en") for ps in problems.values() for p in ps)
     assert "closure" in text and "evidence" in text and "required" in text
+    assert "须为以下之一" in "\n".join(p.say("zh") for ps in problems.values() for p in ps)
 
 
 def test_the_policy_s_workflow_section() -> None:

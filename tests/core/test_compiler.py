@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from riskengine.rules.catalog import Catalog, load_catalog
 from riskengine.rules.compiler import RuleProblem, compile_rule, compile_ruleset
 
 from .conftest import DATA
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 FIXTURES = DATA / "rulesets"
@@ -95,8 +98,10 @@ def _rule_with(catalog: Catalog, when: Any) -> Any:
 def test_bad_conditions_are_refused_with_a_reason(fixture_catalog: Catalog, when: Any,
                                                   problem: str) -> None:
     rule, ruleset = _rule_with(fixture_catalog, when)
-    with pytest.raises(RuleProblem, match=problem):
+    with pytest.raises(RuleProblem) as refused:
         compile_rule(rule, ruleset, _checks(fixture_catalog, ruleset.stage))
+    assert re.search(problem, refused.value.said.say("en")), refused.value.said.say("en")
+    assert CJK.search(str(refused.value))  # said in Chinese unless English is asked for
 
 
 def test_a_conjunction_over_the_engine_node_limit_is_refused(fixture_catalog: Catalog) -> None:
@@ -105,8 +110,10 @@ def test_a_conjunction_over_the_engine_node_limit_is_refused(fixture_catalog: Ca
     many = {"all": [{"field": "kind", "in": [kinds[0], kinds[1 + i % 3], f"k{i}"]}
                     for i in range(16)]}
     rule, ruleset = _rule_with(fixture_catalog, many)
-    with pytest.raises(RuleProblem, match="and/or nodes"):
+    with pytest.raises(RuleProblem) as refused:
         compile_rule(rule, ruleset, _checks(fixture_catalog, ruleset.stage))
+    assert "and/or nodes" in refused.value.said.say("en")
+    assert "个 and/or 节点" in str(refused.value)
 
 
 def test_a_bad_file_stops_loading_with_path_rule_and_every_problem(tmp_path: Path) -> None:

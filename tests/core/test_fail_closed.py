@@ -102,7 +102,7 @@ def _fixture_root(tmp_path: Path, closed_sets: str) -> Path:
 def test_a_bad_closed_set_stops_loading(tmp_path: Path, block: str, problem: str) -> None:
     with pytest.raises(RulesetInvalid) as caught:
         load_catalog(_fixture_root(tmp_path, block))
-    assert any(problem in p for lines in caught.value.details.values() for p in lines)
+    assert any(problem in p for lines in caught.value.in_lang("en")[1].values() for p in lines)
 
 
 def test_a_closed_set_takes_the_most_severe_rule_about_it(tmp_path: Path) -> None:
@@ -136,3 +136,16 @@ def test_every_fact_a_missing_finding_can_name_has_a_label(assessor: Assessor) -
             names |= {child, *child_spec.fields}
     assert sorted(n for n in names if n not in labels) == []
     assert all(labels[n]["zh"] and labels[n]["en"] for n in names)
+
+
+def test_a_rule_file_that_is_not_yaml_is_refused_at_its_line_in_both_languages(
+        tmp_path: Path) -> None:
+    root = _fixture_root(tmp_path, "")
+    (root / "sales" / "fixture.yaml").write_text("ruleset: sales.fixture\nrules: [\n  a: b: c\n",
+                                                 encoding="utf-8")
+    with pytest.raises(RulesetInvalid) as caught:
+        load_catalog(root)
+    (zh,), = caught.value.details.values()
+    (en,), = caught.value.in_lang("en")[1].values()
+    assert zh == "第 3 行第 7 列不是有效的 YAML"
+    assert en.startswith("not valid YAML at line 3, column 7: ")

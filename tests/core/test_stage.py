@@ -3,6 +3,7 @@ per-node tables checked before durable sees a definition (rules/network.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,8 +45,10 @@ def test_the_engine_loads_one_ruleset_per_stage(assessor: Assessor) -> None:
 
 def test_a_key_used_twice_in_a_stage_is_refused(assessor: Assessor) -> None:
     part = assessor.catalog.compiled["sales.parking"]
-    with pytest.raises(RuleProblem, match="also used by another ruleset of stage sales"):
+    with pytest.raises(RuleProblem) as refused:
         compile_stage("sales", [part, part])
+    assert "also used by another ruleset of stage Sales" in refused.value.said.say("en")
+    assert "也被“销售”阶段的另一个规则集使用" in str(refused.value)
 
 
 @pytest.mark.parametrize("name", list(inputs()))
@@ -96,13 +99,17 @@ def test_the_network_check_refuses_before_durable_does() -> None:
     for definition, code in ((absences, "107"), (alike, "108")):
         with pytest.raises(Exception, match=code):
             durable_rules_engine.create_ruleset(f"network-{code}", _json(definition))
-    with pytest.raises(NetworkTooLarge, match=r"130 absence tests .* follow t \$eq 'x'"):
+    with pytest.raises(NetworkTooLarge) as refused:
         check_network("absences", absences)
-    with pytest.raises(NetworkTooLarge, match=r"260 rules end at t \$eq 'x' → f \$eq 1"):
+    assert re.search(r"130 absence tests .* follow t \$eq 'x'", refused.value.said.say("en"))
+    assert "t $eq 'x' 之后有 130 个缺失测试" in str(refused.value)
+    with pytest.raises(NetworkTooLarge) as refused:
         check_network("alike", alike)
+    assert "260 rules end at t $eq 'x' → f $eq 1" in refused.value.said.say("en")
     many = _rules(network.MAX_TESTS + 1, lambda i: {"f": i})
-    with pytest.raises(NetworkTooLarge, match=f"{network.MAX_TESTS + 1} tests follow"):
+    with pytest.raises(NetworkTooLarge) as refused:
         check_network("many", many)
+    assert f"{network.MAX_TESTS + 1} tests follow" in refused.value.said.say("en")
     check_network("fits", _rules(network.MAX_TESTS, lambda i: {"f": i}))
 
 
@@ -111,9 +118,10 @@ def test_a_stage_that_overflows_the_engine_is_refused_with_its_name(
     monkeypatch.setattr(network, "MAX_RULES_AT_NODE", 1)
     with pytest.raises(RulesetInvalid) as refused:
         load_catalog(DATA / "rulesets")
-    problems = refused.value.details
+    problems = refused.value.in_lang("en")[1]
     assert any(where.startswith("rulesets/") and "does not fit the rule engine" in " ".join(text)
                for where, text in problems.items()), problems
+    assert any("超出规则引擎的容量" in " ".join(text) for text in refused.value.details.values())
 
 
 def _json(definition: Mapping[str, Any]) -> str:

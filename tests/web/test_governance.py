@@ -60,3 +60,18 @@ def test_the_release_log_lists_the_version_in_use(visitor: Callable[..., Visitor
     version = next(r for r in current if r["id"] == "sales.parking")
     assert f'id="v-{version["hash"]}"' in page
     assert admin.get("/rulesets/no.such/releases").status_code == 404
+
+
+def test_a_bad_rule_is_listed_in_the_pages_language(visitor: Callable[..., Visitor]) -> None:
+    bad = PARKING.replace("eq: false}", "equals: false}", 1).replace(
+        "    category: parking\n", "", 1)
+    reviewer = visitor("reviewer")
+    chinese = _upload(reviewer, "sales.parking.yaml", bad)
+    assert chinese.startswith("422") and "sales/parking.yaml" in chinese
+    assert "category：必填" in chinese and "is required" not in chinese
+    answer = reviewer.post("/rules/whatif?lang=en",
+                           {"drafts": (io.BytesIO(bad.encode()), "sales.parking.yaml")},
+                           content_type="multipart/form-data")
+    english = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "category: is required" in english
+    assert "必填" not in english
