@@ -119,7 +119,7 @@ def valid_checklists(draw: st.DrawFn) -> dict[str, Any]:
 
 def _cli(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> Any:
     import riskengine.cli.assess as assess_command
-    monkeypatch.setattr(assess_command, "load_assessor", lambda _: shared_assessor())
+    monkeypatch.setattr(assess_command, "load_assessor", lambda *_: shared_assessor())
     return CliRunner().invoke(main, ["assess", "-"], input=json.dumps(body, ensure_ascii=False))
 
 
