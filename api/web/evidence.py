@@ -16,7 +16,6 @@ from api.permissions import may_attach, may_remove_attachment
 from api.state import service
 from api.uploads import read_upload
 from api.web.blueprint import lang, t
-from api.web.messages import MESSAGES
 from riskengine.attachments import evidence
 from riskengine.attachments.references import item_files
 from riskengine.errors import RiskEngineError
@@ -24,33 +23,6 @@ from riskengine.refusals import refusal
 from riskengine.store import attachments as stored
 from riskengine.store import models as m
 from riskengine.store.findings import get_finding
-
-_TEXTS = {
-    "attachments": ("证据附件", "Evidence files"),
-    "no_attachments": ("暂无附件。", "No file attached yet."),
-    "attach_file": ("拍照或选择文件（照片或 PDF）", "Take a photo or choose a file (photo or PDF)"),
-    "attach_help": ("手机可直接拍照。接受 JPEG、PNG、WebP、HEIC 照片和 PDF，每个最大 {mb} MB；"
-                    "照片会按方向摆正，并去除位置、设备等元数据，保留拍摄时间。",
-                    "A phone can take the photo here. JPEG, PNG, WebP, HEIC photos and PDFs, "
-                    "{mb} MB each at most; photos are turned upright and stripped of location, "
-                    "device and other metadata; the time taken is kept."),
-    "attach": ("上传", "Upload"),
-    "attached": ("附件已上传。", "File attached."),
-    "attached_again": ("同一文件已上传过，未重复保存。", "This file was attached already."),
-    "remove_attachment": ("移除附件", "Remove file"),
-    "remove_reason": ("移除原因", "Why it is removed"),
-    "removed_attachment": ("附件已移除（记录保留）。", "File removed (its record is kept)."),
-    "captured": ("拍摄于 {at}", "taken {at}"),
-    "uploaded_by": ("{who} 上传于 {at}", "uploaded by {who} at {at}"),
-    "pdf_file": ("PDF 文件", "PDF file"),
-    "pages_n": ("{n} 页", "{n} pages"),
-    "use_as_evidence": ("作为整改证据的附件", "Files given as evidence"),
-    "event_attachment_added": ("上传附件", "file attached"),
-    "event_attachment_removed": ("移除附件", "file removed"),
-    "on_item": ("清单条目的附件", "on the checklist item"),
-}
-assert not set(_TEXTS) & set(MESSAGES), set(_TEXTS) & set(MESSAGES)
-MESSAGES.update(_TEXTS)
 
 
 def attachment_views(db: Session, row: m.Finding) -> list[dict[str, Any]]:

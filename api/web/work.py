@@ -28,7 +28,6 @@ from api.render import event_body, finding_body
 from api.state import service
 from api.web.blueprint import lang, page, t
 from api.web.evidence import attachment_abilities, attachment_views
-from api.web.messages import MESSAGES
 from riskengine.comments import add_comment
 from riskengine.errors import RiskEngineError
 from riskengine.lifecycle import TRANSITIONS
@@ -52,67 +51,7 @@ from riskengine.vocabulary import FindingStatus, Owner, Severity
 from riskengine.waivers import decide_waiver, request_waiver
 
 PER_PAGE = 50
-_TEXTS = {
-    "work": ("待办", "My work"),
-    "work_title": ("发现待办", "Findings to work"),
-    "work_help": ("按到期日排序；可勾选多条后批量处理，每条按各自权限判断并逐条报告结果。",
-                  "Ordered by due date; tick several to act on them at once: each is checked "
-                  "on its own and reported."),
-    "days_left": ("剩余天数", "Days left"), "days_left_n": ("剩 {n} 天", "{n} days left"),
-    "days_over_n": ("逾期 {n} 天", "{n} days overdue"),
-    "sla_breached": ("超出时限", "SLA breached"), "due_by_hand": ("人工设定", "set by hand"),
-    "milestone_due": ("节点到期日", "Milestone due date"),
-    "sla_due": ("时限到期日", "SLA due date"),
-    "any": ("不限", "Any"), "overdue_only": ("仅逾期", "Overdue only"),
-    "bulk_action": ("批量操作", "Bulk action"), "apply": ("执行", "Apply"),
-    "bulk_start": ("开始处理", "Start"),
-    "bulk_request_verification": ("提交核实", "Request verification"),
-    "bulk_set_due_date": ("设定到期日", "Set due date"), "bulk_assign": ("改派部门", "Reassign"),
-    "bulk_done": ("批量操作：成功 {ok} 条，未执行 {failed} 条。",
-                  "Bulk action: {ok} done, {failed} not done."),
-    "bulk_none": ("请先勾选发现。", "Tick at least one finding."),
-    "select": ("选择", "Select"),
-    "finding_page": ("发现详情", "Finding"),
-    "work_history": ("处理记录", "History"), "work_comments": ("评论", "Comments"),
-    "no_comments": ("暂无评论。", "No comments yet."),
-    "comment_help": ("用 @部门 通知相关部门，如 @法务 或 @legal。",
-                     "Mention a department to notify it: @法务 or @legal."),
-    "add_comment": ("发表评论", "Comment"), "commented": ("评论已发表。", "Comment added."),
-    "resolve_with_evidence": ("标记已解决（提交核实）", "Resolve (for verification)"),
-    "evidence_note": ("整改证据说明", "Evidence of the fix"),
-    "evidence_refs": ("证据编号/链接（每行一个）", "References (one a line)"),
-    "evidence_required": ("本规则要求提供整改证据。", "This rule asks for evidence."),
-    "verify": ("核实通过", "Verify"), "reject": ("退回整改", "Reject"),
-    "reject_reason": ("退回原因", "Why it is rejected"),
-    "verify_help": ("由解决人以外的核实人（客户关系部门、评审人或管理员）核实。",
-                    "Verified by someone other than the resolver (CRM, a reviewer or an admin)."),
-    "set_due": ("设定到期日", "Set due date"), "assign_to": ("改派至", "Reassign to"),
-    "reason": ("原因", "Reason"),
-    "waiver_requests": ("豁免申请", "Waiver requests"),
-    "request_waiver": ("申请豁免", "Request a waiver"),
-    "request_extension": ("申请延期", "Request an extension"),
-    "requested": ("豁免申请已提交，等待评审人决定。", "Waiver requested; a reviewer decides."),
-    "approve": ("批准", "Approve"), "deny": ("驳回", "Deny"),
-    "request_pending": ("待决定", "pending"), "request_approved": ("已批准", "approved"),
-    "request_denied": ("已驳回", "denied"),
-    "decided": ("已记录决定。", "Decision recorded."),
-    "waiver_queue": ("待决定的豁免申请", "Waiver requests to decide"),
-    "no_requests": ("没有待决定的申请。", "No request waits for a decision."),
-    "requested_by": ("申请人", "Requested by"),
-    "done": ("已更新。", "Updated."), "not_done": ("未执行", "Not done"),
-    "event_status": ("状态变更", "status"), "event_verified": ("核实通过", "verified"),
-    "event_rejected": ("退回整改", "rejected"), "event_waived": ("豁免", "waived"),
-    "event_waiver_requested": ("申请豁免", "waiver requested"),
-    "event_waiver_denied": ("驳回豁免", "waiver denied"),
-    "event_waiver_lapsed": ("豁免到期，重新打开", "waiver lapsed, reopened"),
-    "event_due_date": ("设定到期日", "due date set"), "event_reassigned": ("改派", "reassigned"),
-    "event_commented": ("评论", "comment"), "event_notes": ("备注", "notes"),
-    "event_auto_resolved": ("新清单自动解决", "resolved by a checklist"),
-    "event_reopened": ("新清单重新打开", "reopened by a checklist"),
-}
 # The work pages' words join the pages' one table (their keys are new: none is replaced).
-assert not set(_TEXTS) & set(MESSAGES), set(_TEXTS) & set(MESSAGES)
-MESSAGES.update(_TEXTS)
 BULK_ACTIONS = ("start", "request_verification", "set_due_date", "assign")
 _STATUSES = {s.value for s in FindingStatus}
 
